@@ -1,0 +1,100 @@
+/*
+ * Containers' processes, through one berth-shim per container. The shim creates the
+ * container (namespaces, overlay rootfs, cgroups, pivot_root, exec), holds its stdio, writes
+ * its json-file log and its exit status, and outlives the agent.
+ *
+ * The spec given to runtime_start is a JSON object, written to <dir>/runtime.json:
+ *   "id"            64-hex container id
+ *   "layers"        [absolute lower dirs, bottom first]
+ *   "args"          [argv: entrypoint + cmd, already resolved; at least one]
+ *   "env"           ["K=V", ...] (image env merged with -e; PATH defaulted)
+ *   "cwd"           "/" or the working dir (created if missing, as Docker does)
+ *   "user"          "" | "name" | "uid" | "uid:gid" | "name:group" (resolved in the rootfs)
+ *   "hostname"      first 12 hex of the id unless set
+ *   "tty", "stdin"  booleans (-t, -i)
+ *   "init"          boolean (--init: a minimal init as PID 1)
+ *   "readonly_rootfs" boolean
+ *   "mounts"        [{"source": host path, "target": ctr path, "readonly": bool}] (binds and
+ *                   volumes, already resolved to host paths)
+ *   "memory"        bytes, 0 = none; "nano_cpus" 1e9 per CPU, 0 = none; "pids_limit" 0 = none
+ *   "cap_add", "cap_drop"  ["NET_ADMIN", "ALL", ...] on top of Docker's default set
+ *   "log_path"      <dir>/<id>-json.log; "log_max_size" bytes (default 10 MB); "log_max_file" 3
+ *   "cgroup_parent" "berth" (one cgroup per container under each controller)
+ *   "netns"         path of a network namespace to join, or absent for a new private one
+ *                   with only loopback; "network_mode": "none" | "host" | "bridge"
+ *   "hosts"         extra /etc/hosts lines; "dns" ["ip", ...] for /etc/resolv.conf
+ *   "stop_signal"   number, default 15
+ */
+#ifndef BERTH_RUNTIME_H
+#define BERTH_RUNTIME_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "berth/error.h"
+
+struct runtime_exit {
+	int exit_code;	  /* 128+n after signal n */
+	bool oom_killed;
+	int64_t finished_ns;
+};
+
+struct runtime_callbacks {
+	/* Live output: stream 1 = stdout, 2 = stderr (with a TTY everything is 1). */
+	void (*on_output)(void *arg, int stream, const char *data, size_t len);
+	/* The container's init has exited. Called once; the shim has already written the exit
+	 * status to <dir>/exit.json and the last log line to the log. */
+	void (*on_exit)(void *arg, const struct runtime_exit *exit);
+};
+
+struct runtime_handle;
+
+/* err is NULL on success; else err->exit_code is 126 or 127 for commands that cannot be
+ * invoked or are not found (message as Docker's), 125 otherwise. */
+typedef void (*runtime_started_cb)(void *arg, pid_t pid, const struct berth_error *err);
+
+/* Spawn the shim for the container in dir (<root>/containers/<id>) and start it. started is
+ * called from the loop when the process runs or failed to; callbacks follow after. */
+int runtime_start(struct event_base *base, const char *shim_path, const char *dir,
+		  const char *run_dir, const json_t *spec, const struct runtime_callbacks *cbs,
+		  void *arg, runtime_started_cb started, struct runtime_handle **out,
+		  struct berth_error *err);
+
+/* After an agent restart: reconnect to the container's shim. When the shim is gone, fills
+ * *exited from <dir>/exit.json (or exit code 137-ish "unknown" 255 if none) and returns 1
+ * with *out NULL; returns 0 with *out set when the container still runs (pid in *pid). */
+int runtime_adopt(struct event_base *base, const char *dir, const char *run_dir,
+		  const struct runtime_callbacks *cbs, void *arg, struct runtime_handle **out,
+		  pid_t *pid, struct runtime_exit *exited, struct berth_error *err);
+
+int runtime_kill(struct runtime_handle *h, int sig, struct berth_error *err);
+int runtime_write_stdin(struct runtime_handle *h, const void *data, size_t len);
+int runtime_close_stdin(struct runtime_handle *h);
+int runtime_resize(struct runtime_handle *h, unsigned rows, unsigned cols);
+/* Drop the connection; after on_exit this also lets the shim exit. */
+void runtime_release(struct runtime_handle *h);
+/* Remove what a dead container may have left: cgroups, the shim socket, a stale mount. */
+int runtime_cleanup(const char *dir, const char *run_dir, const char *id,
+		    const char *cgroup_parent, struct berth_error *err);
+
+/* exec: a process inside a running container (its namespaces, cgroup, rootfs).
+ * spec: {"args": [...], "env": [...], "cwd": "", "user": "", "tty": bool, "stdin": bool,
+ *        "privileged": bool} */
+struct runtime_exec;
+struct runtime_exec_callbacks {
+	void (*on_output)(void *arg, int stream, const char *data, size_t len);
+	/* exit_code 126/127 when the command cannot be run, as docker exec reports */
+	void (*on_exit)(void *arg, int exit_code);
+};
+int runtime_exec_start(struct event_base *base, pid_t container_pid, const char *dir,
+		       const json_t *spec, const struct runtime_exec_callbacks *cbs, void *arg,
+		       struct runtime_exec **out, pid_t *pid, struct berth_error *err);
+int runtime_exec_write_stdin(struct runtime_exec *x, const void *data, size_t len);
+int runtime_exec_close_stdin(struct runtime_exec *x);
+int runtime_exec_resize(struct runtime_exec *x, unsigned rows, unsigned cols);
+void runtime_exec_free(struct runtime_exec *x);
+
+#endif
