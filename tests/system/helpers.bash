@@ -1,0 +1,46 @@
+# Shared setup for system tests. Each .bats file runs inside tests/system/sandbox.sh, so
+# BERTH_ROOT, BERTH_RUN and the cgroup parent are private to it and PATH has the build's bin/.
+
+# A busybox rootfs tarball, made once per build and shared by all test files.
+busybox_tar() {
+	local dir=${BERTH_TEST_DATA:-/tmp/berth-test-data}
+	mkdir -p "$dir"
+	if [ ! -s "$dir/busybox.tar" ]; then
+		"$BERTH_SRC/scripts/mkbusybox-rootfs.sh" "$dir/busybox.tar.$$" &&
+			mv "$dir/busybox.tar.$$" "$dir/busybox.tar"
+	fi
+	echo "$dir/busybox.tar"
+}
+
+# Start the daemons for this file and import busybox:latest (with CMD ["sh"], like the real one).
+berth_start() {
+	berth system start >"$BATS_FILE_TMPDIR/system-start.log" 2>&1 || {
+		cat "$BATS_FILE_TMPDIR/system-start.log" "$BERTH_RUN"/*.log >&2 2>/dev/null
+		return 1
+	}
+}
+
+berth_import_busybox() {
+	berth image import --change 'CMD ["sh"]' "$(busybox_tar)" busybox:latest >/dev/null
+}
+
+berth_stop() {
+	berth system stop >/dev/null 2>&1 || true
+}
+
+# Print the daemons' logs when a test fails, for the CI output.
+berth_dump_logs() {
+	for f in "$BERTH_RUN"/*.log; do
+		[ -f "$f" ] && { echo "--- $f"; tail -n 50 "$f"; }
+	done
+}
+
+# Wait up to $1 seconds for the command after it to succeed.
+wait_for() {
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ $SECONDS -ge $deadline ] && return 1
+		sleep 0.05
+	done
+}
