@@ -49,7 +49,15 @@ int berth_err_wrap(struct berth_error *err, const char *fmt, ...)
 	vsnprintf(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
 	memcpy(old, err->msg, sizeof(old));
-	snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old);
+	size_t n = strlen(prefix);
+	if (n > sizeof(err->msg) - 3)
+		n = sizeof(err->msg) - 3;
+	memcpy(err->msg, prefix, n);
+	memcpy(err->msg + n, ": ", 2);
+	size_t rest = sizeof(err->msg) - n - 3;
+	size_t old_len = strnlen(old, rest);
+	memcpy(err->msg + n + 2, old, old_len);
+	err->msg[n + 2 + old_len] = '\0';
 	if (err->status == 0)
 		err->status = 500;
 	return -1;

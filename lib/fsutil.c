@@ -135,15 +135,15 @@ int berth_mkdir_p(const char *path, mode_t mode, struct berth_error *err)
 	return 0;
 }
 
-static int rm_rf_at(int dirfd, const char *name, dev_t dev, struct berth_error *err)
+static int rm_rf_at(int parent_fd, const char *name, dev_t dev, struct berth_error *err)
 {
 	struct stat st;
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+	if (fstatat(parent_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : berth_err_errno(err, 500, errno, "stat %s", name);
 	if (S_ISDIR(st.st_mode)) {
 		if (st.st_dev != dev)
 			return berth_err(err, 500, "refusing to remove %s: a mount point", name);
-		int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
 			return berth_err_errno(err, 500, errno, "open %s", name);
 		_cleanup_closedir_ DIR *d = fdopendir(fd);
@@ -158,11 +158,11 @@ static int rm_rf_at(int dirfd, const char *name, dev_t dev, struct berth_error *
 			if (rm_rf_at(dirfd(d), de->d_name, dev, err) < 0)
 				return -1;
 		}
-		if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		if (unlinkat(parent_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
 			return berth_err_errno(err, 500, errno, "rmdir %s", name);
 		return 0;
 	}
-	if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
+	if (unlinkat(parent_fd, name, 0) < 0 && errno != ENOENT)
 		return berth_err_errno(err, 500, errno, "unlink %s", name);
 	return 0;
 }
@@ -175,14 +175,14 @@ int berth_rm_rf(const char *path, struct berth_error *err)
 	return rm_rf_at(AT_FDCWD, path, st.st_dev, err);
 }
 
-static long long dir_size_at(int dirfd, const char *name)
+static long long dir_size_at(int parent_fd, const char *name)
 {
 	struct stat st;
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+	if (fstatat(parent_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return 0;
 	if (!S_ISDIR(st.st_mode))
 		return S_ISREG(st.st_mode) ? (long long)st.st_size : 0;
-	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
 	_cleanup_closedir_ DIR *d = fdopendir(fd);
