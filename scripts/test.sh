@@ -1,0 +1,20 @@
+#!/bin/sh
+# Build berth twice (normal, and with ASan+UBSan) and run every test under ctest: unit tests
+# (cmocka) and system tests (bats, each file in private namespaces). Run as root.
+set -eu
+cd "$(dirname "$0")/.."
+jobs=$(nproc)
+scripts/install-deps.sh --test
+
+echo "== build (RelWithDebInfo)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$jobs" >/dev/null
+echo "== tests"
+(cd build && ctest --output-on-failure -j"$jobs" --timeout 600)
+
+echo "== build (ASan+UBSan)"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DBERTH_SANITIZE=ON >/dev/null
+cmake --build build-asan -j"$jobs" >/dev/null
+echo "== tests under ASan+UBSan"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+(cd build-asan && ctest --output-on-failure -j"$jobs" --timeout 900)
