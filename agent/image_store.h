@@ -2,6 +2,8 @@
 #ifndef BERTH_IMAGE_STORE_H
 #define BERTH_IMAGE_STORE_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <jansson.h>
 #include "berth/error.h"
 
@@ -9,9 +11,9 @@ struct image_store;
 
 /* Everything a container needs from its image. */
 struct image_info {
-	char id[72];	  /* "sha256:<64 hex>" (the config digest) */
-	json_t *config;	  /* the image config JSON (OCI/Docker: "config", "rootfs", ...), owned */
-	char **layers;	  /* NULL-terminated absolute paths of unpacked layer dirs, bottom first */
+	char id[72];	/* "sha256:<64 hex>" (the config digest) */
+	json_t *config; /* the image config JSON (OCI/Docker: "config", "rootfs", ...), owned */
+	char **layers;	/* NULL-terminated absolute paths of unpacked layer dirs, bottom first */
 	size_t n_layers;
 };
 void image_info_clear(struct image_info *info);
@@ -27,5 +29,89 @@ int image_store_resolve(struct image_store *store, const char *ref, struct image
 
 /* Normalise a user reference to the "name:tag" key images.json uses; 400 on a bad name. */
 int image_ref_normalize(const char *ref, char *out, size_t size, struct berth_error *err);
+
+/* ---- References (image_ref.c), Docker's reference grammar ---- */
+
+struct image_ref {
+	char domain[256];   /* "docker.io", "localhost:5000" */
+	char path[256];	    /* "library/busybox" */
+	char familiar[256]; /* "busybox", "localhost:5000/x" (Docker's FamiliarName) */
+	char tag[130];	    /* "" when none was given */
+	char digest[136];   /* "sha256:<hex>" or "" */
+};
+/* 400 "invalid reference format..." on a bad reference. */
+int image_ref_parse(const char *s, struct image_ref *out, struct berth_error *err);
+/* "familiar:tag" with tag defaulting to "latest" (or "familiar@digest" for a digest-only ref). */
+void image_ref_key(const struct image_ref *ref, char *out, size_t size);
+/* A tag alone: [\w][\w.-]{0,127}. */
+bool image_ref_tag_valid(const char *tag);
+
+/* ---- Digests and layers (image_layer.c) ---- */
+
+/* OCI chain IDs: chain[0] = diff[0], chain[n] = sha256(chain[n-1] + " " + diff[n]).
+ * All "sha256:<hex>". */
+void image_chain_ids(const char *const *diff_ids, size_t n, char (*chain)[72]);
+
+/* Read a possibly compressed (gzip, zstd, xz, bzip2) layer from fd, write the plain tar to
+ * out_path and give its digest ("sha256:<hex>", the layer's diff ID) and size. */
+int image_layer_decompress(int fd, const char *out_path, char diff_id[72], int64_t *size,
+			   struct berth_error *err);
+/* Unpack a layer tar (plain or compressed) into the existing directory dir, applying OCI
+ * whiteouts in overlayfs format. Refuses (400) entries that escape dir, write through
+ * symlinks, hard-link outside, device nodes, and broken or non-tar input. */
+int image_layer_unpack(const char *tar_path, const char *dir, struct berth_error *err);
+/* Unpack tar_path into $root/layers/<chain hex> unless it exists: unpack into a temporary
+ * sibling and rename, so no half-unpacked layer is ever visible. 1 if it unpacked, 0 if the
+ * layer was there already. */
+int image_layer_install(const char *root, const char *tar_path, const char *chain_id,
+			struct berth_error *err);
+
+/* ---- Store operations (image_store.c), thread-safe ---- */
+
+/* Register an image whose config blob and layers are already in place; tags ("name:tag"
+ * keys) move to it. moved_from (may be NULL) gets, per tag, the id it was taken from or "". */
+int image_store_register(struct image_store *store, const char *config_bytes, size_t config_len,
+			 const char *const *tags, size_t n_tags, json_t *moved_from, char id[72],
+			 struct berth_error *err);
+/* Resolve ref to "sha256:<hex>" only. */
+int image_store_resolve_id(struct image_store *store, const char *ref, char id[72],
+			   struct berth_error *err);
+int image_store_tag(struct image_store *store, const char *ref, const char *repo, const char *tag,
+		    struct berth_error *err);
+/* Docker's GET /images/json array; filters is the parsed ?filters JSON or NULL. */
+json_t *image_store_list(struct image_store *store, bool all, json_t *filters,
+			 struct berth_error *err);
+/* Docker's GET /images/{name}/json object. */
+json_t *image_store_inspect(struct image_store *store, const char *ref, struct berth_error *err);
+/* Callback telling whether a container uses image id; fills a 64-hex container id. */
+typedef bool (*image_in_use_fn)(void *arg, const char *image_id, char container_id[65]);
+/* Docker's DELETE /images/{name}: the array of {"Untagged"}/{"Deleted"} records. */
+json_t *image_store_remove(struct image_store *store, const char *ref, bool force,
+			   image_in_use_fn in_use, void *in_use_arg, struct berth_error *err);
+/* Docker's POST /images/prune: {"ImagesDeleted":[...],"SpaceReclaimed":N}. dangling_only is
+ * Docker's default; false removes every image no container uses. */
+json_t *image_store_prune(struct image_store *store, bool dangling_only, image_in_use_fn in_use,
+			  void *in_use_arg, struct berth_error *err);
+/* Repository tags of an image ("busybox:latest"), as a JSON array of strings. */
+json_t *image_store_tags_of(struct image_store *store, const char *id);
+const char *image_store_root(struct image_store *store);
+
+/* ---- Archives (image_archive.c): synchronous, call from a worker thread ---- */
+
+/* docker import: a rootfs tar (maybe compressed) in tar_path → one-layer image. repo_tag may
+ * be NULL (untagged); changes are Dockerfile lines (CMD, ENV, ...). */
+int image_archive_import(struct image_store *store, const char *tar_path, const char *repo_tag,
+			 const char *const *changes, size_t n_changes, char id[72],
+			 struct berth_error *err);
+/* docker load: a docker-save archive (old or new layout) or an OCI image layout tar. Appends
+ * Docker's progress messages ({"stream": "Loaded image: x:y\n"}) to messages. */
+int image_archive_load(struct image_store *store, const char *tar_path, json_t *messages,
+		       struct berth_error *err);
+/* docker save: write a tar that docker load accepts (and the OCI layout files) to out_path. */
+int image_archive_save(struct image_store *store, const char *const *refs, size_t n_refs,
+		       const char *out_path, struct berth_error *err);
+/* Apply one Dockerfile-style change line ("ENV A=b") to an image's "config" object. 400 on a
+ * bad line. */
+int image_archive_apply_change(json_t *config, const char *line, struct berth_error *err);
 
 #endif

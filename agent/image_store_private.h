@@ -1,0 +1,35 @@
+/* Internals shared by the image store's files (image_*.c); not for other parts of the agent. */
+#ifndef BERTH_IMAGE_STORE_PRIVATE_H
+#define BERTH_IMAGE_STORE_PRIVATE_H
+
+#include <limits.h>
+#include <pthread.h>
+#include "image_store.h"
+
+/*
+ * images: "sha256:<hex>" → record {"config": <image config>, "chain_ids": [...], "size": N,
+ * "last_tag_time": "..."}; on disk the config is blobs/sha256/<hex> and the rest
+ * images/<hex>.json. tags: "name:tag" → "sha256:<hex>", on disk images.json.
+ * Records are replaced or changed only with lock held.
+ */
+struct image_store {
+	pthread_mutex_t lock;
+	char root[PATH_MAX];
+	json_t *images;
+	json_t *tags;
+};
+
+/* "sha256:<hex>" → "<hex>" (a bare hex stays as it is). */
+const char *image_hex(const char *id);
+void image_now_rfc3339(char *out, size_t size);
+/* With lock held. */
+int image_store_resolve_id_locked(struct image_store *store, const char *ref, char id[72],
+				  struct berth_error *err);
+int image_store_save_tags(struct image_store *store, struct berth_error *err);
+json_t *image_store_tags_of_locked(struct image_store *store, const char *id);
+/* A reference to the record of id (NULL if none); json_decref it. */
+json_t *image_store_record(struct image_store *store, const char *id);
+/* Move a path out of the way (a rename into $root/tmp) and delete it in the background. */
+void image_store_trash(struct image_store *store, const char *path);
+
+#endif
