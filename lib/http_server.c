@@ -180,6 +180,8 @@ static bool route_match(const char *pat, const char *path, const char **cap_star
 				continue;
 			}
 			/* Greedy: the longest capture whose rest still matches. */
+			if (*path == '/')
+				return false;
 			const char *end = path + strlen(path);
 			for (const char *e = end; e > path; e--) {
 				if (e != end && *e != '/')
@@ -333,12 +335,17 @@ static void reply_raw(struct http_call *call, int status, const char *content_ty
 	add_server_headers(call);
 	struct evbuffer *buf = NULL;
 	if (body && status != 204 && status != 304) {
+		struct evkeyvalq *out = evhttp_request_get_output_headers(req);
 		if (content_type)
-			evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-					  content_type);
-		buf = evbuffer_new();
-		if (buf)
+			evhttp_add_header(out, "Content-Type", content_type);
+		if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+			/* evhttp would send a HEAD reply's body: give only its length. */
+			char n[32];
+			snprintf(n, sizeof(n), "%zu", len);
+			evhttp_add_header(out, "Content-Length", n);
+		} else if ((buf = evbuffer_new())) {
 			evbuffer_add(buf, body, len);
+		}
 	}
 	evhttp_send_reply(req, status, reason_of(status), buf);
 	if (buf)
@@ -483,7 +490,8 @@ void berth_http_stream_start(struct berth_http_call *pub, int status, const char
 void berth_http_stream_send(struct berth_http_call *pub, const void *data, size_t len)
 {
 	struct http_call *call = call_of(pub);
-	if (call->gone || call->finished || !pub->req || len == 0)
+	if (call->gone || call->finished || !pub->req || len == 0 ||
+	    evhttp_request_get_command(pub->req) == EVHTTP_REQ_HEAD)
 		return;
 	struct evbuffer *buf = evbuffer_new();
 	if (!buf)
@@ -557,6 +565,23 @@ static void zombie_cb(evutil_socket_t fd, short what, void *arg)
 	zombie_reap(z);
 }
 
+/* Move all of src to the end of dst. Bufferevents freeze the end of a buffer only they may
+ * touch (an input's end, an output's start): thaw it for the move. */
+static void move_buffer(struct evbuffer *dst, struct evbuffer *src, int output)
+{
+	if (evbuffer_get_length(src) == 0)
+		return;
+	if (output) {
+		evbuffer_unfreeze(src, 1);
+		evbuffer_add_buffer(dst, src);
+		evbuffer_freeze(src, 1);
+	} else {
+		evbuffer_unfreeze(dst, 0);
+		evbuffer_add_buffer(dst, src);
+		evbuffer_freeze(dst, 0);
+	}
+}
+
 struct bufferevent *berth_http_hijack(struct berth_http_call *pub, const char *content_type)
 {
 	struct http_call *call = call_of(pub);
@@ -594,8 +619,9 @@ struct bufferevent *berth_http_hijack(struct berth_http_call *pub, const char *c
 	call_unwatch(call);
 	bufferevent_disable(old, EV_READ | EV_WRITE);
 	struct evbuffer *out = bufferevent_get_output(bev);
-	/* Anything evhttp still had queued goes first, then our status line. */
-	evbuffer_add_buffer(out, bufferevent_get_output(old));
+	/* Anything evhttp still had queued goes first, then our status line. Bufferevents
+	 * freeze the ends of their buffers that only they should touch: thaw them briefly. */
+	move_buffer(out, bufferevent_get_output(old), 1);
 	if (upgrade)
 		evbuffer_add_printf(out, "HTTP/1.1 101 UPGRADED\r\nContent-Type: %s\r\n"
 					 "Connection: Upgrade\r\nUpgrade: tcp\r\n",
@@ -608,7 +634,7 @@ struct bufferevent *berth_http_hijack(struct berth_http_call *pub, const char *c
 				    call->srv->headers[i].value);
 	evbuffer_add(out, "\r\n", 2);
 	/* Bytes the client sent after the request (stdin) that evhttp already read. */
-	evbuffer_add_buffer(bufferevent_get_input(bev), bufferevent_get_input(old));
+	move_buffer(bufferevent_get_input(bev), bufferevent_get_input(old), 0);
 	bufferevent_enable(bev, EV_WRITE);
 
 	z->srv = call->srv;
