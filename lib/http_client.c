@@ -39,7 +39,7 @@ struct client_req {
 	const char *path;
 	const char *body;
 	size_t body_len;
-	int body_fd; /* -1: none */
+	int body_fd;	     /* -1: none */
 	long long body_size; /* of body_fd; -1 unknown (chunked) */
 	const char *content_type;
 	berth_http_stream_cb cb; /* NULL: collect the reply */
@@ -123,8 +123,8 @@ static int client_reply_error(long status, const char *body, size_t len, struct 
 	if (msg)
 		berth_err(err, (int)status, "%s", msg);
 	else if (len)
-		berth_err(err, (int)status, "%.*s", (int)(len && body[len - 1] == '\n' ? len - 1 : len),
-			  body);
+		berth_err(err, (int)status, "%.*s",
+			  (int)(len && body[len - 1] == '\n' ? len - 1 : len), body);
 	else
 		berth_err(err, (int)status, "request failed with status %ld", status);
 	if (err)
@@ -189,8 +189,8 @@ static int client_perform(const struct client_req *req, struct client_sink *sink
 		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &sink->status);
 	if (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && sink->stopped))
 		return 0;
-	if (rc == CURLE_COULDNT_CONNECT || (rc == CURLE_RECV_ERROR && sink->status == 0 &&
-					    access(req->sock_path, F_OK) != 0)) {
+	if (rc == CURLE_COULDNT_CONNECT ||
+	    (rc == CURLE_RECV_ERROR && sink->status == 0 && access(req->sock_path, F_OK) != 0)) {
 		char name[64];
 		daemon_name(req->sock_path, name, sizeof(name));
 		return berth_err(err, 500,
@@ -233,14 +233,19 @@ int berth_http_request(const char *sock_path, const char *method, const char *pa
 		       struct berth_http_response *out, struct berth_error *err)
 {
 	struct client_req req = {
-		.sock_path = sock_path, .method = method, .path = path, .body = body,
-		.body_len = body_len, .body_fd = -1, .content_type = content_type,
+	    .sock_path = sock_path,
+	    .method = method,
+	    .path = path,
+	    .body = body,
+	    .body_len = body_len,
+	    .body_fd = -1,
+	    .content_type = content_type,
 	};
 	return client_collect(&req, out, err);
 }
 
-int berth_http_json(const char *sock_path, const char *method, const char *path,
-		    const json_t *body, json_t **reply, struct berth_error *err)
+int berth_http_json(const char *sock_path, const char *method, const char *path, const json_t *body,
+		    json_t **reply, struct berth_error *err)
 {
 	_cleanup_free_ char *text = NULL;
 	if (reply)
@@ -269,8 +274,7 @@ int berth_http_json(const char *sock_path, const char *method, const char *path,
 	return 0;
 }
 
-static int client_stream(const struct client_req *req, long *status_out,
-			 struct berth_error *err)
+static int client_stream(const struct client_req *req, long *status_out, struct berth_error *err)
 {
 	struct client_sink sink = {0};
 	int rc = client_perform(req, &sink, err);
@@ -282,14 +286,20 @@ static int client_stream(const struct client_req *req, long *status_out,
 	return rc;
 }
 
-int berth_http_stream(const char *sock_path, const char *method, const char *path,
-		      const char *body, size_t body_len, const char *content_type,
-		      berth_http_stream_cb cb, void *arg, long *status_out, struct berth_error *err)
+int berth_http_stream(const char *sock_path, const char *method, const char *path, const char *body,
+		      size_t body_len, const char *content_type, berth_http_stream_cb cb, void *arg,
+		      long *status_out, struct berth_error *err)
 {
 	struct client_req req = {
-		.sock_path = sock_path, .method = method, .path = path, .body = body,
-		.body_len = body_len, .body_fd = -1, .content_type = content_type,
-		.cb = cb, .arg = arg,
+	    .sock_path = sock_path,
+	    .method = method,
+	    .path = path,
+	    .body = body,
+	    .body_len = body_len,
+	    .body_fd = -1,
+	    .content_type = content_type,
+	    .cb = cb,
+	    .arg = arg,
 	};
 	return client_stream(&req, status_out, err);
 }
@@ -312,8 +322,10 @@ int berth_http_upload_file(const char *sock_path, const char *method, const char
 			   struct berth_http_response *out, struct berth_error *err)
 {
 	struct client_req req = {
-		.sock_path = sock_path, .method = method, .path = path,
-		.content_type = content_type,
+	    .sock_path = sock_path,
+	    .method = method,
+	    .path = path,
+	    .content_type = content_type,
 	};
 	_cleanup_close_ int fd = upload_open(file, &req.body_size, err);
 	if (fd < 0)
@@ -322,19 +334,23 @@ int berth_http_upload_file(const char *sock_path, const char *method, const char
 	return client_collect(&req, out, err);
 }
 
-int berth_http_upload_stream(const char *sock_path, const char *method, const char *path,
-			     int fd, const char *content_type, berth_http_stream_cb cb, void *arg,
+int berth_http_upload_stream(const char *sock_path, const char *method, const char *path, int fd,
+			     const char *content_type, berth_http_stream_cb cb, void *arg,
 			     long *status_out, struct berth_error *err)
 {
 	struct stat st;
 	struct client_req req = {
-		.sock_path = sock_path, .method = method, .path = path, .body_fd = fd,
-		.content_type = content_type, .cb = cb, .arg = arg,
+	    .sock_path = sock_path,
+	    .method = method,
+	    .path = path,
+	    .body_fd = fd,
+	    .content_type = content_type,
+	    .cb = cb,
+	    .arg = arg,
 	};
-	req.body_size = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-				lseek(fd, 0, SEEK_CUR) == 0 ?
-			(long long)st.st_size :
-			-1;
+	req.body_size = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && lseek(fd, 0, SEEK_CUR) == 0
+			    ? (long long)st.st_size
+			    : -1;
 	return client_stream(&req, status_out, err);
 }
 

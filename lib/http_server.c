@@ -58,7 +58,7 @@ struct http_call {
 	bool gone;
 	bool streaming;
 	bool in_close_cb;
-	bool watching; /* our closecb is set on evcon */
+	bool watching;		/* our closecb is set on evcon */
 	struct event *close_ev; /* EV_CLOSED watcher during a stream */
 	void (*on_close)(struct berth_http_call *, void *);
 	void *on_close_arg;
@@ -159,8 +159,8 @@ static void call_watch(struct http_call *call)
 /* ---- routing ---- */
 
 /* Match pattern against path (both from their current segment); record captures. */
-static bool route_match(const char *pat, const char *path, const char **cap_start,
-			size_t *cap_len, int n_caps)
+static bool route_match(const char *pat, const char *path, const char **cap_start, size_t *cap_len,
+			int n_caps)
 {
 	while (*pat && *path) {
 		if (*pat == '{') {
@@ -242,10 +242,9 @@ static const char *method_name(enum evhttp_cmd_type type)
 }
 
 /* Find the route for method + path: a HEAD falls back to the GET route of the same path. */
-static const struct berth_http_route *route_find(struct berth_http_server *srv,
-						 const char *method, const char *path,
-						 const char **cap_start, size_t *cap_len,
-						 bool *path_known)
+static const struct berth_http_route *route_find(struct berth_http_server *srv, const char *method,
+						 const char *path, const char **cap_start,
+						 size_t *cap_len, bool *path_known)
 {
 	const struct berth_http_route *get_route = NULL;
 	const char *get_start[BERTH_HTTP_MAX_PARAMS];
@@ -623,12 +622,15 @@ struct bufferevent *berth_http_hijack(struct berth_http_call *pub, const char *c
 	 * freeze the ends of their buffers that only they should touch: thaw them briefly. */
 	move_buffer(out, bufferevent_get_output(old), 1);
 	if (upgrade)
-		evbuffer_add_printf(out, "HTTP/1.1 101 UPGRADED\r\nContent-Type: %s\r\n"
-					 "Connection: Upgrade\r\nUpgrade: tcp\r\n",
-				    content_type ? content_type : "application/vnd.docker.raw-stream");
+		evbuffer_add_printf(out,
+				    "HTTP/1.1 101 UPGRADED\r\nContent-Type: %s\r\n"
+				    "Connection: Upgrade\r\nUpgrade: tcp\r\n",
+				    content_type ? content_type
+						 : "application/vnd.docker.raw-stream");
 	else
 		evbuffer_add_printf(out, "HTTP/1.1 200 OK\r\nContent-Type: %s\r\n",
-				    content_type ? content_type : "application/vnd.docker.raw-stream");
+				    content_type ? content_type
+						 : "application/vnd.docker.raw-stream");
 	for (size_t i = 0; i < call->srv->n_headers; i++)
 		evbuffer_add_printf(out, "%s: %s\r\n", call->srv->headers[i].name,
 				    call->srv->headers[i].value);
@@ -757,9 +759,8 @@ struct berth_http_server *berth_http_server_new(struct event_base *base, const c
 		berth_err(err, 500, "evhttp_new failed");
 		goto fail;
 	}
-	evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
-						      EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD |
-						      EVHTTP_REQ_PUT);
+	evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE |
+						  EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT);
 	evhttp_set_default_content_type(srv->http, NULL);
 	evhttp_set_max_headers_size(srv->http, 1 << 20);
 	evhttp_set_gencb(srv->http, http_dispatch, srv);

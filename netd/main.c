@@ -28,14 +28,14 @@ static void netd_ping(struct berth_http_call *call)
 
 static void netd_version(struct berth_http_call *call)
 {
-	berth_http_reply_json(call, 200,
-			      json_pack("{s:s, s:s}", "Component", "berth-netd", "Version",
-					BERTH_VERSION));
+	berth_http_reply_json(
+	    call, 200,
+	    json_pack("{s:s, s:s}", "Component", "berth-netd", "Version", BERTH_VERSION));
 }
 
 static const struct berth_http_route netd_routes[] = {
-	{"GET", "/_ping", netd_ping},
-	{"GET", "/version", netd_version},
+    {"GET", "/_ping", netd_ping},
+    {"GET", "/version", netd_version},
 };
 
 static void netd_on_signal(evutil_socket_t sig, short what, void *arg)
@@ -83,8 +83,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	struct berth_http_server *srv =
-		berth_http_server_new(base, berth_netd_sock(), 0600, netd_routes,
-				      sizeof(netd_routes) / sizeof(netd_routes[0]), NULL, &err);
+	    berth_http_server_new(base, berth_netd_sock(), 0600, netd_routes,
+				  sizeof(netd_routes) / sizeof(netd_routes[0]), NULL, &err);
 	if (!srv) {
 		log_error("%s", err.msg);
 		event_base_free(base);

@@ -28,9 +28,9 @@ static void sched_ping(struct berth_http_call *call)
 
 static void sched_version(struct berth_http_call *call)
 {
-	berth_http_reply_json(call, 200,
-			      json_pack("{s:s, s:s}", "Component", "berth-scheduler", "Version",
-					BERTH_VERSION));
+	berth_http_reply_json(
+	    call, 200,
+	    json_pack("{s:s, s:s}", "Component", "berth-scheduler", "Version", BERTH_VERSION));
 }
 
 static void sched_healthz(struct berth_http_call *call)
@@ -44,17 +44,17 @@ static void sched_status(struct berth_http_call *call)
 }
 
 static const struct berth_http_route sched_routes[] = {
-	{"GET", "/_ping", sched_ping},
-	{"GET", "/version", sched_version},
-	{"GET", "/healthz", sched_healthz},
-	{"GET", "/status", sched_status},
+    {"GET", "/_ping", sched_ping},
+    {"GET", "/version", sched_version},
+    {"GET", "/healthz", sched_healthz},
+    {"GET", "/status", sched_status},
 };
 
 /* The TCP status endpoint is read-only: it never serves the project API. */
 static const struct berth_http_route sched_status_routes[] = {
-	{"GET", "/_ping", sched_ping},
-	{"GET", "/healthz", sched_healthz},
-	{"GET", "/status", sched_status},
+    {"GET", "/_ping", sched_ping},
+    {"GET", "/healthz", sched_healthz},
+    {"GET", "/status", sched_status},
 };
 
 static void sched_on_signal(evutil_socket_t sig, short what, void *arg)
@@ -65,20 +65,20 @@ static void sched_on_signal(evutil_socket_t sig, short what, void *arg)
 
 static void usage(FILE *out)
 {
-	fprintf(out, "Usage: berth-scheduler [OPTIONS]\n\n"
-		     "The berth scheduler: projects and services, reconciled against the agent.\n"
-		     "Serves its API on $BERTH_RUN/scheduler.sock.\n\n"
-		     "Options:\n"
-		     "      --status-addr ADDR   Status endpoint HOST:PORT (default 127.0.0.1:7878,\n"
-		     "                           \"none\" to disable)\n"
-		     "  -h, --help               Print this help\n");
+	fprintf(out,
+		"Usage: berth-scheduler [OPTIONS]\n\n"
+		"The berth scheduler: projects and services, reconciled against the agent.\n"
+		"Serves its API on $BERTH_RUN/scheduler.sock.\n\n"
+		"Options:\n"
+		"      --status-addr ADDR   Status endpoint HOST:PORT (default 127.0.0.1:7878,\n"
+		"                           \"none\" to disable)\n"
+		"  -h, --help               Print this help\n");
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {{"help", no_argument, NULL, 'h'},
-					     {"status-addr", required_argument, NULL, 's'},
-					     {0}};
+	static const struct option opts[] = {
+	    {"help", no_argument, NULL, 'h'}, {"status-addr", required_argument, NULL, 's'}, {0}};
 	const char *status_addr = "127.0.0.1:7878";
 	int c;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -111,8 +111,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	struct berth_http_server *srv =
-		berth_http_server_new(base, berth_scheduler_sock(), 0600, sched_routes,
-				      sizeof(sched_routes) / sizeof(sched_routes[0]), NULL, &err);
+	    berth_http_server_new(base, berth_scheduler_sock(), 0600, sched_routes,
+				  sizeof(sched_routes) / sizeof(sched_routes[0]), NULL, &err);
 	if (!srv) {
 		log_error("%s", err.msg);
 		event_base_free(base);
@@ -123,10 +123,9 @@ int main(int argc, char **argv)
 	struct berth_http_server *status_srv = NULL;
 	if (strcmp(status_addr, "none") != 0) {
 		status_srv = berth_http_server_new(
-			base, NULL, 0, sched_status_routes,
-			sizeof(sched_status_routes) / sizeof(sched_status_routes[0]), NULL, &err);
-		if (status_srv &&
-		    berth_http_server_listen_tcp(status_srv, status_addr, &err) < 0) {
+		    base, NULL, 0, sched_status_routes,
+		    sizeof(sched_status_routes) / sizeof(sched_status_routes[0]), NULL, &err);
+		if (status_srv && berth_http_server_listen_tcp(status_srv, status_addr, &err) < 0) {
 			berth_http_server_free(status_srv);
 			status_srv = NULL;
 		}

@@ -25,16 +25,16 @@ int berth_http_request(const char *sock_path, const char *method, const char *pa
 /* JSON convenience: sends body (if not NULL) as JSON, parses the reply as JSON into *reply
  * (NULL when empty). A non-2xx status becomes err with the daemon's "message" and the
  * status; returns -1. */
-int berth_http_json(const char *sock_path, const char *method, const char *path,
-		    const json_t *body, json_t **reply, struct berth_error *err);
+int berth_http_json(const char *sock_path, const char *method, const char *path, const json_t *body,
+		    json_t **reply, struct berth_error *err);
 
 /* Streaming: cb gets the body as it arrives; return non-zero from cb to stop (that is not an
  * error: 0 is returned). *status_out (when not NULL) gets the status. A non-2xx reply is not
  * passed to cb: it becomes err (the daemon's "message", the status) and -1. */
 typedef int (*berth_http_stream_cb)(const char *data, size_t len, void *arg);
-int berth_http_stream(const char *sock_path, const char *method, const char *path,
-		      const char *body, size_t body_len, const char *content_type,
-		      berth_http_stream_cb cb, void *arg, long *status_out, struct berth_error *err);
+int berth_http_stream(const char *sock_path, const char *method, const char *path, const char *body,
+		      size_t body_len, const char *content_type, berth_http_stream_cb cb, void *arg,
+		      long *status_out, struct berth_error *err);
 
 /* Upload a file (or stdin for "-") as the request body, streaming (chunked when the size is
  * unknown). */
@@ -43,8 +43,8 @@ int berth_http_upload_file(const char *sock_path, const char *method, const char
 			   struct berth_http_response *out, struct berth_error *err);
 /* Upload from fd (read to EOF; not closed) and stream the reply to cb, as berth_http_stream
  * does: for `build` (a tar in, JSON lines out) and `load`. */
-int berth_http_upload_stream(const char *sock_path, const char *method, const char *path,
-			     int fd, const char *content_type, berth_http_stream_cb cb, void *arg,
+int berth_http_upload_stream(const char *sock_path, const char *method, const char *path, int fd,
+			     const char *content_type, berth_http_stream_cb cb, void *arg,
 			     long *status_out, struct berth_error *err);
 
 /* Percent-encode s for a query string; returns a malloc'd string. */

@@ -26,7 +26,8 @@ typedef void (*berth_http_handler)(struct berth_http_call *call);
 
 struct berth_http_route {
 	const char *method; /* "GET", "POST", "DELETE", "HEAD", "PUT" */
-	const char *pattern; /* "/containers/{id}/json"; a leading "/v1.NN" on requests is stripped */
+	const char
+	    *pattern; /* "/containers/{id}/json"; a leading "/v1.NN" on requests is stripped */
 	berth_http_handler handler;
 };
 
@@ -35,7 +36,8 @@ struct berth_http_server;
 /* Listen on sock_path (unlinked first, then chmod mode). Routes must outlive the server. */
 struct berth_http_server *berth_http_server_new(struct event_base *base, const char *sock_path,
 						int mode, const struct berth_http_route *routes,
-						size_t n_routes, void *ctx, struct berth_error *err);
+						size_t n_routes, void *ctx,
+						struct berth_error *err);
 /* Listen on TCP as well ("127.0.0.1:7878"). */
 int berth_http_server_listen_tcp(struct berth_http_server *srv, const char *addr,
 				 struct berth_error *err);
@@ -65,7 +67,7 @@ void berth_http_reply_text(struct berth_http_call *call, int status, const char 
 /* {"message": err->msg} with err->status (500 if unset). */
 void berth_http_reply_error(struct berth_http_call *call, const struct berth_error *err);
 void berth_http_reply_errorf(struct berth_http_call *call, int status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Query helpers. */
 const char *berth_http_query(struct berth_http_call *call, const char *key);
@@ -89,9 +91,8 @@ size_t berth_http_stream_pending(struct berth_http_call *call);
 void berth_http_stream_end(struct berth_http_call *call);
 /* Called once when the client goes away during a stream (set it before or after stream_start).
  * The call is freed right after cb returns (see "Lifetime" above). */
-void berth_http_stream_on_close(struct berth_http_call *call, void (*cb)(struct berth_http_call *,
-									  void *),
-				void *arg);
+void berth_http_stream_on_close(struct berth_http_call *call,
+				void (*cb)(struct berth_http_call *, void *), void *arg);
 
 /*
  * Take over the connection as Docker's attach/exec-start do: queues

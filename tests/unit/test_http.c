@@ -31,6 +31,7 @@ static pid_t server_pid;
 
 static struct event_base *srv_base;
 static int srv_closed_streams; /* on_close callbacks seen */
+static int srv_slow_gone;      /* /slow streams whose client had gone before the end */
 
 static void h_container(struct berth_http_call *call)
 {
@@ -68,7 +69,8 @@ static void h_echo(struct berth_http_call *call)
 static void h_count(struct berth_http_call *call)
 {
 	struct evbuffer *b = berth_http_body(call);
-	berth_http_reply_json(call, 200, json_pack("{s:I}", "len", (json_int_t)evbuffer_get_length(b)));
+	berth_http_reply_json(call, 200,
+			      json_pack("{s:I}", "len", (json_int_t)evbuffer_get_length(b)));
 }
 
 static void h_conflict(struct berth_http_call *call)
@@ -116,9 +118,42 @@ static void h_hold(struct berth_http_call *call)
 	berth_http_stream_send(call, "first\n", 6);
 }
 
+/* A stream with no on_close whose client leaves: the later send and end must be harmless. */
+static void slow_finish(evutil_socket_t fd, short what, void *arg)
+{
+	struct berth_http_call *call = arg;
+	srv_slow_gone += berth_http_call_gone(call);
+	berth_http_stream_send(call, "b\n", 2);
+	berth_http_stream_end(call);
+}
+
+static void h_slow(struct berth_http_call *call)
+{
+	struct timeval tv = {0, 150000};
+	berth_http_stream_start(call, 200, "text/plain");
+	berth_http_stream_send(call, "a\n", 2);
+	event_base_once(srv_base, -1, EV_TIMEOUT, slow_finish, call, &tv);
+}
+
+/* on_close that ends the stream itself. */
+static void end_in_close(struct berth_http_call *call, void *arg)
+{
+	srv_closed_streams++;
+	berth_http_stream_end(call);
+}
+
+static void h_hold_end(struct berth_http_call *call)
+{
+	berth_http_stream_on_close(call, end_in_close, NULL);
+	berth_http_stream_start(call, 200, "text/plain");
+	berth_http_stream_send(call, "first\n", 6);
+}
+
 static void h_closed_count(struct berth_http_call *call)
 {
-	berth_http_reply_json(call, 200, json_pack("{s:i}", "closed", srv_closed_streams));
+	berth_http_reply_json(
+	    call, 200,
+	    json_pack("{s:i, s:i}", "closed", srv_closed_streams, "slow_gone", srv_slow_gone));
 }
 
 /* Async reply: the handler keeps the call and replies from a timer. */
@@ -190,21 +225,23 @@ static void h_attach(struct berth_http_call *call)
 }
 
 static const struct berth_http_route test_routes[] = {
-	{"GET", "/containers/{id}/json", h_container},
-	{"GET", "/images/{name*}/json", h_image},
-	{"DELETE", "/images/{name*}", h_image_delete},
-	{"GET", "/a/{x}/b/{y}", h_two},
-	{"POST", "/echo", h_echo},
-	{"POST", "/count", h_count},
-	{"PUT", "/count", h_count},
-	{"POST", "/conflict", h_conflict},
-	{"DELETE", "/empty", h_empty},
-	{"GET", "/stream", h_stream},
-	{"GET", "/hold", h_hold},
-	{"GET", "/closed", h_closed_count},
-	{"GET", "/async", h_async},
-	{"POST", "/attach", h_attach},
-	{"POST", "/containers/{id}/attach", h_attach},
+    {"GET", "/containers/{id}/json", h_container},
+    {"GET", "/images/{name*}/json", h_image},
+    {"DELETE", "/images/{name*}", h_image_delete},
+    {"GET", "/a/{x}/b/{y}", h_two},
+    {"POST", "/echo", h_echo},
+    {"POST", "/count", h_count},
+    {"PUT", "/count", h_count},
+    {"POST", "/conflict", h_conflict},
+    {"DELETE", "/empty", h_empty},
+    {"GET", "/stream", h_stream},
+    {"GET", "/hold", h_hold},
+    {"GET", "/closed", h_closed_count},
+    {"GET", "/slow", h_slow},
+    {"GET", "/hold-end", h_hold_end},
+    {"GET", "/async", h_async},
+    {"POST", "/attach", h_attach},
+    {"POST", "/containers/{id}/attach", h_attach},
 };
 
 static void srv_stop(evutil_socket_t sig, short what, void *arg)
@@ -218,8 +255,8 @@ static int server_main(void)
 	signal(SIGPIPE, SIG_IGN);
 	srv_base = event_base_new();
 	struct berth_http_server *srv =
-		berth_http_server_new(srv_base, sock_path, 0600, test_routes,
-				      sizeof(test_routes) / sizeof(test_routes[0]), NULL, &err);
+	    berth_http_server_new(srv_base, sock_path, 0600, test_routes,
+				  sizeof(test_routes) / sizeof(test_routes[0]), NULL, &err);
 	if (!srv) {
 		fprintf(stderr, "server: %s\n", err.msg);
 		return 1;
@@ -279,7 +316,7 @@ static int group_setup(void **state)
 	fflush(NULL);
 	server_pid = fork();
 	if (server_pid == 0)
-		_exit(server_main());
+		exit(server_main()); /* exit, not _exit: LeakSanitizer runs at exit */
 	for (int i = 0; i < 200 && access(sock_path, F_OK) != 0; i++)
 		sleep_ms(10);
 	return access(sock_path, F_OK) == 0 ? 0 : -1;
@@ -354,8 +391,7 @@ static void test_route_errors(void **state)
 	assert_null(reply);
 
 	err = (struct berth_error){0};
-	assert_int_equal(berth_http_json(sock_path, "POST", "/containers/x/json", NULL, NULL,
-					 &err),
+	assert_int_equal(berth_http_json(sock_path, "POST", "/containers/x/json", NULL, NULL, &err),
 			 -1);
 	assert_int_equal(err.status, 405);
 
@@ -386,8 +422,8 @@ static void test_json_bodies(void **state)
 
 	struct berth_error err = {0};
 	struct berth_http_response r = {0};
-	assert_int_equal(berth_http_request(sock_path, "POST", "/echo", "{\"a\":", 5, NULL, &r, &err),
-			 0);
+	assert_int_equal(
+	    berth_http_request(sock_path, "POST", "/echo", "{\"a\":", 5, NULL, &r, &err), 0);
 	assert_int_equal(r.status, 400);
 	assert_non_null(strstr(r.body, "invalid JSON"));
 	assert_true(r.len > 0 && r.body[r.len - 1] == '\n');
@@ -494,6 +530,42 @@ static void test_stream_client_goes_away(void **state)
 	assert_int_equal(after, before + 2);
 }
 
+static int closed_field(const char *key)
+{
+	json_t *j = get_json("GET", "/closed", NULL);
+	int v = json_integer_value(json_object_get(j, key));
+	json_decref(j);
+	return v;
+}
+
+static void test_stream_gone_variants(void **state)
+{
+	int calls = 0;
+	struct berth_error err = {0};
+	int closed = closed_field("closed");
+	assert_int_equal(berth_http_stream(sock_path, "GET", "/hold-end", NULL, 0, NULL, stop_cb,
+					   &calls, NULL, &err),
+			 0);
+	for (int i = 0; i < 100 && closed_field("closed") == closed; i++)
+		sleep_ms(10);
+	assert_int_equal(closed_field("closed"), closed + 1);
+
+	int gone = closed_field("slow_gone");
+	assert_int_equal(berth_http_stream(sock_path, "GET", "/slow", NULL, 0, NULL, stop_cb,
+					   &calls, NULL, &err),
+			 0);
+	for (int i = 0; i < 100 && closed_field("slow_gone") == gone; i++)
+		sleep_ms(10);
+	assert_int_equal(closed_field("slow_gone"), gone + 1);
+
+	/* The same stream read to its end. */
+	char acc[64] = "";
+	assert_int_equal(berth_http_stream(sock_path, "GET", "/slow", NULL, 0, NULL, collect_cb,
+					   acc, NULL, &err),
+			 0);
+	assert_string_equal(acc, "a\nb\n");
+}
+
 static void test_async_reply(void **state)
 {
 	json_t *j = get_json("GET", "/async", NULL);
@@ -568,14 +640,14 @@ static void test_keepalive_then_hijack(void **state)
 static void test_bad_requests_do_not_kill(void **state)
 {
 	const char *bad[] = {
-		"GARBAGE\r\n\r\n",
-		"GET / HTTP/9.9\r\n\r\n",
-		"BREW /coffee HTTP/1.1\r\nHost: x\r\n\r\n",
-		"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
-		"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
-		"GET /containers/%zz/json?%%=1 HTTP/1.1\r\nHost: x\r\n\r\n",
-		"GET /a/b/c?x=%00 HTTP/1.1\r\nHost: x\r\n\r\n",
-		"\r\n\r\n\r\n",
+	    "GARBAGE\r\n\r\n",
+	    "GET / HTTP/9.9\r\n\r\n",
+	    "BREW /coffee HTTP/1.1\r\nHost: x\r\n\r\n",
+	    "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
+	    "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+	    "GET /containers/%zz/json?%%=1 HTTP/1.1\r\nHost: x\r\n\r\n",
+	    "GET /a/b/c?x=%00 HTTP/1.1\r\nHost: x\r\n\r\n",
+	    "\r\n\r\n\r\n",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int fd = raw_connect();
@@ -670,7 +742,7 @@ static void test_second_server_refused(void **state)
 	struct event_base *base = event_base_new();
 	struct berth_error err = {0};
 	struct berth_http_server *srv =
-		berth_http_server_new(base, sock_path, 0600, test_routes, 1, NULL, &err);
+	    berth_http_server_new(base, sock_path, 0600, test_routes, 1, NULL, &err);
 	assert_null(srv);
 	assert_non_null(strstr(err.msg, "in use"));
 	event_base_free(base);
@@ -689,22 +761,23 @@ static void test_escape(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_route_capture_and_query),
-		cmocka_unit_test(test_route_greedy),
-		cmocka_unit_test(test_route_errors),
-		cmocka_unit_test(test_json_bodies),
-		cmocka_unit_test(test_headers_and_head),
-		cmocka_unit_test(test_stream),
-		cmocka_unit_test(test_stream_client_goes_away),
-		cmocka_unit_test(test_async_reply),
-		cmocka_unit_test(test_hijack_upgrade_half_close),
-		cmocka_unit_test(test_hijack_without_upgrade),
-		cmocka_unit_test(test_keepalive_then_hijack),
-		cmocka_unit_test(test_bad_requests_do_not_kill),
-		cmocka_unit_test(test_upload),
-		cmocka_unit_test(test_cannot_connect),
-		cmocka_unit_test(test_second_server_refused),
-		cmocka_unit_test(test_escape),
+	    cmocka_unit_test(test_route_capture_and_query),
+	    cmocka_unit_test(test_route_greedy),
+	    cmocka_unit_test(test_route_errors),
+	    cmocka_unit_test(test_json_bodies),
+	    cmocka_unit_test(test_headers_and_head),
+	    cmocka_unit_test(test_stream),
+	    cmocka_unit_test(test_stream_client_goes_away),
+	    cmocka_unit_test(test_stream_gone_variants),
+	    cmocka_unit_test(test_async_reply),
+	    cmocka_unit_test(test_hijack_upgrade_half_close),
+	    cmocka_unit_test(test_hijack_without_upgrade),
+	    cmocka_unit_test(test_keepalive_then_hijack),
+	    cmocka_unit_test(test_bad_requests_do_not_kill),
+	    cmocka_unit_test(test_upload),
+	    cmocka_unit_test(test_cannot_connect),
+	    cmocka_unit_test(test_second_server_refused),
+	    cmocka_unit_test(test_escape),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
