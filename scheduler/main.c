@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,14 @@ static void sched_on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(arg);
 }
 
+static bool valid_hostport(const char *addr)
+{
+	const char *colon = strrchr(addr, ':');
+	char *end = NULL;
+	long port = colon && colon != addr ? strtol(colon + 1, &end, 10) : -1;
+	return end && end != colon + 1 && *end == '\0' && port >= 0 && port <= 65535;
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -91,6 +100,12 @@ int main(int argc, char **argv)
 			continue;
 		}
 		usage(stderr);
+		return 125;
+	}
+	if (strcmp(status_addr, "none") != 0 && !valid_hostport(status_addr)) {
+		fprintf(stderr,
+			"berth-scheduler: invalid --status-addr %s: want HOST:PORT or none\n",
+			status_addr);
 		return 125;
 	}
 	if (optind < argc) {
