@@ -8,8 +8,16 @@
 
 #include "berth/http_server.h"
 
+#ifndef BERTH_VERSION
+#define BERTH_VERSION "0.1.0"
+#endif
+#define BERTH_API_VERSION "1.41"
+#define BERTH_MIN_API_VERSION "1.24"
+
 struct image_store;
 struct container_store;
+struct agent_events;
+struct exec_store;
 
 struct agent {
 	struct event_base *base;
@@ -21,6 +29,8 @@ struct agent {
 	char shim_path[PATH_MAX]; /* berth-shim, next to berth-agent */
 	char cgroup_parent[256];  /* $BERTH_CGROUP_PARENT or "berth" */
 	int64_t started_ns;
+	struct agent_events *events; /* /events subscribers and recent history (events.c) */
+	struct exec_store *execs;    /* exec instances (api_exec.c) */
 };
 
 /* Route tables, one per API resource file; main.c registers them all. */
@@ -43,5 +53,9 @@ bool agent_image_in_use(struct agent *agent, const char *image_id, char containe
 struct json_t;
 void agent_event(struct agent *agent, const char *type, const char *action, const char *id,
 		 struct json_t *attributes);
+
+/* Free what events.c and api_exec.c hold (at exit). */
+void agent_events_free(struct agent *agent);
+void agent_execs_free(struct agent *agent);
 
 #endif

@@ -1,0 +1,148 @@
+/* The container store: records in memory, config.json and state.json per container, names,
+ * ID-prefix lookup, create, and the lifecycle (start, stop, kill, exit, removal). */
+#ifndef BERTH_CONTAINER_H
+#define BERTH_CONTAINER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <jansson.h>
+#include <event2/event.h>
+
+#include "berth/error.h"
+
+struct agent;
+struct container;
+struct image_info;
+struct runtime_handle;
+
+enum container_status {
+	CONTAINER_CREATED,
+	CONTAINER_RUNNING,
+	CONTAINER_PAUSED,
+	CONTAINER_RESTARTING,
+	CONTAINER_REMOVING,
+	CONTAINER_EXITED,
+	CONTAINER_DEAD,
+};
+
+/*
+ * Someone interested in a container's output and fate: an attach stream, a log follower, a
+ * wait or a stop request. Callbacks may be NULL. Before on_removed is called the watch has
+ * already been unlinked; on_exit may unlink its own watch (container_unwatch).
+ */
+struct container_watch {
+	struct container_watch *next;
+	void (*on_start)(struct container_watch *w, struct container *c);
+	void (*on_output)(struct container_watch *w, int stream, const char *data, size_t len);
+	void (*on_exit)(struct container_watch *w, struct container *c);
+	void (*on_removed)(struct container_watch *w, struct container *c);
+};
+
+struct container {
+	struct container *next;
+	struct container_store *store;
+	char id[65];
+	char *name;	/* "/name" */
+	json_t *config; /* config.json: Docker's inspect shape without State */
+	enum container_status status;
+	pid_t pid;
+	int exit_code;
+	bool oom_killed;
+	bool starting;	    /* runtime_start called, started callback not yet in */
+	bool remove_on_exit; /* rm -f or --rm: remove as soon as it has exited */
+	bool stop_requested; /* stop/kill by the user (restart policies skip these) */
+	bool remove_volumes; /* rm -v, or --rm: anonymous volumes go with the container */
+	char *error;
+	int64_t created_ns, started_ns, finished_ns;
+	int restart_count;
+	struct runtime_handle *rt;
+	struct event *kill_timer; /* SIGKILL after stop's timeout */
+	struct container_watch *watches;
+};
+
+struct container_store {
+	struct agent *agent;
+	char dir[4096]; /* $BERTH_ROOT/containers */
+	struct container *head;
+	size_t count;
+};
+
+/* store */
+struct container_store *container_store_new(struct agent *agent, const char *root);
+void container_store_free(struct container_store *store);
+/* Load every container under dir and re-adopt running ones. */
+int container_store_load(struct container_store *store, struct berth_error *err);
+
+/* Docker's lookup order: full ID, exact name (with or without '/'), unique ID prefix.
+ * 404 "No such container: X", 400 "multiple IDs found with provided prefix: X". */
+struct container *container_find(struct container_store *store, const char *ref,
+				 struct berth_error *err);
+struct container *container_by_name(struct container_store *store, const char *name);
+/* Validate and reserve: 400 for a bad name, 409 Docker's conflict text when taken. */
+int container_name_check(struct container_store *store, const char *name,
+			 struct berth_error *err);
+
+const char *container_status_name(enum container_status s);
+enum container_status container_status_parse(const char *s);
+/* "Up 3 seconds", "Exited (0) 2 minutes ago", "Created", ... as docker ps shows. */
+void container_status_text(const struct container *c, int64_t now_ns, char *out, size_t size);
+/* "sh -c echo hi": Path and Args joined, as the list's Command. */
+char *container_command_string(const struct container *c);
+bool container_tty(const struct container *c);
+const char *container_image_id(const struct container *c);
+void container_dir(const struct container *c, char *out, size_t size);
+
+int container_save_config(struct container *c, struct berth_error *err);
+int container_save_state(struct container *c, struct berth_error *err);
+/* The inspect JSON (config + State and derived fields); new reference. */
+json_t *container_inspect_json(struct container *c);
+/* The /containers/json entry; size adds SizeRw/SizeRootFs. */
+json_t *container_list_json(struct container *c, int64_t now_ns, bool size);
+/* Match ps filters ({"status":[..],"label":[..],"name":[..],"id":[..]}); 400 on unknown key. */
+int container_filters_check(const json_t *filters, struct berth_error *err);
+bool container_filters_match(struct container *c, const json_t *filters);
+
+/* create (container_create.c) */
+/* Docker's merge of the request's Config with the image's config ("config" object of the
+ * image JSON). Returns the merged Config (new), or NULL with 400 "No command specified". */
+json_t *container_merge_config(const json_t *request, const json_t *image_config,
+			       struct berth_error *err);
+/* Create from a POST /containers/create body. */
+struct container *container_create(struct container_store *store, const char *name,
+				   const json_t *body, json_t *warnings, struct berth_error *err);
+/* Build the runtime spec (see runtime.h) from the stored config and the image's layers. */
+json_t *container_runtime_spec(struct container *c, const struct image_info *image,
+			       struct berth_error *err);
+/* "SIGTERM", "TERM", "15" → 15; -1 if unknown. */
+int container_parse_signal(const char *s);
+
+/* lifecycle (container_run.c) */
+typedef void (*container_done_cb)(void *arg, int status, const struct berth_error *err);
+/* Start: done(arg, 204|304|4xx/5xx, err). */
+void container_start(struct container *c, container_done_cb done, void *arg);
+/* Stop with the stop signal, SIGKILL after timeout_s (-1: the container's default, 10).
+ * done with 204 once exited, 304 if it was not running. */
+void container_stop(struct container *c, int timeout_s, container_done_cb done, void *arg);
+int container_kill(struct container *c, int sig, struct berth_error *err);
+/* Remove: 409 when running without force; with force, kill and remove on exit; done 204. */
+void container_remove(struct container *c, bool force, bool volumes, container_done_cb done,
+		      void *arg);
+/* Remove now (the container has no process). Calls on_removed watches and frees c. */
+void container_destroy(struct container *c);
+
+void container_watch(struct container *c, struct container_watch *w);
+void container_unwatch(struct container *c, struct container_watch *w);
+
+/* internal to the store's files */
+void container_free(struct container *c);
+void container_store_add(struct container_store *store, struct container *c);
+void container_store_unlink(struct container_store *store, struct container *c);
+struct container *container_load_one(struct container_store *store, const char *id);
+/* After an agent restart: reconnect to the shim of a container that was running. */
+void container_adopt(struct container *c);
+
+/* Publish a container event with Docker's attributes (image, name, labels, extra). */
+void container_event(struct container *c, const char *action, json_t *extra /* stolen */);
+
+#endif

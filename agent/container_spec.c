@@ -1,0 +1,115 @@
+/* The runtime spec (see runtime.h) a container's shim is started with, from config.json. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "berth/duration.h"
+#include "agent.h"
+#include "container.h"
+#include "image_store.h"
+
+static void env_add_default(json_t *env, const char *key, const char *kv)
+{
+	size_t i, klen = strlen(key);
+	json_t *e;
+	json_array_foreach(env, i, e) {
+		const char *s = json_string_value(e);
+		if (s && strncmp(s, key, klen) == 0 && s[klen] == '=')
+			return;
+	}
+	json_array_append_new(env, json_string(kv));
+}
+
+static json_t *string_array_or_empty(json_t *a)
+{
+	return json_is_array(a) ? json_deep_copy(a) : json_array();
+}
+
+json_t *container_runtime_spec(struct container *c, const struct image_info *image,
+			       struct berth_error *err)
+{
+	struct agent *agent = c->store->agent;
+	json_t *config = json_object_get(c->config, "Config");
+	json_t *host = json_object_get(c->config, "HostConfig");
+	char dir[4200];
+	container_dir(c, dir, sizeof(dir));
+
+	json_t *args = json_array();
+	json_t *path = json_object_get(c->config, "Path");
+	if (!json_is_string(path)) {
+		json_decref(args);
+		berth_err(err, 500, "container %.12s has no command", c->id);
+		return NULL;
+	}
+	json_array_append(args, path);
+	json_array_extend(args, json_object_get(c->config, "Args"));
+
+	json_t *env = string_array_or_empty(json_object_get(config, "Env"));
+	env_add_default(env, "PATH",
+			"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+	const char *hostname = json_string_value(json_object_get(config, "Hostname"));
+	char hn[300];
+	snprintf(hn, sizeof(hn), "HOSTNAME=%s", hostname ? hostname : "");
+	env_add_default(env, "HOSTNAME", hn);
+	if (json_is_true(json_object_get(config, "Tty")))
+		env_add_default(env, "TERM", "TERM=xterm");
+
+	json_t *mounts = json_array();
+	size_t i;
+	json_t *m;
+	json_array_foreach(json_object_get(c->config, "Mounts"), i, m) {
+		json_array_append_new(
+			mounts, json_pack("{s:O, s:O, s:b}", "source", json_object_get(m, "Source"),
+					  "target", json_object_get(m, "Destination"), "readonly",
+					  !json_is_true(json_object_get(m, "RW"))));
+	}
+
+	json_int_t nano_cpus = json_integer_value(json_object_get(host, "NanoCpus"));
+	json_int_t quota = json_integer_value(json_object_get(host, "CpuQuota"));
+	json_int_t period = json_integer_value(json_object_get(host, "CpuPeriod"));
+	if (nano_cpus == 0 && quota > 0)
+		nano_cpus = quota * 1000000000LL / (period > 0 ? period : 100000);
+	json_int_t pids = json_integer_value(json_object_get(host, "PidsLimit"));
+
+	json_t *log_opts = json_object_get(json_object_get(host, "LogConfig"), "Config");
+	const char *max_size = json_string_value(json_object_get(log_opts, "max-size"));
+	const char *max_file = json_string_value(json_object_get(log_opts, "max-file"));
+	int64_t log_max = max_size ? berth_parse_bytes(max_size) : 10 * 1000 * 1000;
+	int log_files = max_file ? atoi(max_file) : 3;
+
+	const char *stop = json_string_value(json_object_get(config, "StopSignal"));
+	int stop_signal = stop ? container_parse_signal(stop) : SIGTERM;
+
+	const char *netmode = json_string_value(json_object_get(host, "NetworkMode"));
+	if (!netmode || strcmp(netmode, "default") == 0)
+		netmode = "bridge";
+
+	const char *wd = json_string_value(json_object_get(config, "WorkingDir"));
+	const char *user = json_string_value(json_object_get(config, "User"));
+	json_t *layers = json_array();
+	for (size_t l = 0; l < image->n_layers; l++)
+		json_array_append_new(layers, json_string(image->layers[l]));
+
+	json_t *spec = json_pack(
+		"{s:s, s:o, s:o, s:o, s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:o, s:I, s:I, s:I, "
+		"s:o, s:o, s:O, s:I, s:i, s:s, s:s, s:i}",
+		"id", c->id, "layers", layers, "args", args, "env", env, "cwd",
+		wd && *wd ? wd : "/", "user", user ? user : "", "hostname",
+		hostname && *hostname ? hostname : c->id, "tty",
+		json_is_true(json_object_get(config, "Tty")), "stdin",
+		json_is_true(json_object_get(config, "OpenStdin")), "init",
+		json_is_true(json_object_get(host, "Init")), "readonly_rootfs",
+		json_is_true(json_object_get(host, "ReadonlyRootfs")), "mounts", mounts, "memory",
+		json_integer_value(json_object_get(host, "Memory")), "nano_cpus", nano_cpus,
+		"pids_limit", pids > 0 ? pids : 0, "cap_add",
+		string_array_or_empty(json_object_get(host, "CapAdd")), "cap_drop",
+		string_array_or_empty(json_object_get(host, "CapDrop")), "log_path",
+		json_object_get(c->config, "LogPath"), "log_max_size",
+		(json_int_t)(log_max > 0 ? log_max : 0), "log_max_file",
+		log_files > 0 ? log_files : 1, "cgroup_parent", agent->cgroup_parent,
+		"network_mode", netmode, "stop_signal", stop_signal > 0 ? stop_signal : SIGTERM);
+	if (!spec)
+		berth_err(err, 500, "container %.12s: cannot build the runtime spec", c->id);
+	return spec;
+}
