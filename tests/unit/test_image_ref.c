@@ -1,0 +1,99 @@
+/* Unit tests for image references: Docker's grammar, normalisation, familiar keys. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "image_store.h"
+
+static void key_is(const char *ref, const char *want)
+{
+	char out[600];
+	struct berth_error err = {0};
+	int rc = image_ref_normalize(ref, out, sizeof(out), &err);
+	if (rc < 0)
+		fail_msg("%s: %s", ref, err.msg);
+	assert_string_equal(out, want);
+}
+
+static void bad(const char *ref, const char *msg)
+{
+	char out[600];
+	struct berth_error err = {0};
+	assert_int_equal(image_ref_normalize(ref, out, sizeof(out), &err), -1);
+	assert_int_equal(err.status, 400);
+	assert_string_equal(err.msg, msg);
+}
+
+static void test_normalize(void **state)
+{
+	key_is("busybox", "busybox:latest");
+	key_is("busybox:1.36", "busybox:1.36");
+	key_is("library/busybox", "busybox:latest");
+	key_is("docker.io/library/busybox:latest", "busybox:latest");
+	key_is("index.docker.io/library/busybox", "busybox:latest");
+	key_is("docker.io/foo/bar:v1", "foo/bar:v1");
+	key_is("foo/bar", "foo/bar:latest");
+	key_is("localhost:5000/app", "localhost:5000/app:latest");
+	key_is("localhost/app:x", "localhost/app:x");
+	key_is("registry.example.com:443/a/b/c:t_1.2-3", "registry.example.com:443/a/b/c:t_1.2-3");
+	key_is("my-app_1.x__y", "my-app_1.x__y:latest");
+	key_is("a---b", "a---b:latest");
+	key_is("busybox@sha256:"
+	       "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+	       "busybox@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+	key_is("busybox:1@sha256:"
+	       "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+	       "busybox:1");
+}
+
+static void test_invalid(void **state)
+{
+	bad("", "invalid reference format");
+	bad("Busybox", "invalid reference format: repository name (library/Busybox) must be "
+		       "lowercase");
+	bad("busybox:", "invalid reference format");
+	bad("busybox:-x", "invalid reference format");
+	bad("bad name", "invalid reference format");
+	bad("a//b", "invalid reference format");
+	bad("-abc", "invalid reference format");
+	bad("abc-", "invalid reference format");
+	bad("a..b", "invalid reference format");
+	bad("a___b", "invalid reference format");
+	bad("busybox@sha256:abc", "invalid reference format");
+	bad("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+	    "invalid repository name "
+	    "(0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef), cannot "
+	    "specify 64-byte hexadecimal strings");
+	char tag[200] = "x:";
+	memset(tag + 2, 'a', 129);
+	bad(tag, "invalid reference format");
+	assert_true(image_ref_tag_valid("_x.Y-1"));
+	assert_false(image_ref_tag_valid(".x"));
+}
+
+static void test_parts(void **state)
+{
+	struct image_ref r;
+	assert_int_equal(image_ref_parse("quay.io/org/app:v2", &r, NULL), 0);
+	assert_string_equal(r.domain, "quay.io");
+	assert_string_equal(r.path, "org/app");
+	assert_string_equal(r.familiar, "quay.io/org/app");
+	assert_string_equal(r.tag, "v2");
+	assert_int_equal(image_ref_parse("busybox", &r, NULL), 0);
+	assert_string_equal(r.domain, "docker.io");
+	assert_string_equal(r.path, "library/busybox");
+	assert_string_equal(r.tag, "");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_normalize),
+	    cmocka_unit_test(test_invalid),
+	    cmocka_unit_test(test_parts),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
