@@ -1,0 +1,248 @@
+/* The container's cgroups: one per v1 controller (hybrid hosts) or one on the v2 hierarchy. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+#define CGROUP_ROOT "/sys/fs/cgroup"
+
+static const char *const v1_controllers[] = {"memory", "cpu",	  "cpuacct", "pids",
+					     "cpuset", "freezer", "devices", "blkio"};
+
+/* Docker's default device rules: nothing but the devices a container's /dev holds, plus mknod. */
+static const char *const device_allow[] = {
+    "c *:* m",	 "b *:* m",   "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm",   "c 1:8 rwm",
+    "c 1:9 rwm", "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm",
+};
+
+static int write_file(const char *dir, const char *name, const char *value)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = write(fd, value, strlen(value));
+	int saved = errno;
+	close(fd);
+	errno = saved;
+	return n < 0 ? -1 : 0;
+}
+
+static ssize_t read_file(const char *dir, const char *name, char *buf, size_t size)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, size - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return n;
+}
+
+static bool is_v2(void)
+{
+	return access(CGROUP_ROOT "/cgroup.controllers", F_OK) == 0;
+}
+
+void shim_cgroups_for(const char *cgroup_parent, const char *id, struct shim_cgroups *cg)
+{
+	memset(cg, 0, sizeof(*cg));
+	const char *parent = cgroup_parent && *cgroup_parent ? cgroup_parent : "berth";
+	cg->v2 = is_v2();
+	if (cg->v2) {
+		snprintf(cg->path[0], sizeof(cg->path[0]), CGROUP_ROOT "/%s/%s", parent, id);
+		snprintf(cg->memory, sizeof(cg->memory), "%s", cg->path[0]);
+		cg->n = 1;
+		return;
+	}
+	for (size_t i = 0; i < sizeof(v1_controllers) / sizeof(v1_controllers[0]); i++) {
+		char root[128];
+		snprintf(root, sizeof(root), CGROUP_ROOT "/%s/cgroup.procs", v1_controllers[i]);
+		if (access(root, F_OK) != 0)
+			continue;
+		snprintf(cg->path[cg->n], sizeof(cg->path[0]), CGROUP_ROOT "/%s/%s/%s",
+			 v1_controllers[i], parent, id);
+		if (!strcmp(v1_controllers[i], "memory"))
+			snprintf(cg->memory, sizeof(cg->memory), "%s", cg->path[cg->n]);
+		cg->n++;
+	}
+}
+
+/* cpuset cgroups start empty: copy cpus and mems from the parent, or no task may join. */
+static void cpuset_inherit(const char *dir)
+{
+	char parent[256], buf[256];
+	snprintf(parent, sizeof(parent), "%s", dir);
+	char *slash = strrchr(parent, '/');
+	if (!slash)
+		return;
+	*slash = '\0';
+	const char *files[] = {"cpuset.cpus", "cpuset.mems"};
+	for (int i = 0; i < 2; i++) {
+		if (read_file(dir, files[i], buf, sizeof(buf)) > 1)
+			continue;
+		if (read_file(parent, files[i], buf, sizeof(buf)) <= 1)
+			cpuset_inherit(parent), read_file(parent, files[i], buf, sizeof(buf));
+		write_file(dir, files[i], buf);
+	}
+}
+
+static int mkdir_parent_and_self(const char *dir, bool cpuset)
+{
+	char parent[256];
+	snprintf(parent, sizeof(parent), "%s", dir);
+	*strrchr(parent, '/') = '\0';
+	if (mkdir(parent, 0755) == 0 && cpuset)
+		cpuset_inherit(parent);
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -1;
+	if (cpuset)
+		cpuset_inherit(dir);
+	return 0;
+}
+
+static int limits_v1(const struct shim_spec *spec, const char *dir, struct shim_child_error *cerr)
+{
+	char v[64];
+	const char *ctrl = strrchr(dir, '/');
+	/* dir is .../<ctrl>/<parent>/<id>: find <ctrl> after CGROUP_ROOT */
+	ctrl = dir + strlen(CGROUP_ROOT "/");
+#define IS(name) (!strncmp(ctrl, name "/", strlen(name) + 1))
+	if (IS("memory") && spec->memory > 0) {
+		snprintf(v, sizeof(v), "%lld", (long long)spec->memory);
+		if (write_file(dir, "memory.limit_in_bytes", v) < 0)
+			return shim_child_fail(cerr, 125, errno, "set memory limit %s", v);
+		write_file(dir, "memory.memsw.limit_in_bytes",
+			   v); /* absent without swap accounting */
+	} else if (IS("cpu") && spec->nano_cpus > 0) {
+		snprintf(v, sizeof(v), "%lld", (long long)(spec->nano_cpus * 100000 / 1000000000));
+		if (write_file(dir, "cpu.cfs_period_us", "100000") < 0 ||
+		    write_file(dir, "cpu.cfs_quota_us", v) < 0)
+			return shim_child_fail(cerr, 125, errno, "set cpu quota %s", v);
+	} else if (IS("pids") && spec->pids_limit > 0) {
+		snprintf(v, sizeof(v), "%lld", (long long)spec->pids_limit);
+		if (write_file(dir, "pids.max", v) < 0)
+			return shim_child_fail(cerr, 125, errno, "set pids limit %s", v);
+	} else if (IS("devices")) {
+		if (write_file(dir, "devices.deny", "a") < 0)
+			return shim_child_fail(cerr, 125, errno, "set device rules");
+		for (size_t i = 0; i < sizeof(device_allow) / sizeof(device_allow[0]); i++)
+			write_file(dir, "devices.allow", device_allow[i]);
+	}
+#undef IS
+	return 0;
+}
+
+static int limits_v2(const struct shim_spec *spec, const char *dir, struct shim_child_error *cerr)
+{
+	char v[64];
+	if (spec->memory > 0) {
+		snprintf(v, sizeof(v), "%lld", (long long)spec->memory);
+		if (write_file(dir, "memory.max", v) < 0)
+			return shim_child_fail(cerr, 125, errno, "set memory limit %s", v);
+		write_file(dir, "memory.swap.max", "0");
+	}
+	if (spec->nano_cpus > 0) {
+		snprintf(v, sizeof(v), "%lld 100000",
+			 (long long)(spec->nano_cpus * 100000 / 1000000000));
+		if (write_file(dir, "cpu.max", v) < 0)
+			return shim_child_fail(cerr, 125, errno, "set cpu quota");
+	}
+	if (spec->pids_limit > 0) {
+		snprintf(v, sizeof(v), "%lld", (long long)spec->pids_limit);
+		if (write_file(dir, "pids.max", v) < 0)
+			return shim_child_fail(cerr, 125, errno, "set pids limit %s", v);
+	}
+	return 0;
+}
+
+int shim_cgroups_create(const struct shim_spec *spec, struct shim_cgroups *cg,
+			struct shim_child_error *cerr)
+{
+	shim_cgroups_for(spec->cgroup_parent, spec->id, cg);
+	if (cg->v2) {
+		char parent[256];
+		snprintf(parent, sizeof(parent), "%s", cg->path[0]);
+		*strrchr(parent, '/') = '\0';
+		mkdir(parent, 0755);
+		/* Delegate the controllers down to the container's level. */
+		write_file(CGROUP_ROOT, "cgroup.subtree_control", "+memory +cpu +pids");
+		write_file(parent, "cgroup.subtree_control", "+memory +cpu +pids");
+		if (mkdir(cg->path[0], 0755) < 0 && errno != EEXIST)
+			return shim_child_fail(cerr, 125, errno, "create cgroup %s", cg->path[0]);
+		return limits_v2(spec, cg->path[0], cerr);
+	}
+	for (int i = 0; i < cg->n; i++) {
+		bool cpuset = strstr(cg->path[i], "/cpuset/") != NULL;
+		if (mkdir_parent_and_self(cg->path[i], cpuset) < 0)
+			return shim_child_fail(cerr, 125, errno, "create cgroup %s", cg->path[i]);
+		if (limits_v1(spec, cg->path[i], cerr) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int shim_cgroups_add(const struct shim_cgroups *cg, pid_t pid, struct shim_child_error *cerr)
+{
+	char v[32];
+	snprintf(v, sizeof(v), "%d", (int)pid);
+	for (int i = 0; i < cg->n; i++)
+		if (write_file(cg->path[i], "cgroup.procs", v) < 0)
+			return shim_child_fail(cerr, 125, errno, "join cgroup %s", cg->path[i]);
+	return 0;
+}
+
+bool shim_cgroups_oom_killed(const struct shim_cgroups *cg)
+{
+	char buf[1024];
+	if (!cg->memory[0])
+		return false;
+	if (read_file(cg->memory, cg->v2 ? "memory.events" : "memory.oom_control", buf,
+		      sizeof(buf)) <= 0)
+		return false;
+	const char *p = strstr(buf, "oom_kill ");
+	return p && atoll(p + 9) > 0;
+}
+
+/* SIGKILL every task left; returns how many were found. */
+static int kill_tasks(const char *dir)
+{
+	char buf[4096];
+	if (read_file(dir, "cgroup.procs", buf, sizeof(buf)) <= 0)
+		return 0;
+	int n = 0;
+	for (char *save = NULL, *t = strtok_r(buf, "\n", &save); t;
+	     t = strtok_r(NULL, "\n", &save)) {
+		pid_t pid = (pid_t)atoi(t);
+		if (pid > 0 && kill(pid, SIGKILL) == 0)
+			n++;
+	}
+	return n;
+}
+
+void shim_cgroups_remove(const struct shim_cgroups *cg)
+{
+	for (int i = 0; i < cg->n; i++) {
+		/* Tasks may take a moment to leave after the init's namespace dies: bounded wait.
+		 */
+		for (int tries = 0; tries < 500; tries++) {
+			if (rmdir(cg->path[i]) == 0 || errno == ENOENT)
+				break;
+			if (errno != EBUSY)
+				break;
+			kill_tasks(cg->path[i]);
+			struct timespec ts = {0, 2000000};
+			nanosleep(&ts, NULL);
+		}
+	}
+}

@@ -1,0 +1,173 @@
+/* `berth-shim exec PID DIR SPEC_JSON`: run a process inside the running container whose init is
+ * PID (its namespaces and cgroups), with stdio as given by the agent. Exits with the process's
+ * status, or 126/127 (and Docker's message on stderr) when it cannot be run. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+/* Put ourselves into every cgroup the init is in (host view, read before setns). */
+static void join_cgroups(pid_t pid)
+{
+	char path[64], line[1024];
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return;
+	bool v2 = access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		char *ctrl = strchr(line, ':');
+		char *cg = ctrl ? strchr(ctrl + 1, ':') : NULL;
+		if (!cg)
+			continue;
+		*cg++ = '\0';
+		ctrl++;
+		char procs[1200];
+		if (!*ctrl)
+			snprintf(procs, sizeof(procs), "/sys/fs/cgroup%s%s/cgroup.procs",
+				 v2 ? "" : "/unified", cg);
+		else if (!strncmp(ctrl, "name=", 5))
+			continue;
+		else
+			snprintf(procs, sizeof(procs), "/sys/fs/cgroup/%s%s/cgroup.procs", ctrl,
+				 cg);
+		int fd = open(procs, O_WRONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			if (write(fd, "0", 1) < 0) {
+				/* best effort: limits still apply through the namespaces we join */
+			}
+			close(fd);
+		}
+	}
+	fclose(f);
+}
+
+static void exec_fail(const struct shim_child_error *cerr)
+{
+	dprintf(2,
+		"OCI runtime exec failed: exec failed: unable to start container process: %s: "
+		"unknown\r\n",
+		cerr->msg);
+	_exit(cerr->exit_code ? cerr->exit_code : 126);
+}
+
+int shim_exec_main(int argc, char **argv)
+{
+	struct shim_child_error cerr = {0};
+	if (argc != 5) {
+		fprintf(stderr, "usage: berth-shim exec PID CONTAINER_DIR SPEC_JSON\n");
+		return 125;
+	}
+	pid_t pid = (pid_t)atoi(argv[2]);
+	json_error_t jerr;
+	json_t *spec = json_loads(argv[4], 0, &jerr);
+	if (pid <= 0 || !spec || json_array_size(json_object_get(spec, "args")) == 0) {
+		fprintf(stderr, "berth-shim exec: bad arguments\n");
+		return 125;
+	}
+	/* The container's own settings: capabilities, default cwd and user. */
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/runtime.json", argv[3]);
+	json_t *ctr = json_load_file(path, 0, &jerr);
+	uint64_t caps = shim_caps_default();
+	if (json_is_true(json_object_get(spec, "privileged")) ||
+	    json_is_true(json_object_get(ctr, "privileged")))
+		caps = ~0ULL;
+	else if (ctr && shim_caps_from_spec(json_object_get(ctr, "cap_add"),
+					    json_object_get(ctr, "cap_drop"), &caps, &cerr) < 0)
+		exec_fail(&cerr);
+	const char *cwd = json_string_value(json_object_get(spec, "cwd"));
+	if (!cwd || !*cwd)
+		cwd = json_string_value(json_object_get(ctr, "cwd"));
+	const char *user = json_string_value(json_object_get(spec, "user"));
+	if (!user || !*user)
+		user = json_string_value(json_object_get(ctr, "user"));
+
+	static const char *const ns_names[] = {"cgroup", "ipc", "uts", "net", "pid", "mnt"};
+	int ns_fd[6];
+	for (int i = 0; i < 6; i++) {
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns_names[i]);
+		ns_fd[i] = open(path, O_RDONLY | O_CLOEXEC);
+		if (ns_fd[i] < 0) {
+			shim_child_fail(&cerr, 126, errno, "open %s (is the container running?)",
+					path);
+			exec_fail(&cerr);
+		}
+	}
+	join_cgroups(pid);
+	for (int i = 0; i < 6; i++) {
+		/* joining our own namespace (e.g. host network) fails harmlessly: skip it */
+		if (setns(ns_fd[i], 0) < 0 && errno != EINVAL) {
+			shim_child_fail(&cerr, 126, errno, "join the container's %s namespace",
+					ns_names[i]);
+			exec_fail(&cerr);
+		}
+		close(ns_fd[i]);
+	}
+	pid_t child = fork();
+	if (child < 0) {
+		shim_child_fail(&cerr, 126, errno, "fork");
+		exec_fail(&cerr);
+	}
+	if (child == 0) {
+		if (json_is_true(json_object_get(spec, "tty"))) {
+			setsid();
+			ioctl(0, TIOCSCTTY, 0);
+		}
+		struct shim_user u;
+		if (shim_user_resolve(user, &u, &cerr) < 0)
+			exec_fail(&cerr);
+		if (shim_caps_apply(caps, u.uid, u.gid, u.groups, u.n_groups, &cerr) < 0)
+			exec_fail(&cerr);
+		if (cwd && *cwd && chdir(cwd) < 0) {
+			shim_child_fail(&cerr, 126, errno, "chdir to cwd (\"%s\")", cwd);
+			exec_fail(&cerr);
+		}
+		const char **args = shim_strv_from_json(json_object_get(spec, "args"));
+		const char **env = shim_strv_from_json(json_object_get(spec, "env"));
+		size_t n = 0;
+		bool has_path = false, has_home = false;
+		for (; env[n]; n++) {
+			has_path |= !strncmp(env[n], "PATH=", 5);
+			has_home |= !strncmp(env[n], "HOME=", 5);
+		}
+		const char **full = calloc(n + 3, sizeof(*full));
+		memcpy(full, env, n * sizeof(*full));
+		if (!has_path)
+			full[n++] =
+			    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+		char home[300];
+		if (!has_home) {
+			snprintf(home, sizeof(home), "HOME=%s", u.home);
+			full[n++] = home;
+		}
+		umask(022);
+		shim_exec_command(args, full, &cerr);
+		exec_fail(&cerr);
+	}
+	/* Only the process holds the stdio: the agent sees EOF when it and its children do. */
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	for (int i = 0; i < 3; i++)
+		dup2(null, i);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	for (;;) {
+		int status;
+		if (waitpid(child, &status, 0) < 0) {
+			if (errno == EINTR)
+				continue;
+			return 255;
+		}
+		return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+	}
+}

@@ -1,0 +1,321 @@
+/* The container's filesystem, built inside its own mount namespace: the overlay rootfs,
+ * pivot_root, /proc, /sys, /dev, binds, Docker's masked and read-only paths. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+static const char *const masked_paths[] = {
+    "/proc/asound",
+    "/proc/acpi",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/devices/virtual/powercap",
+};
+static const char *const readonly_paths[] = {
+    "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+};
+
+static const struct {
+	const char *name;
+	unsigned major, minor;
+} devices[] = {
+    {"null", 1, 3},   {"zero", 1, 5},	 {"full", 1, 7},
+    {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
+};
+
+static const char *const dev_links[][2] = {
+    {"ptmx", "pts/ptmx"},	   {"fd", "/proc/self/fd"},	  {"stdin", "/proc/self/fd/0"},
+    {"stdout", "/proc/self/fd/1"}, {"stderr", "/proc/self/fd/2"}, {"core", "/proc/kcore"},
+};
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char buf[4096];
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(buf, mode) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* A mount point for a bind: a directory or an empty file like the source, parents made. */
+static int make_target(const char *target, bool dir)
+{
+	struct stat st;
+	if (stat(target, &st) == 0)
+		return 0;
+	if (dir)
+		return mkdir_p(target, 0755);
+	char parent[4096];
+	snprintf(parent, sizeof(parent), "%s", target);
+	char *slash = strrchr(parent, '/');
+	if (slash && slash != parent) {
+		*slash = '\0';
+		if (mkdir_p(parent, 0755) < 0)
+			return -1;
+	}
+	int fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+static int overlay_mount(const struct shim_spec *spec, const char *rootfs,
+			 struct shim_child_error *cerr)
+{
+	static char opts[8192];
+	size_t n = 0, cap = sizeof(opts);
+	int nl = 0;
+	while (spec->layers[nl])
+		nl++;
+	n += (size_t)snprintf(opts + n, cap - n, "lowerdir=");
+	for (int i = nl - 1; i >= 0 && n < cap; i--)
+		n += (size_t)snprintf(opts + n, cap - n, "%s%s", spec->layers[i], i ? ":" : "");
+	if (n < cap)
+		n += (size_t)snprintf(opts + n, cap - n, ",upperdir=%s/upper,workdir=%s/work",
+				      spec->dir, spec->dir);
+	/* The kernel takes one page of mount data. */
+	if (n >= 4000)
+		return shim_child_fail(cerr, 125, 0, "overlay mount options too long (%d layers)",
+				       nl);
+	if (mount("overlay", rootfs, "overlay", 0, opts) < 0)
+		return shim_child_fail(cerr, 125, errno, "mount overlay on %s", rootfs);
+	return 0;
+}
+
+static int mount_dev(struct shim_child_error *cerr)
+{
+	if (mkdir_p("/dev", 0755) < 0 ||
+	    mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k") < 0)
+		return shim_child_fail(cerr, 125, errno, "mount /dev");
+	char path[64];
+	for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++) {
+		snprintf(path, sizeof(path), "/dev/%s", devices[i].name);
+		if (mknod(path, S_IFCHR | 0666, makedev(devices[i].major, devices[i].minor)) < 0)
+			return shim_child_fail(cerr, 125, errno, "mknod %s", path);
+		chmod(path, 0666); /* despite the umask */
+	}
+	for (size_t i = 0; i < sizeof(dev_links) / sizeof(dev_links[0]); i++) {
+		snprintf(path, sizeof(path), "/dev/%s", dev_links[i][0]);
+		symlink(dev_links[i][1], path);
+	}
+	mkdir("/dev/pts", 0755);
+	mkdir("/dev/shm", 01777);
+	mkdir("/dev/mqueue", 0755);
+	if (mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+		  "newinstance,ptmxmode=0666,mode=0620,gid=5") < 0)
+		return shim_child_fail(cerr, 125, errno, "mount /dev/pts");
+	if (mount("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  "mode=1777,size=65536k") < 0)
+		return shim_child_fail(cerr, 125, errno, "mount /dev/shm");
+	mount("mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	return 0;
+}
+
+static int bind_fd(int fd, const char *target, bool readonly, struct shim_child_error *cerr)
+{
+	char src[64];
+	struct stat st;
+	snprintf(src, sizeof(src), "/proc/self/fd/%d", fd);
+	if (fstat(fd, &st) < 0 || make_target(target, S_ISDIR(st.st_mode)) < 0)
+		return shim_child_fail(cerr, 125, errno, "create mount point %s", target);
+	if (mount(src, target, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return shim_child_fail(cerr, 125, errno, "bind mount %s", target);
+	if (readonly &&
+	    mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, NULL) < 0)
+		return shim_child_fail(cerr, 125, errno, "remount %s read-only", target);
+	return 0;
+}
+
+static void mask_paths(void)
+{
+	struct stat st;
+	for (size_t i = 0; i < sizeof(masked_paths) / sizeof(masked_paths[0]); i++) {
+		const char *p = masked_paths[i];
+		if (stat(p, &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode))
+			mount("tmpfs", p, "tmpfs", MS_RDONLY, NULL);
+		else
+			mount("/dev/null", p, NULL, MS_BIND, NULL);
+	}
+	for (size_t i = 0; i < sizeof(readonly_paths) / sizeof(readonly_paths[0]); i++) {
+		const char *p = readonly_paths[i];
+		if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) == 0)
+			mount(p, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, NULL);
+	}
+}
+
+int shim_mounts_setup(const struct shim_spec *spec, struct shim_child_error *cerr)
+{
+	char rootfs[4096], oldroot[64];
+	snprintf(rootfs, sizeof(rootfs), "%s/rootfs", spec->dir);
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return shim_child_fail(cerr, 125, errno, "make / private");
+	if (overlay_mount(spec, rootfs, cerr) < 0)
+		return -1;
+
+	/* Host-side sources, opened before the host's tree goes out of reach. */
+	static const char *const etc_files[] = {"hostname", "hosts", "resolv.conf"};
+	int etc_fd[3], *mount_fd = calloc(spec->n_mounts + 1, sizeof(int));
+	for (int i = 0; i < 3; i++) {
+		char p[4096];
+		snprintf(p, sizeof(p), "%s/%s", spec->dir, etc_files[i]);
+		etc_fd[i] = open(p, O_PATH | O_CLOEXEC);
+	}
+	for (size_t i = 0; i < spec->n_mounts; i++) {
+		mount_fd[i] = open(spec->mounts[i].source, O_PATH | O_CLOEXEC);
+		if (mount_fd[i] < 0)
+			return shim_child_fail(cerr, 125, errno,
+					       "invalid mount config for type \"bind\": bind "
+					       "source path does not exist: %s",
+					       spec->mounts[i].source);
+	}
+	int sys_fd = spec->host_network ? -1 : open("/sys", O_PATH | O_CLOEXEC);
+
+	/* pivot_root with the old root under a name the image cannot guess, so that no
+	 * symlink in it can reach the host's tree while we mount. */
+	unsigned long long rnd = 0;
+	getrandom(&rnd, sizeof(rnd), 0);
+	snprintf(oldroot, sizeof(oldroot), "/.berth-oldroot-%016llx", rnd);
+	char put_old[4200];
+	snprintf(put_old, sizeof(put_old), "%s%s", rootfs, oldroot);
+	if (mkdir(put_old, 0700) < 0)
+		return shim_child_fail(cerr, 125, errno, "mkdir %s", put_old);
+	if (syscall(SYS_pivot_root, rootfs, put_old) < 0)
+		return shim_child_fail(cerr, 125, errno, "pivot_root %s", rootfs);
+	if (chdir("/") < 0)
+		return shim_child_fail(cerr, 125, errno, "chdir /");
+
+	if (mkdir_p("/proc", 0555) < 0 ||
+	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return shim_child_fail(cerr, 125, errno, "mount /proc");
+	mkdir_p("/sys", 0555);
+	unsigned long ro = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	if (mount("sysfs", "/sys", "sysfs", ro, NULL) < 0) {
+		/* sysfs of a netns we do not own: a read-only bind of the host's instead. */
+		if (sys_fd < 0 || bind_fd(sys_fd, "/sys", true, cerr) < 0)
+			return shim_child_fail(cerr, 125, errno, "mount /sys");
+	}
+	if (mount_dev(cerr) < 0)
+		return -1;
+	if (mkdir_p("/etc", 0755) < 0)
+		return shim_child_fail(cerr, 125, errno, "mkdir /etc");
+	for (int i = 0; i < 3; i++) {
+		char target[64];
+		snprintf(target, sizeof(target), "/etc/%s", etc_files[i]);
+		if (etc_fd[i] >= 0 && bind_fd(etc_fd[i], target, false, cerr) < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < spec->n_mounts; i++)
+		if (bind_fd(mount_fd[i], spec->mounts[i].target, spec->mounts[i].readonly, cerr) <
+		    0)
+			return -1;
+	mask_paths();
+
+	for (int i = 0; i < 3; i++)
+		if (etc_fd[i] >= 0)
+			close(etc_fd[i]);
+	for (size_t i = 0; i < spec->n_mounts; i++)
+		close(mount_fd[i]);
+	free(mount_fd);
+	if (sys_fd >= 0)
+		close(sys_fd);
+	if (umount2(oldroot, MNT_DETACH) < 0)
+		return shim_child_fail(cerr, 125, errno, "unmount the old root");
+	rmdir(oldroot);
+	if (spec->readonly_rootfs &&
+	    mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
+		return shim_child_fail(cerr, 125, errno, "remount / read-only");
+	return 0;
+}
+
+static int write_small_file(const char *path, const char *buf, size_t n)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -1;
+	ssize_t w = write(fd, buf, n);
+	close(fd);
+	return w < 0 ? -1 : 0;
+}
+
+int shim_write_etc_files(const struct shim_spec *spec)
+{
+	char path[4096], buf[8192];
+	size_t n;
+	snprintf(path, sizeof(path), "%s/hostname", spec->dir);
+	n = (size_t)snprintf(buf, sizeof(buf), "%s\n", spec->hostname);
+	if (write_small_file(path, buf, n) < 0)
+		return -1;
+
+	snprintf(path, sizeof(path), "%s/hosts", spec->dir);
+	n = (size_t)snprintf(buf, sizeof(buf),
+			     "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+			     "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\n"
+			     "ff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n");
+	json_t *hosts = json_object_get(spec->json, "hosts");
+	size_t i;
+	json_t *v;
+	bool named = false;
+	json_array_foreach(hosts, i, v)
+	{
+		if (json_is_string(v) && n < sizeof(buf)) {
+			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s\n",
+					      json_string_value(v));
+			if (strstr(json_string_value(v), spec->hostname))
+				named = true;
+		}
+	}
+	if (!named && n < sizeof(buf))
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "127.0.0.1\t%s\n", spec->hostname);
+	if (n > sizeof(buf))
+		n = sizeof(buf);
+	if (write_small_file(path, buf, n) < 0)
+		return -1;
+
+	snprintf(path, sizeof(path), "%s/resolv.conf", spec->dir);
+	json_t *dns = json_object_get(spec->json, "dns");
+	n = 0;
+	if (json_array_size(dns) > 0) {
+		json_array_foreach(dns, i, v)
+		{
+			if (json_is_string(v) && n < sizeof(buf))
+				n += (size_t)snprintf(buf + n, sizeof(buf) - n, "nameserver %s\n",
+						      json_string_value(v));
+		}
+	} else {
+		int hfd = open("/etc/resolv.conf", O_RDONLY | O_CLOEXEC);
+		ssize_t r = hfd >= 0 ? read(hfd, buf, sizeof(buf)) : 0;
+		n = r > 0 ? (size_t)r : 0;
+		if (hfd >= 0)
+			close(hfd);
+	}
+	if (n > sizeof(buf))
+		n = sizeof(buf);
+	if (write_small_file(path, buf, n) < 0)
+		return -1;
+	return 0;
+}

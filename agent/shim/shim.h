@@ -1,0 +1,121 @@
+/* berth-shim's internal interfaces: the container spec as the shim keeps it, and its parts. */
+#ifndef BERTH_SHIM_H
+#define BERTH_SHIM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <jansson.h>
+
+#define SHIM_MAX_CGROUPS 10
+#define SHIM_ERRMSG_MAX 1024
+
+struct shim_mount {
+	const char *source, *target;
+	bool readonly;
+};
+
+/* The spec (runtime.json), parsed once. Strings point into the json, kept for setup only. */
+struct shim_spec {
+	json_t *json;
+	const char *id;
+	const char *dir;
+	const char *run_dir;
+	const char **layers; /* bottom first, NULL-terminated */
+	const char **args;   /* NULL-terminated */
+	const char **env;    /* NULL-terminated, HOSTNAME/HOME/PATH added when missing */
+	const char *cwd, *user, *hostname;
+	bool tty, stdin_open, init, readonly_rootfs;
+	struct shim_mount *mounts;
+	size_t n_mounts;
+	int64_t memory, nano_cpus, pids_limit;
+	uint64_t caps; /* effective capability set after cap_add/cap_drop */
+	const char *log_path;
+	int64_t log_max_size;
+	int log_max_file;
+	const char *cgroup_parent;
+	const char *netns; /* NULL: new private netns; "host": none */
+	bool host_network;
+};
+
+/* What the child reports back over the sync socket before exec. */
+struct shim_child_error {
+	int32_t exit_code; /* 125, 126, 127 */
+	char msg[SHIM_ERRMSG_MAX];
+};
+
+struct shim_cgroups;
+/* spawn.c: fork the container's init into a new PID namespace, put it in its cgroups, let it
+ * set itself up and wait until it execs (0) or fails (-1, cerr filled). */
+int shim_spawn(struct shim_spec *spec, const struct shim_cgroups *cg, pid_t *pid, int *out_fd,
+	       int *err_fd, int *tty_fd, int *stdin_fd, struct shim_child_error *cerr);
+/* Used by the child (and by exec mode) to finish: resolve argv[0] in PATH and execve it.
+ * Only returns on failure, with cerr filled (126/127). */
+void shim_exec_command(const char **args, const char **env, struct shim_child_error *cerr);
+int shim_child_fail(struct shim_child_error *cerr, int code, int errnum, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* mounts.c: everything from the overlay to pivot_root, run in the child. */
+int shim_mounts_setup(const struct shim_spec *spec, struct shim_child_error *cerr);
+/* Files the shim bind-mounts over /etc: hostname, hosts, resolv.conf in spec->dir. */
+int shim_write_etc_files(const struct shim_spec *spec);
+
+/* cgroups.c */
+struct shim_cgroups {
+	bool v2;
+	int n;
+	char path[SHIM_MAX_CGROUPS][256]; /* one per controller directory (v1) or one (v2) */
+	char memory[256];		  /* the memory controller's dir, "" if none */
+};
+int shim_cgroups_create(const struct shim_spec *spec, struct shim_cgroups *cg,
+			struct shim_child_error *cerr);
+int shim_cgroups_add(const struct shim_cgroups *cg, pid_t pid, struct shim_child_error *cerr);
+bool shim_cgroups_oom_killed(const struct shim_cgroups *cg);
+/* Kill what is left, wait (bounded) for the cgroups to empty, remove them. */
+void shim_cgroups_remove(const struct shim_cgroups *cg);
+void shim_cgroups_for(const char *cgroup_parent, const char *id, struct shim_cgroups *cg);
+
+/* caps.c */
+uint64_t shim_caps_default(void);
+/* name: "NET_ADMIN" or "CAP_NET_ADMIN" (any case), "ALL". Returns -1 if unknown. */
+int shim_cap_from_name(const char *name, uint64_t *mask);
+/* Trim the bounding set, switch to uid/gid/groups, then set the remaining capabilities. */
+int shim_caps_apply(uint64_t caps, uid_t uid, gid_t gid, const gid_t *groups, int n_groups,
+		    struct shim_child_error *cerr);
+
+/* user.c: "name|uid[:group|gid]" against /etc/passwd and /etc/group of the current root. */
+struct shim_user {
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[64];
+	int n_groups;
+	char home[256];
+};
+int shim_user_resolve(const char *spec, struct shim_user *u, struct shim_child_error *cerr);
+
+/* exec.c: `berth-shim exec PID DIR SPEC`: a process inside a running container. */
+int shim_exec_main(int argc, char **argv);
+/* spec.c */
+int shim_spec_load(const char *dir, const char *run_dir, struct shim_spec *spec,
+		   struct shim_child_error *cerr);
+/* Capabilities from cap_add/cap_drop arrays on top of Docker's default set. */
+int shim_caps_from_spec(json_t *cap_add, json_t *cap_drop, uint64_t *caps,
+			struct shim_child_error *cerr);
+/* A NULL-terminated array of the strings in a json array (pointing into it). */
+const char **shim_strv_from_json(json_t *arr);
+
+/* logger.c: Docker's json-file log. */
+void shim_log_open(const char *path, int64_t max_size, int max_file);
+/* stream 1 or 2; data may hold partial lines: they are kept until a newline or 16 KB. */
+void shim_log_write(int stream, const char *data, size_t len);
+/* The stream has ended: write its partial last line. */
+void shim_log_flush(int stream);
+void shim_log_close(void);
+/* "2026-11-28T01:42:40.123456789Z" into buf (at least 32 bytes) */
+void shim_format_time(char *buf, size_t size, int64_t ns);
+int64_t shim_now_ns(void);
+
+/* init.c: PID 1 for --init: forward signals to child, reap everything, exit with its status. */
+void shim_init_run(pid_t child) __attribute__((noreturn));
+
+#endif

@@ -1,0 +1,335 @@
+/* The container's init: fork into a new PID namespace, wait for the cgroups, unshare the rest,
+ * build the filesystem, drop privileges and exec, reporting any failure before exec. */
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* Go's error texts are lower-case ("no such file or directory"); the docker CLI matches them. */
+static void go_strerror(int e, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s", strerror(e));
+	if (buf[0] >= 'A' && buf[0] <= 'Z')
+		buf[0] = (char)(buf[0] - 'A' + 'a');
+}
+
+int shim_child_fail(struct shim_child_error *cerr, int code, int errnum, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(cerr->msg, sizeof(cerr->msg), fmt, ap);
+	va_end(ap);
+	if (errnum) {
+		char e[128];
+		size_t n = strlen(cerr->msg);
+		go_strerror(errnum, e, sizeof(e));
+		snprintf(cerr->msg + n, sizeof(cerr->msg) - n, ": %s", e);
+	}
+	cerr->exit_code = code;
+	return -1;
+}
+
+void shim_exec_command(const char **args, const char **env, struct shim_child_error *cerr)
+{
+	const char *name = args[0];
+	char path[4096];
+	struct stat st;
+	if (strchr(name, '/')) {
+		if (stat(name, &st) < 0) {
+			int e = errno;
+			char es[128];
+			go_strerror(e, es, sizeof(es));
+			shim_child_fail(cerr, e == ENOENT || e == ENOTDIR ? 127 : 126, 0,
+					"exec: \"%s\": stat %s: %s", name, name, es);
+			return;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			shim_child_fail(cerr, 126, 0, "exec: \"%s\": is a directory", name);
+			return;
+		}
+		if (!(st.st_mode & 0111)) {
+			shim_child_fail(cerr, 126, 0, "exec: \"%s\": permission denied", name);
+			return;
+		}
+		snprintf(path, sizeof(path), "%s", name);
+	} else {
+		const char *search = DEFAULT_PATH;
+		for (const char **e = env; *e; e++)
+			if (!strncmp(*e, "PATH=", 5))
+				search = *e + 5;
+		bool found = false;
+		while (!found) {
+			size_t len = strcspn(search, ":");
+			snprintf(path, sizeof(path), "%.*s/%s", (int)len, len ? search : ".", name);
+			if (!len)
+				snprintf(path, sizeof(path), "%s", name);
+			if (stat(path, &st) == 0 && !S_ISDIR(st.st_mode) && (st.st_mode & 0111))
+				found = true;
+			if (!search[len])
+				break;
+			search += len + 1;
+		}
+		if (!found) {
+			shim_child_fail(cerr, 127, 0,
+					"exec: \"%s\": executable file not found in $PATH", name);
+			return;
+		}
+	}
+	execve(path, (char *const *)args, (char *const *)env);
+	int e = errno;
+	shim_child_fail(cerr, e == ENOENT ? 127 : 126, e, "exec %s", path);
+}
+
+static void loopback_up(void)
+{
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return;
+	struct ifreq ifr = {0};
+	strcpy(ifr.ifr_name, "lo");
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
+		ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+		ioctl(s, SIOCSIFFLAGS, &ifr);
+	}
+	close(s);
+}
+
+static int send_fd(int sock, int fd)
+{
+	char byte = 'T';
+	struct iovec iov = {&byte, 1};
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf)};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 ? -1 : 0;
+}
+
+/* The pty lives in the container's own devpts; the shim gets its master. */
+static int setup_tty(int sync_fd, struct shim_child_error *cerr)
+{
+	int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0 || unlockpt(master) < 0)
+		return shim_child_fail(cerr, 125, errno, "open a pseudo-terminal");
+	int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+	if (slave < 0)
+		return shim_child_fail(cerr, 125, errno, "open the pseudo-terminal's peer");
+	if (send_fd(sync_fd, master) < 0)
+		return shim_child_fail(cerr, 125, errno, "send the pseudo-terminal");
+	close(master);
+	setsid();
+	if (ioctl(slave, TIOCSCTTY, 0) < 0)
+		return shim_child_fail(cerr, 125, errno, "set the controlling terminal");
+	for (int i = 0; i < 3; i++)
+		dup2(slave, i);
+	if (slave > 2)
+		close(slave);
+	return 0;
+}
+
+static int mkdir_p(const char *path)
+{
+	char buf[4096];
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		mkdir(buf, 0755);
+		*p = '/';
+	}
+	return mkdir(buf, 0755) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* Environment with HOME added from the user's passwd entry when the image did not set it. */
+static const char **env_with_home(const char **env, const char *home)
+{
+	size_t n = 0;
+	bool has_home = false;
+	for (; env[n]; n++)
+		if (!strncmp(env[n], "HOME=", 5))
+			has_home = true;
+	if (has_home)
+		return env;
+	const char **out = calloc(n + 2, sizeof(*out));
+	if (!out)
+		return env;
+	memcpy(out, env, n * sizeof(*out));
+	char *h = malloc(strlen(home) + 6);
+	if (!h)
+		return env;
+	sprintf(h, "HOME=%s", home);
+	out[n] = h;
+	return out;
+}
+
+static int child_setup(const struct shim_spec *spec, int sync_fd, int in, int out, int err,
+		       struct shim_child_error *cerr)
+{
+	char go;
+	if (read(sync_fd, &go, 1) != 1)
+		_exit(1); /* the shim is gone */
+	int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
+	if (spec->netns) {
+		int fd = open(spec->netns, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || setns(fd, CLONE_NEWNET) < 0)
+			return shim_child_fail(cerr, 125, errno, "join network namespace %s",
+					       spec->netns);
+		close(fd);
+	} else if (!spec->host_network) {
+		flags |= CLONE_NEWNET;
+	}
+	if (unshare(flags) < 0)
+		return shim_child_fail(cerr, 125, errno, "create namespaces");
+	if (flags & CLONE_NEWNET)
+		loopback_up();
+	if (sethostname(spec->hostname, strlen(spec->hostname)) < 0)
+		return shim_child_fail(cerr, 125, errno, "sethostname");
+	if (shim_mounts_setup(spec, cerr) < 0)
+		return -1;
+	if (spec->tty) {
+		if (setup_tty(sync_fd, cerr) < 0)
+			return -1;
+	} else {
+		if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
+			return shim_child_fail(cerr, 125, errno, "set up stdio");
+	}
+	struct shim_user u;
+	if (shim_user_resolve(spec->user, &u, cerr) < 0)
+		return -1;
+	const char *cwd = spec->cwd && *spec->cwd ? spec->cwd : "/";
+	mkdir_p(cwd);
+	if (shim_caps_apply(spec->caps, u.uid, u.gid, u.groups, u.n_groups, cerr) < 0)
+		return -1;
+	if (chdir(cwd) < 0)
+		return shim_child_fail(cerr, 125, errno,
+				       "chdir to cwd (\"%s\") set in config.json failed", cwd);
+	const char **env = env_with_home(spec->env, u.home);
+	umask(022);
+	if (spec->init) {
+		pid_t pid = fork();
+		if (pid < 0)
+			return shim_child_fail(cerr, 125, errno, "fork the init's child");
+		if (pid > 0) {
+			close(sync_fd);
+			shim_init_run(pid);
+		}
+	}
+	shim_exec_command(spec->args, env, cerr);
+	return -1;
+}
+
+static void child_reset_signals(void)
+{
+	sigset_t none;
+	sigemptyset(&none);
+	for (int s = 1; s < NSIG; s++)
+		signal(s, SIG_DFL);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+int shim_spawn(struct shim_spec *spec, const struct shim_cgroups *cg, pid_t *pid, int *out_fd,
+	       int *err_fd, int *tty_fd, int *stdin_fd, struct shim_child_error *cerr)
+{
+	int outp[2] = {-1, -1}, errp[2] = {-1, -1}, inp[2] = {-1, -1}, sync[2];
+	*out_fd = *err_fd = *tty_fd = *stdin_fd = -1;
+	if (!spec->tty && (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0))
+		return shim_child_fail(cerr, 125, errno, "pipe");
+	if (!spec->tty) {
+		if (spec->stdin_open) {
+			if (pipe2(inp, O_CLOEXEC) < 0)
+				return shim_child_fail(cerr, 125, errno, "pipe");
+		} else {
+			inp[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		}
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) < 0)
+		return shim_child_fail(cerr, 125, errno, "socketpair");
+	/* Our next child is PID 1 of a new namespace; the shim itself stays outside. */
+	if (unshare(CLONE_NEWPID) < 0)
+		return shim_child_fail(cerr, 125, errno, "create a PID namespace");
+	pid_t child = fork();
+	if (child < 0)
+		return shim_child_fail(cerr, 125, errno, "fork");
+	if (child == 0) {
+		child_reset_signals();
+		close(sync[0]);
+		struct shim_child_error e = {0};
+		child_setup(spec, sync[1], inp[0], outp[1], errp[1], &e);
+		char msg[sizeof(e) + 1];
+		msg[0] = 'E';
+		memcpy(msg + 1, &e, sizeof(e));
+		send(sync[1], msg, sizeof(msg), MSG_NOSIGNAL);
+		_exit(e.exit_code ? e.exit_code : 125);
+	}
+	close(sync[1]);
+	if (inp[0] >= 0)
+		close(inp[0]);
+	if (outp[1] >= 0)
+		close(outp[1]), close(errp[1]);
+	*pid = child;
+	*out_fd = outp[0];
+	*err_fd = errp[0];
+	*stdin_fd = inp[1];
+	int rc = shim_cgroups_add(cg, child, cerr);
+	if (rc == 0 && write(sync[0], "G", 1) != 1)
+		rc = shim_child_fail(cerr, 125, errno, "start the container's init");
+	if (rc < 0) {
+		kill(child, SIGKILL);
+		close(sync[0]);
+		return -1;
+	}
+	/* Until exec closes its end: the pty master, or an error, or EOF = success. */
+	for (;;) {
+		char buf[sizeof(struct shim_child_error) + 1];
+		struct iovec iov = {buf, sizeof(buf)};
+		union {
+			char b[CMSG_SPACE(sizeof(int))];
+			struct cmsghdr align;
+		} u;
+		struct msghdr msg = {.msg_iov = &iov,
+				     .msg_iovlen = 1,
+				     .msg_control = u.b,
+				     .msg_controllen = sizeof(u.b)};
+		ssize_t n = recvmsg(sync[0], &msg, MSG_CMSG_CLOEXEC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (buf[0] == 'T') {
+			struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+			if (c && c->cmsg_type == SCM_RIGHTS)
+				memcpy(tty_fd, CMSG_DATA(c), sizeof(int));
+		} else if (buf[0] == 'E' && (size_t)n == sizeof(buf)) {
+			memcpy(cerr, buf + 1, sizeof(*cerr));
+			close(sync[0]);
+			return -1;
+		}
+	}
+	close(sync[0]);
+	return 0;
+}

@@ -1,0 +1,183 @@
+/* runtime.json, read once into struct shim_spec. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "shim.h"
+
+const char **shim_strv_from_json(json_t *arr)
+{
+	size_t n = json_array_size(arr), i, k = 0;
+	const char **v = calloc(n + 1, sizeof(*v));
+	if (!v)
+		abort();
+	json_t *e;
+	json_array_foreach(arr, i, e)
+	{
+		if (json_is_string(e))
+			v[k++] = json_string_value(e);
+	}
+	return v;
+}
+
+static bool strv_has(json_t *arr, const char *name)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach(arr, i, e)
+	{
+		const char *s = json_string_value(e);
+		if (s && (!strcasecmp(s, name) ||
+			  (!strncasecmp(s, "CAP_", 4) && !strcasecmp(s + 4, name))))
+			return true;
+	}
+	return false;
+}
+
+/* Docker's rules: add ALL = every capability minus the drops; drop ALL = only the adds. */
+int shim_caps_from_spec(json_t *cap_add, json_t *cap_drop, uint64_t *caps,
+			struct shim_child_error *cerr)
+{
+	uint64_t c = shim_caps_default(), m;
+	size_t i;
+	json_t *e;
+	json_array_foreach(cap_add, i, e)
+	{
+		if (!json_is_string(e) || shim_cap_from_name(json_string_value(e), &m) < 0)
+			return shim_child_fail(cerr, 125, 0, "unknown capability: \"%s\"",
+					       json_is_string(e) ? json_string_value(e) : "?");
+	}
+	json_array_foreach(cap_drop, i, e)
+	{
+		if (!json_is_string(e) || shim_cap_from_name(json_string_value(e), &m) < 0)
+			return shim_child_fail(cerr, 125, 0, "unknown capability: \"%s\"",
+					       json_is_string(e) ? json_string_value(e) : "?");
+	}
+	if (strv_has(cap_add, "ALL"))
+		c = ~0ULL;
+	else if (strv_has(cap_drop, "ALL"))
+		c = 0;
+	json_array_foreach(cap_drop, i, e)
+	{
+		if (shim_cap_from_name(json_string_value(e), &m) == 0 && m != ~0ULL)
+			c &= ~m;
+	}
+	json_array_foreach(cap_add, i, e)
+	{
+		if (shim_cap_from_name(json_string_value(e), &m) == 0 && m != ~0ULL)
+			c |= m;
+	}
+	*caps = c;
+	return 0;
+}
+
+static const char *str_or(json_t *j, const char *key, const char *dflt)
+{
+	const char *s = json_string_value(json_object_get(j, key));
+	return s ? s : dflt;
+}
+
+static int64_t int_or(json_t *j, const char *key, int64_t dflt)
+{
+	json_t *v = json_object_get(j, key);
+	if (json_is_integer(v))
+		return json_integer_value(v);
+	if (json_is_real(v))
+		return (int64_t)json_real_value(v);
+	return dflt;
+}
+
+/* env with PATH and HOSTNAME added when missing, as Docker's daemon does. */
+static const char **env_defaults(json_t *arr, const char *hostname)
+{
+	size_t n = json_array_size(arr);
+	const char **v = shim_strv_from_json(arr);
+	bool has_path = false, has_host = false;
+	size_t k = 0;
+	for (; v[k]; k++) {
+		has_path |= !strncmp(v[k], "PATH=", 5);
+		has_host |= !strncmp(v[k], "HOSTNAME=", 9);
+	}
+	const char **out = calloc(n + 3, sizeof(*out));
+	if (!out)
+		abort();
+	memcpy(out, v, k * sizeof(*out));
+	free(v);
+	if (!has_path)
+		out[k++] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	if (!has_host) {
+		static char buf[300];
+		snprintf(buf, sizeof(buf), "HOSTNAME=%s", hostname);
+		out[k++] = buf;
+	}
+	return out;
+}
+
+int shim_spec_load(const char *dir, const char *run_dir, struct shim_spec *s,
+		   struct shim_child_error *cerr)
+{
+	char path[4096];
+	json_error_t jerr;
+	snprintf(path, sizeof(path), "%s/runtime.json", dir);
+	memset(s, 0, sizeof(*s));
+	s->dir = dir;
+	s->run_dir = run_dir;
+	json_t *j = s->json = json_load_file(path, 0, &jerr);
+	if (!j)
+		return shim_child_fail(cerr, 125, 0, "read %s: %s", path, jerr.text);
+	s->id = str_or(j, "id", NULL);
+	if (!s->id || strlen(s->id) < 12 || strchr(s->id, '/'))
+		return shim_child_fail(cerr, 125, 0, "%s: no valid \"id\"", path);
+	json_t *args = json_object_get(j, "args");
+	if (json_array_size(args) == 0 || !json_is_string(json_array_get(args, 0)))
+		return shim_child_fail(cerr, 125, 0, "no command specified");
+	s->args = shim_strv_from_json(args);
+	s->layers = shim_strv_from_json(json_object_get(j, "layers"));
+	if (!s->layers[0])
+		return shim_child_fail(cerr, 125, 0, "%s: no \"layers\"", path);
+	static char hostname[65];
+	snprintf(hostname, sizeof(hostname), "%s", str_or(j, "hostname", ""));
+	if (!hostname[0])
+		snprintf(hostname, sizeof(hostname), "%.12s", s->id);
+	s->hostname = hostname;
+	s->env = env_defaults(json_object_get(j, "env"), hostname);
+	s->cwd = str_or(j, "cwd", "/");
+	s->user = str_or(j, "user", "");
+	s->tty = json_is_true(json_object_get(j, "tty"));
+	s->stdin_open = json_is_true(json_object_get(j, "stdin"));
+	s->init = json_is_true(json_object_get(j, "init"));
+	s->readonly_rootfs = json_is_true(json_object_get(j, "readonly_rootfs"));
+	json_t *mounts = json_object_get(j, "mounts"), *m;
+	size_t i;
+	s->mounts = calloc(json_array_size(mounts) + 1, sizeof(*s->mounts));
+	json_array_foreach(mounts, i, m)
+	{
+		const char *src = str_or(m, "source", NULL), *dst = str_or(m, "target", NULL);
+		if (!src || !dst || dst[0] != '/')
+			return shim_child_fail(cerr, 125, 0,
+					       "invalid mount %zu: need absolute "
+					       "\"source\" and \"target\"",
+					       i);
+		s->mounts[s->n_mounts++] =
+		    (struct shim_mount){src, dst, json_is_true(json_object_get(m, "readonly"))};
+	}
+	s->memory = int_or(j, "memory", 0);
+	s->nano_cpus = int_or(j, "nano_cpus", 0);
+	s->pids_limit = int_or(j, "pids_limit", 0);
+	if (json_is_true(json_object_get(j, "privileged")))
+		s->caps = ~0ULL;
+	else if (shim_caps_from_spec(json_object_get(j, "cap_add"), json_object_get(j, "cap_drop"),
+				     &s->caps, cerr) < 0)
+		return -1;
+	s->log_path = str_or(j, "log_path", NULL);
+	s->log_max_size = int_or(j, "log_max_size", 10 * 1024 * 1024);
+	s->log_max_file = (int)int_or(j, "log_max_file", 3);
+	s->cgroup_parent = str_or(j, "cgroup_parent", "berth");
+	const char *mode = str_or(j, "network_mode", "");
+	s->host_network = !strcmp(mode, "host");
+	s->netns = s->host_network ? NULL : str_or(j, "netns", NULL);
+	if (s->netns && !*s->netns)
+		s->netns = NULL;
+	return 0;
+}

@@ -1,0 +1,70 @@
+/*
+ * The wire protocol between the agent (agent/runtime.c) and berth-shim (agent/shim/).
+ *
+ * Every message is a frame: an 8-byte header (payload length, type, stream) and up to
+ * SHIM_FRAME_MAX bytes of payload, in host byte order (both ends run on the same host).
+ *
+ * The agent starts the shim with one end of a socketpair as fd 3 (SHIM_FD_AGENT): the shim's
+ * first frame on it is STARTED or ERROR. The shim also listens on shim_socket_path() so that a
+ * restarted agent can reconnect; on every accepted connection it first sends HELLO, and EXIT
+ * right after when the container has already exited. One connection at a time: a new one
+ * replaces the old.
+ */
+#ifndef BERTH_SHIM_PROTO_H
+#define BERTH_SHIM_PROTO_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#define SHIM_PROTO_VERSION 1
+#define SHIM_FD_AGENT 3
+#define SHIM_FRAME_MAX 65536
+
+enum shim_msg_type {
+	/* shim -> agent */
+	SHIM_MSG_STARTED = 1, /* struct shim_msg_started */
+	SHIM_MSG_ERROR = 2,   /* int32 exit code (125/126/127), then the message text */
+	SHIM_MSG_OUTPUT = 3,  /* stream 1 or 2, the bytes */
+	SHIM_MSG_EXIT = 4,    /* struct shim_msg_exit */
+	SHIM_MSG_HELLO = 5,   /* struct shim_msg_started; exited = 1 when EXIT follows */
+	/* agent -> shim */
+	SHIM_MSG_STDIN = 16,	   /* bytes for the container's stdin */
+	SHIM_MSG_STDIN_CLOSE = 17, /* no payload */
+	SHIM_MSG_RESIZE = 18,	   /* struct shim_msg_resize */
+	SHIM_MSG_KILL = 19,	   /* int32 signal */
+	SHIM_MSG_ACK = 20,	   /* the agent has recorded the exit: the shim may go */
+};
+
+struct shim_frame_header {
+	uint32_t len;
+	uint8_t type;
+	uint8_t stream;
+	uint16_t version;
+};
+
+struct shim_msg_started {
+	int32_t pid;
+	int32_t exited;
+};
+
+struct shim_msg_exit {
+	int32_t exit_code;
+	int32_t oom_killed;
+	int64_t finished_ns;
+};
+
+struct shim_msg_resize {
+	uint16_t rows;
+	uint16_t cols;
+};
+
+/* $run_dir/shims/<first 16 hex of id>.sock: short enough for sun_path (108 bytes) with any
+ * reasonable run dir. Returns -1 when it does not fit. */
+static inline int shim_socket_path(char *buf, size_t size, const char *run_dir, const char *id)
+{
+	int n = snprintf(buf, size, "%s/shims/%.16s.sock", run_dir, id);
+	return n < 0 || (size_t)n >= size || n >= 108 ? -1 : 0;
+}
+
+#endif
