@@ -118,7 +118,7 @@ bench_v1ns() {
 bench_try() {
 	local log="$BENCH_TMP/try-$1.log"
 	"$@" >"$log" 2>&1 && return 0
-	BENCH_WHY=$(grep -v '^ *$' "$log" | tail -3 | tr '\n' ' ')
+	BENCH_WHY=$(grep -v '^ *$' "$log" | tail -3 | tr '\n' ' ' | sed 's/ *$//')
 	BENCH_WHY=${BENCH_WHY:-$1 failed}
 	return 1
 }
@@ -280,4 +280,52 @@ oci_bundle() {
 		return 1
 	}
 	echo "$b"
+}
+
+# --- many containers -------------------------------------------------------------------------
+# bench_loop N CMD...: run CMD N times, one after the other, stop at the first failure.
+bench_loop() {
+	local n=$1 i
+	shift
+	for ((i = 0; i < n; i++)); do
+		timeout 60 "$@" >/dev/null || { echo "run $((i + 1)) of $n failed: $*" >&2; return 1; }
+	done
+}
+
+# many_start PEER N: start N detached `sleep 600` containers; prints the wall time in ms.
+many_start() {
+	local peer=$1 n=$2 t0 t1
+	t0=$(bench_now_ns)
+	case $peer in
+	berth) bench_loop "$n" "$BERTH" run -d busybox sleep 600 ;;
+	docker) bench_loop "$n" $DOCKER run -d --network none busybox sleep 600 ;;
+	podman)
+		bench_v1ns bash -c "$(declare -f bench_loop); bench_loop \"\$@\"" bench "$n" \
+			$PODMAN run -d $PODMAN_RUN_FLAGS busybox sleep 600
+		;;
+	esac || return 1
+	t1=$(bench_now_ns)
+	echo $(((t1 - t0) / 1000000))
+}
+
+# many_rm PEER: force-remove every container of the peer; prints the wall time in ms.
+many_rm() {
+	local peer=$1 t0 t1 ids
+	t0=$(bench_now_ns)
+	case $peer in
+	berth) ids=$(timeout 30 "$BERTH" ps -aq) && timeout 300 "$BERTH" rm -f $ids >/dev/null ;;
+	docker) ids=$(timeout 30 $DOCKER ps -aq) && timeout 300 $DOCKER rm -f $ids >/dev/null ;;
+	podman) bench_v1ns timeout 300 $PODMAN rm -af -t 0 >/dev/null ;;
+	esac || return 1
+	t1=$(bench_now_ns)
+	echo $(((t1 - t0) / 1000000))
+}
+
+# many_count PEER: how many containers the peer says are running.
+many_count() {
+	case $1 in
+	berth) timeout 30 "$BERTH" ps -q | wc -l ;;
+	docker) timeout 30 $DOCKER ps -q | wc -l ;;
+	podman) bench_v1ns timeout 30 $PODMAN ps -q | wc -l ;;
+	esac
 }
