@@ -751,6 +751,82 @@ static void test_second_server_refused(void **state)
 	json_decref(j);
 }
 
+/* In-process: free the server while a stream, an unanswered call and a fresh hijack are live. */
+static struct berth_http_call *stashed_call;
+static struct bufferevent *stashed_bev;
+static int inproc_dispatched;
+
+static void h_stash(struct berth_http_call *call)
+{
+	stashed_call = call;
+	inproc_dispatched++;
+}
+
+static void h_hijack_stash(struct berth_http_call *call)
+{
+	stashed_bev = berth_http_hijack(call, NULL);
+	inproc_dispatched++;
+}
+
+static void h_hold_counted(struct berth_http_call *call)
+{
+	h_hold(call);
+	inproc_dispatched++;
+}
+
+static void test_server_free_with_live_calls(void **state)
+{
+	static const struct berth_http_route routes[] = {
+	    {"GET", "/hold", h_hold_counted},
+	    {"GET", "/stash", h_stash},
+	    {"POST", "/hijack", h_hijack_stash},
+	};
+	char path[300];
+	snprintf(path, sizeof(path), "%s/inproc.sock", test_dir);
+	srv_base = event_base_new();
+	struct berth_error err = {0};
+	struct berth_http_server *srv =
+	    berth_http_server_new(srv_base, path, 0600, routes, 3, NULL, &err);
+	assert_non_null(srv);
+	char saved[sizeof(sock_path)];
+	strcpy(saved, sock_path);
+	strcpy(sock_path, path);
+	int fds[3];
+	const char *reqs[] = {"GET /hold HTTP/1.1\r\nHost: x\r\n\r\n",
+			      "GET /stash HTTP/1.1\r\nHost: x\r\n\r\n",
+			      "POST /hijack HTTP/1.1\r\nHost: x\r\nUpgrade: tcp\r\n\r\n"};
+	for (int i = 0; i < 3; i++) {
+		fds[i] = raw_connect();
+		assert_int_equal(write(fds[i], reqs[i], strlen(reqs[i])), (ssize_t)strlen(reqs[i]));
+	}
+	strcpy(sock_path, saved);
+	int before = srv_closed_streams;
+	for (int i = 0; i < 200 && inproc_dispatched < 3; i++)
+		event_base_loop(srv_base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	assert_int_equal(inproc_dispatched, 3);
+	assert_non_null(stashed_call);
+	assert_non_null(stashed_bev);
+
+	berth_http_server_free(srv);
+	assert_int_equal(access(path, F_OK), -1);	  /* socket removed */
+	assert_int_equal(srv_closed_streams, before + 1); /* the stream's on_close ran */
+	assert_true(berth_http_call_gone(stashed_call));
+	berth_http_reply_json(stashed_call, 200, json_object()); /* dropped, frees the call */
+	/* The hijacked connection is the caller's and still works. */
+	bufferevent_write(stashed_bev, "still here", 10);
+	for (int i = 0; i < 20; i++)
+		event_base_loop(srv_base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	bufferevent_free(stashed_bev);
+	char buf[1024];
+	raw_read_all(fds[2], buf, sizeof(buf), 1000);
+	assert_non_null(strstr(buf, "HTTP/1.1 101 UPGRADED\r\n"));
+	assert_non_null(strstr(buf, "\r\n\r\nstill here"));
+	for (int i = 0; i < 3; i++)
+		close(fds[i]);
+	event_base_free(srv_base);
+	srv_base = NULL;
+}
+
 static void test_escape(void **state)
 {
 	char *e = berth_http_escape("a b/c:d?e=f&g%h~_.-");
@@ -777,6 +853,7 @@ int main(void)
 	    cmocka_unit_test(test_upload),
 	    cmocka_unit_test(test_cannot_connect),
 	    cmocka_unit_test(test_second_server_refused),
+	    cmocka_unit_test(test_server_free_with_live_calls),
 	    cmocka_unit_test(test_escape),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
