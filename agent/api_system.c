@@ -33,9 +33,7 @@ static void api_ping_head(struct berth_http_call *call)
 static void api_ping(struct berth_http_call *call)
 {
 	add_no_cache(call);
-	berth_http_stream_start(call, 200, "text/plain; charset=utf-8");
-	berth_http_stream_send(call, "OK", 2);
-	berth_http_stream_end(call);
+	berth_http_reply_text(call, 200, "text/plain; charset=utf-8", "OK");
 }
 
 static const char *arch_name(const char *machine)
