@@ -60,7 +60,8 @@ int image_layer_decompress(int fd, const char *out_path, char diff_id[72], int64
 	archive_read_support_filter_all(a);
 	archive_read_support_format_raw(a);
 	if (archive_read_open_fd(a, fd, 1 << 16) != ARCHIVE_OK)
-		return berth_err(err, 400, "read layer: %s", archive_error_string(a));
+		return berth_err(err, 400, "truncated or corrupt layer: %s",
+				 archive_error_string(a));
 	_cleanup_close_ int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (out < 0)
 		return berth_err_errno(err, 500, errno, "create %s", out_path);
