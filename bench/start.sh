@@ -49,6 +49,9 @@ else skip "runc run" "$b"; fi
 
 if bench_try berth_start; then
 	measure berth berth "$BERTH" run --rm busybox true
+	# The same agent through Docker's CLI: separates berth's CLI from the agent's work.
+	measure "docker CLI -> berth agent" docker-cli-berth \
+		"$BENCH_DOCKER_CLI" -H "unix://$BERTH_RUN/agent.sock" run --rm busybox true
 	berth_stop
 else skip berth "$BENCH_WHY"; fi
 
