@@ -1,4 +1,5 @@
 /* Docker Engine API: /_ping, /version, /info and /events (events.c streams them). */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,27 +96,19 @@ static void engine_id(struct agent *agent, char out[65])
 	berth_write_atomic(path, out, 64, 0644, NULL);
 }
 
-/* Images: the distinct image IDs images.json refers to. */
+/* Images: one record per image under $BERTH_ROOT/images (the image store's layout). */
 static long count_images(struct agent *agent)
 {
-	_cleanup_free_ char *path = berth_strdupf("%s/images.json", agent->root);
-	_cleanup_json_ json_t *j = berth_read_json(path, NULL);
-	if (!j)
-		return 0;
-	json_t *map = json_object_get(j, "Repositories");
-	if (!map)
-		map = json_object_get(j, "images");
-	if (!map)
-		map = j;
-	_cleanup_json_ json_t *seen = json_object();
-	const char *key;
-	json_t *val;
-	json_object_foreach(map, key, val) {
-		const char *id = json_is_string(val) ? json_string_value(val)
-						     : json_string_value(json_object_get(val, "id"));
-		json_object_set_new(seen, id ? id : key, json_true());
+	_cleanup_free_ char *path = berth_strdupf("%s/images", agent->root);
+	_cleanup_closedir_ DIR *d = opendir(path);
+	long n = 0;
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+		if (len > 5 && strcmp(de->d_name + len - 5, ".json") == 0)
+			n++;
 	}
-	return (long)json_object_size(seen);
+	return n;
 }
 
 static void api_info(struct berth_http_call *call)

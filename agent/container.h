@@ -57,6 +57,8 @@ struct container {
 	int64_t created_ns, started_ns, finished_ns;
 	int restart_count;
 	struct runtime_handle *rt;
+	void (*start_done)(void *arg, int status, const struct berth_error *err);
+	void *start_done_arg; /* the pending start's completion (runtime_start's arg is c) */
 	struct event *kill_timer; /* SIGKILL after stop's timeout */
 	struct container_watch *watches;
 };

@@ -129,12 +129,6 @@ static const struct runtime_callbacks container_runtime_cbs = {
 	.on_exit = rt_on_exit,
 };
 
-struct start_req {
-	struct container *c;
-	container_done_cb done;
-	void *arg;
-};
-
 static void start_failed(struct container *c, const struct berth_error *err,
 			 container_done_cb done, void *arg)
 {
@@ -157,11 +151,13 @@ static void start_failed(struct container *c, const struct berth_error *err,
 
 static void started_cb(void *arg, pid_t pid, const struct berth_error *err)
 {
-	struct start_req *req = arg;
-	struct container *c = req->c;
-	container_done_cb done = req->done;
-	void *done_arg = req->arg;
-	free(req);
+	struct container *c = arg;
+	container_done_cb done = c->start_done;
+	void *done_arg = c->start_done_arg;
+	c->start_done = NULL;
+	c->start_done_arg = NULL;
+	if (!done)
+		return;
 	if (err && berth_err_is_set(err)) {
 		start_failed(c, err, done, done_arg);
 		return;
@@ -220,13 +216,12 @@ void container_start(struct container *c, container_done_cb done, void *arg)
 	c->exit_code = 0;
 	c->oom_killed = false;
 	save_state_logged(c);
-	struct start_req *req = calloc(1, sizeof(*req));
-	if (!req)
-		abort();
-	*req = (struct start_req){c, done, arg};
+	c->start_done = done;
+	c->start_done_arg = arg;
 	if (runtime_start(agent->base, agent->shim_path, dir, agent->run, spec,
 			  &container_runtime_cbs, c, started_cb, &c->rt, &err) < 0) {
-		free(req);
+		c->start_done = NULL;
+		c->start_done_arg = NULL;
 		c->rt = NULL;
 		start_failed(c, &err, done, arg);
 	}

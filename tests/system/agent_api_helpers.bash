@@ -1,0 +1,70 @@
+# Helpers for the agent API tests: start berth-agent alone, talk to it with curl and with a
+# small Python client for hijacked (attach, exec start) streams.
+
+agent_sock() {
+	echo "$BERTH_RUN/agent.sock"
+}
+
+# curl against the agent: api METHOD PATH [curl args...]; prints the body then " [code]".
+api() {
+	local method=$1 path=$2
+	shift 2
+	curl -s --max-time 30 --unix-socket "$(agent_sock)" -X "$method" -w ' [%{http_code}]' \
+		"$@" "http://x/v1.41$path"
+}
+
+# api_json PATH JSON: POST a JSON body.
+api_json() {
+	api POST "$1" -H 'Content-Type: application/json' -d "$2"
+}
+
+agent_start() {
+	berth-agent >>"$BERTH_RUN/agent.log" 2>&1 &
+	echo $! >"$BERTH_RUN/test-agent.pid"
+	wait_for 10 test -S "$(agent_sock)" || {
+		cat "$BERTH_RUN/agent.log" >&2
+		return 1
+	}
+	wait_for 10 curl -sf --unix-socket "$(agent_sock)" http://x/_ping >/dev/null
+}
+
+agent_kill() {
+	local sig=${1:-TERM} pid
+	pid=$(cat "$BERTH_RUN/test-agent.pid" 2>/dev/null) || return 0
+	kill -"$sig" "$pid" 2>/dev/null || true
+	wait_for 10 sh -c "! kill -0 $pid 2>/dev/null"
+	rm -f "$BERTH_RUN/test-agent.pid"
+}
+
+import_busybox() {
+	local out
+	out=$(curl -s --unix-socket "$(agent_sock)" -X POST --data-binary @"$(busybox_tar)" \
+		'http://x/v1.41/images/create?fromSrc=-&repo=busybox&tag=latest&changes=CMD%20%5B%22sh%22%5D')
+	[[ "$out" == *sha256:* ]] || {
+		echo "import failed: $out" >&2
+		return 1
+	}
+}
+
+# Remove every container (their cgroups must not outlive the sandbox), then stop the agent.
+agent_cleanup() {
+	local ids id
+	ids=$(curl -s --unix-socket "$(agent_sock)" 'http://x/v1.41/containers/json?all=1' |
+		python3 -c 'import json,sys; print(" ".join(c["Id"] for c in json.load(sys.stdin)))' 2>/dev/null)
+	for id in $ids; do
+		curl -s --max-time 20 --unix-socket "$(agent_sock)" -X DELETE \
+			"http://x/v1.41/containers/$id?force=1" >/dev/null
+	done
+	agent_kill TERM
+}
+
+# json_get JSON EXPR: a Python expression over j, e.g. 'j["State"]["Status"]'.
+json_get() {
+	python3 -c 'import json,sys; j=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+# hijack PATH [BODY] [--start ID] [--stdin TEXT]: POST with Upgrade: tcp, then print the
+# stream, stdout frames to stdout and stderr frames to stderr (raw when --raw).
+hijack() {
+	python3 "$BERTH_SRC/tests/system/hijack.py" "$(agent_sock)" "$@"
+}
