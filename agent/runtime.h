@@ -92,6 +92,14 @@ struct runtime_exec_callbacks {
 int runtime_exec_start(struct event_base *base, pid_t container_pid, const char *dir,
 		       const json_t *spec, const struct runtime_exec_callbacks *cbs, void *arg,
 		       struct runtime_exec **out, pid_t *pid, struct berth_error *err);
+/* The berth-shim binary exec runs through (`berth-shim exec ...`). Defaults to $BERTH_SHIM, then
+ * berth-shim next to the running executable. */
+void runtime_set_shim_path(const char *path);
+
+/* Reap a child process of ours when it exits, from the loop (pidfd), without blocking. The
+ * agent must not reap with waitpid(-1, ...) elsewhere, or these are lost (harmlessly). */
+void runtime_reap_child(struct event_base *base, pid_t pid);
+
 int runtime_exec_write_stdin(struct runtime_exec *x, const void *data, size_t len);
 int runtime_exec_close_stdin(struct runtime_exec *x);
 int runtime_exec_resize(struct runtime_exec *x, unsigned rows, unsigned cols);

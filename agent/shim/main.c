@@ -11,6 +11,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -419,6 +420,8 @@ int main(int argc, char **argv)
 			SHIM_FD_AGENT);
 		return 2;
 	}
+	/* Nothing of the agent's leaks into the shim or the container. */
+	syscall(SYS_close_range, SHIM_FD_AGENT + 1, ~0U, 0);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGINT, SIG_IGN);

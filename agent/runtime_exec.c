@@ -1,0 +1,318 @@
+/* exec: a process in a running container, through `berth-shim exec` (which joins the
+ * container's namespaces and cgroups); its output reaches the loop through pipes or a pty. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+#include <event2/buffer.h>
+
+#include "berth/cleanup.h"
+#include "runtime.h"
+
+extern char **environ;
+
+static char shim_path[PATH_MAX];
+
+void runtime_set_shim_path(const char *path)
+{
+	snprintf(shim_path, sizeof(shim_path), "%s", path);
+}
+
+static const char *exec_shim_path(void)
+{
+	if (shim_path[0])
+		return shim_path;
+	const char *env = getenv("BERTH_SHIM");
+	if (env && *env) {
+		runtime_set_shim_path(env);
+		return shim_path;
+	}
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		snprintf(shim_path, sizeof(shim_path), "%s/berth-shim", dirname(self));
+	} else {
+		snprintf(shim_path, sizeof(shim_path), "berth-shim");
+	}
+	return shim_path;
+}
+
+struct runtime_exec {
+	struct event_base *base;
+	struct runtime_exec_callbacks cbs;
+	void *arg;
+	pid_t pid;
+	int pidfd;
+	int fd[3]; /* stdin (write end), stdout, stderr; with a tty all three are the master */
+	bool tty;
+	struct event *ev_out, *ev_err, *ev_in, *ev_pid;
+	struct evbuffer *pending_in;
+	bool close_stdin;
+	bool exited, freed;
+	int dispatching;
+};
+
+static void exec_close_fd(struct runtime_exec *x, int i)
+{
+	int fd = x->fd[i];
+	if (fd < 0)
+		return;
+	for (int k = 0; k < 3; k++)
+		if (x->fd[k] == fd)
+			x->fd[k] = -1;
+	if (x->ev_out && event_get_fd(x->ev_out) == fd)
+		event_del(x->ev_out);
+	if (x->ev_err && event_get_fd(x->ev_err) == fd)
+		event_del(x->ev_err);
+	if (x->ev_in && event_get_fd(x->ev_in) == fd)
+		event_del(x->ev_in);
+	close(fd);
+}
+
+/* Read what is there; returns false at EOF (the fd is closed then). */
+static bool exec_read(struct runtime_exec *x, int i)
+{
+	char buf[16384];
+	for (int rounds = 0; rounds < 64 && x->fd[i] >= 0 && !x->freed; rounds++) {
+		ssize_t n = read(x->fd[i], buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return true;
+		if (n <= 0) { /* EOF, or EIO from a pty without slaves */
+			exec_close_fd(x, i);
+			return false;
+		}
+		if (x->cbs.on_output)
+			x->cbs.on_output(x->arg, x->tty ? 1 : i, buf, (size_t)n);
+	}
+	return x->fd[i] >= 0;
+}
+
+static void exec_free_now(struct runtime_exec *x)
+{
+	struct event *evs[] = {x->ev_out, x->ev_err, x->ev_in, x->ev_pid};
+	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
+		if (evs[i])
+			event_free(evs[i]);
+	for (int i = 0; i < 3; i++)
+		exec_close_fd(x, i);
+	if (x->pending_in)
+		evbuffer_free(x->pending_in);
+	if (!x->exited && x->pid > 0)
+		runtime_reap_child(x->base, x->pid);
+	if (x->pidfd >= 0)
+		close(x->pidfd);
+	free(x);
+}
+
+static void exec_leave(struct runtime_exec *x)
+{
+	if (--x->dispatching == 0 && x->freed)
+		exec_free_now(x);
+}
+
+static void exec_output_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct runtime_exec *x = arg;
+	x->dispatching++;
+	exec_read(x, fd == x->fd[2] && !x->tty ? 2 : 1);
+	exec_leave(x);
+}
+
+static void exec_pid_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct runtime_exec *x = arg;
+	int status;
+	if (waitpid(x->pid, &status, WNOHANG) <= 0)
+		return;
+	event_del(x->ev_pid);
+	x->exited = true;
+	int code = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+	x->dispatching++;
+	/* Output written before the exit is in the pipes: deliver it first. */
+	exec_read(x, 1);
+	if (!x->tty)
+		exec_read(x, 2);
+	if (!x->freed && x->cbs.on_exit)
+		x->cbs.on_exit(x->arg, code);
+	exec_leave(x);
+}
+
+static void exec_flush_stdin(struct runtime_exec *x)
+{
+	int fd = x->fd[0];
+	while (fd >= 0 && evbuffer_get_length(x->pending_in) > 0) {
+		int n = evbuffer_write(x->pending_in, fd);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			evbuffer_drain(x->pending_in, evbuffer_get_length(x->pending_in));
+		}
+	}
+	if (evbuffer_get_length(x->pending_in) > 0) {
+		event_add(x->ev_in, NULL);
+		return;
+	}
+	if (x->close_stdin && !x->tty && x->fd[0] >= 0)
+		exec_close_fd(x, 0);
+}
+
+static void exec_stdin_cb(evutil_socket_t fd, short what, void *arg)
+{
+	exec_flush_stdin(arg);
+}
+
+int runtime_exec_start(struct event_base *base, pid_t container_pid, const char *dir,
+		       const json_t *spec, const struct runtime_exec_callbacks *cbs, void *arg,
+		       struct runtime_exec **out, pid_t *pid, struct berth_error *err)
+{
+	*out = NULL;
+	bool tty = json_is_true(json_object_get(spec, "tty"));
+	bool want_stdin = json_is_true(json_object_get(spec, "stdin"));
+	int child_fd[3] = {-1, -1, -1}, parent_fd[3] = {-1, -1, -1};
+	if (tty) {
+		int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+		if (master < 0 || unlockpt(master) < 0)
+			return berth_err_errno(err, 500, errno, "open a pseudo-terminal");
+		int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+		if (slave < 0) {
+			close(master);
+			return berth_err_errno(err, 500, errno, "open the pseudo-terminal's peer");
+		}
+		for (int i = 0; i < 3; i++) {
+			child_fd[i] = slave;
+			parent_fd[i] = master;
+		}
+	} else {
+		int p[3][2];
+		for (int i = 0; i < 3; i++)
+			p[i][0] = p[i][1] = -1;
+		bool ok = pipe2(p[1], O_CLOEXEC) == 0 && pipe2(p[2], O_CLOEXEC) == 0;
+		if (ok && want_stdin)
+			ok = pipe2(p[0], O_CLOEXEC) == 0;
+		else if (ok)
+			p[0][0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (!ok) {
+			int e = errno;
+			for (int i = 0; i < 3; i++)
+				for (int k = 0; k < 2; k++)
+					if (p[i][k] >= 0)
+						close(p[i][k]);
+			return berth_err_errno(err, 500, e, "pipe");
+		}
+		child_fd[0] = p[0][0], parent_fd[0] = p[0][1];
+		child_fd[1] = p[1][1], parent_fd[1] = p[1][0];
+		child_fd[2] = p[2][1], parent_fd[2] = p[2][0];
+	}
+	_cleanup_free_ char *spec_json = json_dumps(spec, JSON_COMPACT);
+	char pidbuf[16];
+	snprintf(pidbuf, sizeof(pidbuf), "%d", (int)container_pid);
+	const char *shim = exec_shim_path();
+	char *const argv[] = {(char *)"berth-shim", (char *)"exec", pidbuf, (char *)dir,
+			      spec_json, NULL};
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	posix_spawn_file_actions_init(&fa);
+	for (int i = 0; i < 3; i++)
+		posix_spawn_file_actions_adddup2(&fa, child_fd[i], i);
+	posix_spawnattr_init(&attr);
+	sigset_t none, all;
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &all);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
+						POSIX_SPAWN_SETSIGDEF);
+	pid_t child;
+	int rc = spec_json ? posix_spawn(&child, shim, &fa, &attr, argv, environ) : ENOMEM;
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	for (int i = 0; i < 3; i++)
+		if (child_fd[i] >= 0 && (i == 0 || child_fd[i] != child_fd[i - 1]))
+			close(child_fd[i]);
+	if (rc != 0) {
+		for (int i = 0; i < 3; i++)
+			if (parent_fd[i] >= 0 && (i == 0 || parent_fd[i] != parent_fd[i - 1]))
+				close(parent_fd[i]);
+		return berth_err_errno(err, 500, rc, "start %s", shim);
+	}
+	struct runtime_exec *x = calloc(1, sizeof(*x));
+	if (!x)
+		abort();
+	x->base = base;
+	if (cbs)
+		x->cbs = *cbs;
+	x->arg = arg;
+	x->pid = child;
+	x->tty = tty;
+	memcpy(x->fd, parent_fd, sizeof(x->fd));
+	x->pending_in = evbuffer_new();
+	x->pidfd = (int)syscall(SYS_pidfd_open, child, 0);
+	for (int i = 0; i < 3; i++)
+		if (x->fd[i] >= 0)
+			evutil_make_socket_nonblocking(x->fd[i]);
+	x->ev_out = event_new(base, x->fd[1], EV_READ | EV_PERSIST, exec_output_cb, x);
+	event_add(x->ev_out, NULL);
+	if (!tty) {
+		x->ev_err = event_new(base, x->fd[2], EV_READ | EV_PERSIST, exec_output_cb, x);
+		event_add(x->ev_err, NULL);
+	}
+	if (x->fd[0] >= 0)
+		x->ev_in = event_new(base, x->fd[0], EV_WRITE, exec_stdin_cb, x);
+	if (x->pidfd >= 0) {
+		x->ev_pid = event_new(base, x->pidfd, EV_READ | EV_PERSIST, exec_pid_cb, x);
+		event_add(x->ev_pid, NULL);
+	}
+	*pid = child;
+	*out = x;
+	return 0;
+}
+
+int runtime_exec_write_stdin(struct runtime_exec *x, const void *data, size_t len)
+{
+	if (!x || x->fd[0] < 0 || x->close_stdin)
+		return -1;
+	evbuffer_add(x->pending_in, data, len);
+	exec_flush_stdin(x);
+	return 0;
+}
+
+int runtime_exec_close_stdin(struct runtime_exec *x)
+{
+	if (!x)
+		return -1;
+	x->close_stdin = true;
+	exec_flush_stdin(x);
+	return 0;
+}
+
+int runtime_exec_resize(struct runtime_exec *x, unsigned rows, unsigned cols)
+{
+	if (!x || !x->tty || x->fd[1] < 0)
+		return -1;
+	struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
+	return ioctl(x->fd[1], TIOCSWINSZ, &ws);
+}
+
+void runtime_exec_free(struct runtime_exec *x)
+{
+	if (!x)
+		return;
+	if (x->dispatching > 0) {
+		x->freed = true;
+		return;
+	}
+	exec_free_now(x);
+}
