@@ -219,9 +219,8 @@ struct wait_req {
 
 static void wait_send(struct berth_http_call *call, struct container *c)
 {
+	/* A start failure was already reported by start itself: Error stays null, as Docker's. */
 	json_t *body = json_pack("{s:n, s:i}", "Error", "StatusCode", c->exit_code);
-	if (c->error && *c->error)
-		json_object_set_new(body, "Error", json_pack("{s:s}", "Message", c->error));
 	_cleanup_free_ char *s = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
 	berth_http_stream_send(call, s, strlen(s));

@@ -253,7 +253,7 @@ static json_t *build_config_doc(const char *id, const char *name, int64_t now, j
 	}
 	json_t *doc = json_pack(
 		"{s:s, s:s, s:O, s:o, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, "
-		"s:n, s:O, s:O, s:{s:{s:s, s:s, s:s, s:s}, s:s}, s:o, s:{s:s, s:s, s:b, s:b, "
+		"s:n, s:O, s:O, s:{s:{s:s, s:s, s:s, s:s}, s:s}, s:o, s:{s:s, s:s, s:b, s:s, "
 		"s:o, s:o}}",
 		"Id", id, "Created", created, "Path", path, "Args", args, "Image", img->id,
 		"ResolvConfPath", "", "HostnamePath", "", "HostsPath", "", "LogPath", "", "Name",
@@ -262,7 +262,7 @@ static json_t *build_config_doc(const char *id, const char *name, int64_t now, j
 		"Config", config, "GraphDriver", "Data", "LowerDir", lower, "UpperDir", "",
 		"WorkDir", "", "MergedDir", "", "Name", "overlay2", "Mounts", json_array(),
 		"NetworkSettings", "Bridge", "", "SandboxID", "", "HairpinMode", 0,
-		"LinkLocalIPv6Address", 0, "Ports", json_object(), "Networks", json_object());
+		"LinkLocalIPv6Address", "", "Ports", json_object(), "Networks", json_object());
 	json_decref(argv);
 	char buf[4400];
 	static const struct {
