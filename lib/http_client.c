@@ -203,6 +203,13 @@ static int client_perform(const struct client_req *req, struct client_sink *sink
 	return berth_err(err, 500, "%s %s: %s", req->method, req->path, curl_easy_strerror(rc));
 }
 
+void berth_http_client_thread_cleanup(void)
+{
+	if (client_handle)
+		curl_easy_cleanup(client_handle);
+	client_handle = NULL;
+}
+
 void berth_http_response_free(struct berth_http_response *r)
 {
 	if (!r)

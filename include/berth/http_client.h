@@ -47,6 +47,10 @@ int berth_http_upload_stream(const char *sock_path, const char *method, const ch
 			     const char *content_type, berth_http_stream_cb cb, void *arg,
 			     long *status_out, struct berth_error *err);
 
+/* Free the calling thread's libcurl handle (and close its kept-alive connection): call it
+ * before a worker thread that made requests exits. */
+void berth_http_client_thread_cleanup(void);
+
 /* Percent-encode s for a query string; returns a malloc'd string. */
 char *berth_http_escape(const char *s);
 

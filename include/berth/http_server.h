@@ -83,7 +83,8 @@ const char *berth_http_header(struct berth_http_call *call, const char *name);
 bool berth_http_call_gone(struct berth_http_call *call);
 
 /* Chunked streaming reply: start, send any number of chunks, end. A client that closes its
- * connection during a stream is noticed at once (EV_CLOSED), even when nothing is being sent. */
+ * connection during a stream is noticed at once (EV_CLOSED, i.e. EPOLLRDHUP), even when nothing
+ * is being sent; a client that only half-closes its sending side counts as gone too. */
 void berth_http_stream_start(struct berth_http_call *call, int status, const char *content_type);
 void berth_http_stream_send(struct berth_http_call *call, const void *data, size_t len);
 /* Bytes queued for the client and not yet written: pause producing when this grows. */
