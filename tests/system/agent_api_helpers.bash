@@ -7,10 +7,13 @@ agent_sock() {
 
 # curl against the agent: api METHOD PATH [curl args...]; prints the body then " [code]".
 api() {
-	local method=$1 path=$2
+	local method=$1 path=$2 out body
 	shift 2
-	curl -s --max-time 30 --unix-socket "$(agent_sock)" -X "$method" -w ' [%{http_code}]' \
-		"$@" "http://x/v1.41$path"
+	out=$(curl -s --max-time 30 --unix-socket "$(agent_sock)" -X "$method" \
+		-w '\n%{http_code}' "$@" "http://x/v1.41$path")
+	body=${out%$'\n'*}
+	body=${body%$'\n'}
+	printf '%s [%s]' "$body" "${out##*$'\n'}"
 }
 
 # api_json PATH JSON: POST a JSON body.
