@@ -1,4 +1,7 @@
-/* The HTTP client for the daemons' unix sockets: libcurl, one reused handle per thread. */
+/* The HTTP client for the daemons' unix sockets: libcurl, one reused handle per thread.
+ * libcurl is loaded with dlopen on first use: linking it costs every process that links
+ * libberth ~5 ms at start (it pulls in ~30 libraries), and most CLI runs never need it. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -13,22 +16,58 @@
 #include "berth/cleanup.h"
 #include "berth/http_client.h"
 
+/* The libcurl functions we use, resolved from the dlopen'ed library. */
+static struct {
+	CURLcode (*global_init)(long flags);
+	CURL *(*easy_init)(void);
+	void (*easy_reset)(CURL *curl);
+	CURLcode (*easy_setopt)(CURL *curl, CURLoption option, ...);
+	CURLcode (*easy_perform)(CURL *curl);
+	CURLcode (*easy_getinfo)(CURL *curl, CURLINFO info, ...);
+	void (*easy_cleanup)(CURL *curl);
+	const char *(*easy_strerror)(CURLcode code);
+	struct curl_slist *(*slist_append)(struct curl_slist *list, const char *s);
+	void (*slist_free_all)(struct curl_slist *list);
+} cf;
+static bool cf_loaded;
 static pthread_once_t client_once = PTHREAD_ONCE_INIT;
 static __thread CURL *client_handle;
 
 static void client_global_init(void)
 {
-	curl_global_init(CURL_GLOBAL_NOTHING);
+	void *h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+	if (!h)
+		h = dlopen("libcurl.so", RTLD_NOW | RTLD_LOCAL);
+	if (!h)
+		return;
+#define CF_SYM(field, name)                                                                        \
+	if (!(*(void **)&cf.field = dlsym(h, name)))                                               \
+		return;
+	CF_SYM(global_init, "curl_global_init");
+	CF_SYM(easy_init, "curl_easy_init");
+	CF_SYM(easy_reset, "curl_easy_reset");
+	CF_SYM(easy_setopt, "curl_easy_setopt");
+	CF_SYM(easy_perform, "curl_easy_perform");
+	CF_SYM(easy_getinfo, "curl_easy_getinfo");
+	CF_SYM(easy_cleanup, "curl_easy_cleanup");
+	CF_SYM(easy_strerror, "curl_easy_strerror");
+	CF_SYM(slist_append, "curl_slist_append");
+	CF_SYM(slist_free_all, "curl_slist_free_all");
+#undef CF_SYM
+	cf.global_init(CURL_GLOBAL_NOTHING);
+	cf_loaded = true;
 }
 
 /* The thread's handle, reset: keeping it keeps its connection cache (keep-alive). */
 static CURL *client_get(void)
 {
 	pthread_once(&client_once, client_global_init);
+	if (!cf_loaded)
+		return NULL;
 	if (!client_handle)
-		client_handle = curl_easy_init();
+		client_handle = cf.easy_init();
 	else
-		curl_easy_reset(client_handle);
+		cf.easy_reset(client_handle);
 	return client_handle;
 }
 
@@ -79,7 +118,7 @@ static size_t client_write(char *data, size_t size, size_t nmemb, void *arg)
 	struct client_sink *s = arg;
 	size_t n = size * nmemb;
 	if (s->status == 0) {
-		curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &s->status);
+		cf.easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &s->status);
 		s->error_reply = s->status < 200 || s->status > 299;
 	}
 	if (!s->req->cb || s->error_reply)
@@ -138,7 +177,8 @@ static int client_perform(const struct client_req *req, struct client_sink *sink
 {
 	CURL *curl = client_get();
 	if (!curl)
-		return berth_err(err, 500, "cannot initialise libcurl");
+		return berth_err(err, 500, "cannot load libcurl (libcurl.so.4): %s",
+				 cf_loaded ? "out of memory" : "is it installed?");
 	char url[4096];
 	if (snprintf(url, sizeof(url), "http://localhost%s", req->path) >= (int)sizeof(url))
 		return berth_err(err, 400, "request path too long");
@@ -150,43 +190,43 @@ static int client_perform(const struct client_req *req, struct client_sink *sink
 	if (req->body || req->body_fd >= 0) {
 		snprintf(ct, sizeof(ct), "Content-Type: %s",
 			 req->content_type ? req->content_type : "application/json");
-		headers = curl_slist_append(headers, ct);
-		headers = curl_slist_append(headers, "Expect:");
+		headers = cf.slist_append(headers, ct);
+		headers = cf.slist_append(headers, "Expect:");
 	}
-	curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, req->sock_path);
-	curl_easy_setopt(curl, CURLOPT_URL, url);
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, client_write);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, sink);
+	cf.easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, req->sock_path);
+	cf.easy_setopt(curl, CURLOPT_URL, url);
+	cf.easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	cf.easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+	cf.easy_setopt(curl, CURLOPT_WRITEFUNCTION, client_write);
+	cf.easy_setopt(curl, CURLOPT_WRITEDATA, sink);
 	if (strcmp(req->method, "HEAD") == 0)
-		curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+		cf.easy_setopt(curl, CURLOPT_NOBODY, 1L);
 	else if (strcmp(req->method, "GET") != 0)
-		curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, req->method);
+		cf.easy_setopt(curl, CURLOPT_CUSTOMREQUEST, req->method);
 	if (req->body) {
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req->body);
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+		cf.easy_setopt(curl, CURLOPT_POSTFIELDS, req->body);
+		cf.easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
 	} else if (req->body_fd >= 0) {
-		curl_easy_setopt(curl, CURLOPT_POST, 1L);
-		curl_easy_setopt(curl, CURLOPT_READFUNCTION, client_read);
-		curl_easy_setopt(curl, CURLOPT_READDATA, req);
+		cf.easy_setopt(curl, CURLOPT_POST, 1L);
+		cf.easy_setopt(curl, CURLOPT_READFUNCTION, client_read);
+		cf.easy_setopt(curl, CURLOPT_READDATA, req);
 		if (req->body_size >= 0)
-			curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
-					 (curl_off_t)req->body_size);
+			cf.easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+				       (curl_off_t)req->body_size);
 		else
-			headers = curl_slist_append(headers, "Transfer-Encoding: chunked");
+			headers = cf.slist_append(headers, "Transfer-Encoding: chunked");
 	} else if (strcmp(req->method, "POST") == 0 || strcmp(req->method, "PUT") == 0) {
 		/* An empty body, sent with Content-Length: 0 as Docker's CLI does. */
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
+		cf.easy_setopt(curl, CURLOPT_POSTFIELDS, "");
+		cf.easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
 	}
 	if (headers)
-		curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+		cf.easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 
-	CURLcode rc = curl_easy_perform(curl);
-	curl_slist_free_all(headers);
+	CURLcode rc = cf.easy_perform(curl);
+	cf.slist_free_all(headers);
 	if (sink->status == 0)
-		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &sink->status);
+		cf.easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &sink->status);
 	if (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && sink->stopped))
 		return 0;
 	if (rc == CURLE_COULDNT_CONNECT ||
@@ -200,13 +240,13 @@ static int client_perform(const struct client_req *req, struct client_sink *sink
 	}
 	if (rc == CURLE_ABORTED_BY_CALLBACK || rc == CURLE_READ_ERROR)
 		return berth_err(err, 500, "reading the request body failed");
-	return berth_err(err, 500, "%s %s: %s", req->method, req->path, curl_easy_strerror(rc));
+	return berth_err(err, 500, "%s %s: %s", req->method, req->path, cf.easy_strerror(rc));
 }
 
 void berth_http_client_thread_cleanup(void)
 {
-	if (client_handle)
-		curl_easy_cleanup(client_handle);
+	if (client_handle && cf_loaded)
+		cf.easy_cleanup(client_handle);
 	client_handle = NULL;
 }
 
