@@ -128,5 +128,7 @@ int shim_user_resolve(const char *spec, struct shim_user *u, struct shim_child_e
 		group_scan(NULL, &gid, uname, u);
 	}
 	u->gid = gid;
+	if (u->n_groups == 0) /* as runc: at least the primary group */
+		u->groups[u->n_groups++] = gid;
 	return 0;
 }
