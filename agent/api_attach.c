@@ -57,8 +57,8 @@ static void attach_pump_stdin(struct attach *a)
 		runtime_write_stdin(a->c->rt, data, len);
 		evbuffer_drain(in, len);
 	}
-	if (a->stdin_eof && json_is_true(json_object_get(json_object_get(a->c->config, "Config"),
-							  "StdinOnce")))
+	if (a->stdin_eof &&
+	    json_is_true(json_object_get(json_object_get(a->c->config, "Config"), "StdinOnce")))
 		runtime_close_stdin(a->c->rt);
 }
 

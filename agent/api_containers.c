@@ -55,7 +55,8 @@ static void api_create(struct berth_http_call *call)
 		berth_http_reply_error(call, &err);
 		return;
 	}
-	berth_http_reply_json(call, 201, json_pack("{s:s, s:o}", "Id", c->id, "Warnings", warnings));
+	berth_http_reply_json(call, 201,
+			      json_pack("{s:s, s:o}", "Id", c->id, "Warnings", warnings));
 }
 
 static int cmp_created_desc(const void *a, const void *b)
@@ -349,8 +350,8 @@ static void api_prune(struct berth_http_call *call)
 	}
 	(void)err;
 	berth_http_reply_json(call, 200,
-			      json_pack("{s:o, s:I}", "ContainersDeleted", deleted, "SpaceReclaimed",
-					(json_int_t)reclaimed));
+			      json_pack("{s:o, s:I}", "ContainersDeleted", deleted,
+					"SpaceReclaimed", (json_int_t)reclaimed));
 	agent_event(agent, "container", "prune", "", NULL);
 }
 
@@ -369,19 +370,19 @@ bool agent_image_in_use(struct agent *agent, const char *image_id, char containe
 }
 
 const struct berth_http_route api_containers_routes[] = {
-	{"POST", "/containers/create", api_create},
-	{"GET", "/containers/json", api_list},
-	{"POST", "/containers/prune", api_prune},
-	{"GET", "/containers/{id}/json", api_inspect},
-	{"POST", "/containers/{id}/start", api_start},
-	{"POST", "/containers/{id}/stop", api_stop},
-	{"POST", "/containers/{id}/kill", api_kill},
-	{"POST", "/containers/{id}/restart", api_restart},
-	{"POST", "/containers/{id}/wait", api_wait},
-	{"POST", "/containers/{id}/resize", api_resize},
-	{"POST", "/containers/{id}/attach", api_container_attach},
-	{"GET", "/containers/{id}/logs", api_container_logs},
-	{"DELETE", "/containers/{id}", api_delete},
+    {"POST", "/containers/create", api_create},
+    {"GET", "/containers/json", api_list},
+    {"POST", "/containers/prune", api_prune},
+    {"GET", "/containers/{id}/json", api_inspect},
+    {"POST", "/containers/{id}/start", api_start},
+    {"POST", "/containers/{id}/stop", api_stop},
+    {"POST", "/containers/{id}/kill", api_kill},
+    {"POST", "/containers/{id}/restart", api_restart},
+    {"POST", "/containers/{id}/wait", api_wait},
+    {"POST", "/containers/{id}/resize", api_resize},
+    {"POST", "/containers/{id}/attach", api_container_attach},
+    {"GET", "/containers/{id}/logs", api_container_logs},
+    {"DELETE", "/containers/{id}", api_delete},
 };
 const size_t api_containers_routes_len =
-	sizeof(api_containers_routes) / sizeof(api_containers_routes[0]);
+    sizeof(api_containers_routes) / sizeof(api_containers_routes[0]);

@@ -186,24 +186,24 @@ static void exec_on_exit(void *arg, int exit_code)
 	if (c) {
 		char code[16];
 		snprintf(code, sizeof(code), "%d", exit_code);
-		container_event(c, "exec_die", json_pack("{s:s, s:s}", "execID", e->id,
-							 "exitCode", code));
+		container_event(c, "exec_die",
+				json_pack("{s:s, s:s}", "execID", e->id, "exitCode", code));
 	}
 	if (e->bev && evbuffer_get_length(bufferevent_get_output(e->bev)) == 0)
 		exec_close_stream(e);
 }
 
 static const struct runtime_exec_callbacks exec_cbs = {
-	.on_output = exec_on_output,
-	.on_exit = exec_on_exit,
+    .on_output = exec_on_output,
+    .on_exit = exec_on_exit,
 };
 
 static json_t *exec_spec(struct exec_inst *e, struct container *c)
 {
 	json_t *config = json_object_get(c->config, "Config");
 	json_t *env = json_is_array(json_object_get(config, "Env"))
-			      ? json_deep_copy(json_object_get(config, "Env"))
-			      : json_array();
+			  ? json_deep_copy(json_object_get(config, "Env"))
+			  : json_array();
 	json_t *extra = json_object_get(e->config, "Env");
 	if (json_is_array(extra))
 		json_array_extend(env, extra);
@@ -213,11 +213,10 @@ static json_t *exec_spec(struct exec_inst *e, struct container *c)
 	const char *user = json_string_value(json_object_get(e->config, "User"));
 	if (!user || !*user)
 		user = json_string_value(json_object_get(config, "User"));
-	return json_pack("{s:O, s:o, s:s, s:s, s:b, s:b, s:b}", "args",
-			 json_object_get(e->config, "Cmd"), "env", env, "cwd",
-			 cwd && *cwd ? cwd : "/", "user", user ? user : "", "tty", e->tty, "stdin",
-			 e->stdin_on, "privileged",
-			 json_is_true(json_object_get(e->config, "Privileged")));
+	return json_pack(
+	    "{s:O, s:o, s:s, s:s, s:b, s:b, s:b}", "args", json_object_get(e->config, "Cmd"), "env",
+	    env, "cwd", cwd && *cwd ? cwd : "/", "user", user ? user : "", "tty", e->tty, "stdin",
+	    e->stdin_on, "privileged", json_is_true(json_object_get(e->config, "Privileged")));
 }
 
 static void api_exec_start(struct berth_http_call *call)
@@ -258,8 +257,8 @@ static void api_exec_start(struct berth_http_call *call)
 	}
 	char dir[4200];
 	container_dir(c, dir, sizeof(dir));
-	if (runtime_exec_start(agent->base, c->pid, dir, spec, &exec_cbs, e, &e->x, &e->pid,
-			       &err) < 0) {
+	if (runtime_exec_start(agent->base, c->pid, dir, spec, &exec_cbs, e, &e->x, &e->pid, &err) <
+	    0) {
 		e->exited = true;
 		e->exit_code = err.exit_code == 126 || err.exit_code == 127 ? err.exit_code : 126;
 		if (detach) {
@@ -278,7 +277,8 @@ static void api_exec_start(struct berth_http_call *call)
 		size_t i;
 		json_t *a;
 		cmdline = strdup("");
-		json_array_foreach(cmd, i, a) {
+		json_array_foreach(cmd, i, a)
+		{
 			char *n = berth_strdupf("%s%s%s", cmdline, i ? " " : "",
 						json_string_value(a) ? json_string_value(a) : "");
 			free(cmdline);
@@ -305,13 +305,13 @@ static void api_exec_inspect(struct berth_http_call *call)
 		json_array_append(args, json_array_get(cmd, i));
 	const char *user = json_string_value(json_object_get(e->config, "User"));
 	json_t *j = json_pack(
-		"{s:b, s:s, s:s, s:o, s:s, s:b, s:b, s:b, s:b, s:{s:O, s:o, s:b, s:b, s:s}, s:i}",
-		"CanRemove", 0, "ContainerID", e->container_id, "DetachKeys", "", "ExitCode",
-		e->exited ? json_integer(e->exit_code) : json_null(), "ID", e->id, "OpenStderr",
-		e->stderr_on, "OpenStdin", e->stdin_on, "OpenStdout", e->stdout_on, "Running",
-		e->running, "ProcessConfig", "entrypoint", json_array_get(cmd, 0), "arguments", args,
-		"privileged", json_is_true(json_object_get(e->config, "Privileged")), "tty", e->tty,
-		"user", user ? user : "", "Pid", (int)e->pid);
+	    "{s:b, s:s, s:s, s:o, s:s, s:b, s:b, s:b, s:b, s:{s:O, s:o, s:b, s:b, s:s}, s:i}",
+	    "CanRemove", 0, "ContainerID", e->container_id, "DetachKeys", "", "ExitCode",
+	    e->exited ? json_integer(e->exit_code) : json_null(), "ID", e->id, "OpenStderr",
+	    e->stderr_on, "OpenStdin", e->stdin_on, "OpenStdout", e->stdout_on, "Running",
+	    e->running, "ProcessConfig", "entrypoint", json_array_get(cmd, 0), "arguments", args,
+	    "privileged", json_is_true(json_object_get(e->config, "Privileged")), "tty", e->tty,
+	    "user", user ? user : "", "Pid", (int)e->pid);
 	berth_http_reply_json(call, 200, j);
 }
 
@@ -343,9 +343,9 @@ void agent_execs_free(struct agent *agent)
 }
 
 const struct berth_http_route api_exec_routes[] = {
-	{"POST", "/containers/{id}/exec", api_exec_create},
-	{"POST", "/exec/{id}/start", api_exec_start},
-	{"POST", "/exec/{id}/resize", api_exec_resize},
-	{"GET", "/exec/{id}/json", api_exec_inspect},
+    {"POST", "/containers/{id}/exec", api_exec_create},
+    {"POST", "/exec/{id}/start", api_exec_start},
+    {"POST", "/exec/{id}/resize", api_exec_resize},
+    {"GET", "/exec/{id}/json", api_exec_inspect},
 };
 const size_t api_exec_routes_len = sizeof(api_exec_routes) / sizeof(api_exec_routes[0]);

@@ -34,8 +34,8 @@ static void lines_free(struct log_lines *l)
 	free(l->v);
 }
 
-static void parse_file(const char *path, struct log_lines *out, bool want_stdout,
-		       bool want_stderr, int64_t since, int64_t until)
+static void parse_file(const char *path, struct log_lines *out, bool want_stdout, bool want_stderr,
+		       int64_t since, int64_t until)
 {
 	_cleanup_free_ char *data = NULL;
 	size_t len;
@@ -190,7 +190,7 @@ void api_container_logs(struct berth_http_call *call)
 		return;
 	}
 	const char *type = json_string_value(json_object_get(
-		json_object_get(json_object_get(c->config, "HostConfig"), "LogConfig"), "Type"));
+	    json_object_get(json_object_get(c->config, "HostConfig"), "LogConfig"), "Type"));
 	if (type && strcmp(type, "none") == 0) {
 		berth_http_reply_errorf(call, 501,
 					"configured logging driver does not support reading");

@@ -52,16 +52,15 @@ static void api_version(struct berth_http_call *call)
 	uname(&u);
 	const char *arch = arch_name(u.machine);
 	json_t *j = json_pack(
-		"{s:{s:s}, s:[{s:s, s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}}], "
-		"s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
-		"Platform", "Name", "berth", "Components", "Name", "Engine", "Version",
-		BERTH_VERSION, "Details", "ApiVersion", BERTH_API_VERSION, "Arch", arch,
-		"BuildTime", __DATE__ " " __TIME__, "Experimental", "false", "GitCommit", "",
-		"GoVersion", "none (C)", "KernelVersion", u.release, "MinAPIVersion",
-		BERTH_MIN_API_VERSION, "Os", "linux", "Version", BERTH_VERSION, "ApiVersion",
-		BERTH_API_VERSION, "MinAPIVersion", BERTH_MIN_API_VERSION, "GitCommit", "",
-		"GoVersion", "none (C)", "Os", "linux", "Arch", arch, "KernelVersion", u.release,
-		"BuildTime", __DATE__ " " __TIME__);
+	    "{s:{s:s}, s:[{s:s, s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}}], "
+	    "s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+	    "Platform", "Name", "berth", "Components", "Name", "Engine", "Version", BERTH_VERSION,
+	    "Details", "ApiVersion", BERTH_API_VERSION, "Arch", arch, "BuildTime",
+	    __DATE__ " " __TIME__, "Experimental", "false", "GitCommit", "", "GoVersion",
+	    "none (C)", "KernelVersion", u.release, "MinAPIVersion", BERTH_MIN_API_VERSION, "Os",
+	    "linux", "Version", BERTH_VERSION, "ApiVersion", BERTH_API_VERSION, "MinAPIVersion",
+	    BERTH_MIN_API_VERSION, "GitCommit", "", "GoVersion", "none (C)", "Os", "linux", "Arch",
+	    arch, "KernelVersion", u.release, "BuildTime", __DATE__ " " __TIME__);
 	berth_http_reply_json(call, 200, j);
 }
 
@@ -137,49 +136,49 @@ static void api_info(struct berth_http_call *call)
 	bool v2 = stat("/sys/fs/cgroup/cgroup.controllers", &st) == 0;
 	_cleanup_free_ char *os = os_pretty_name();
 	json_t *j = json_pack(
-		"{s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:[], s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, "
-		"s:b, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:s, s:[], s:s, "
-		"s:s, s:b, s:b}",
-		"ID", id, "Containers", (json_int_t)total, "ContainersRunning", (json_int_t)running,
-		"ContainersPaused", (json_int_t)paused, "ContainersStopped", (json_int_t)stopped,
-		"Images", (json_int_t)count_images(agent), "Driver", "overlay2", "DriverStatus",
-		"MemoryLimit", 1, "SwapLimit", 0, "CpuCfsPeriod", 1, "CpuCfsQuota", 1, "CPUShares",
-		0, "CPUSet", 0, "PidsLimit", 1, "IPv4Forwarding", 1, "Debug", 0, "SystemTime", now,
-		"LoggingDriver", "json-file", "CgroupDriver", "cgroupfs", "CgroupVersion",
-		v2 ? "2" : "1", "KernelVersion", u.release, "OperatingSystem", os, "OSType",
-		"linux", "Architecture", u.machine, "NCPU",
-		(json_int_t)sysconf(_SC_NPROCESSORS_ONLN), "MemTotal",
-		(json_int_t)si.totalram * (json_int_t)si.mem_unit, "DockerRootDir", agent->root,
-		"Name", hostname, "ServerVersion", BERTH_VERSION, "Labels", "DefaultRuntime",
-		"berth", "IndexServerAddress", "https://index.docker.io/v1/",
-		"ExperimentalBuild", 0, "LiveRestoreEnabled", 1);
+	    "{s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:[], s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, "
+	    "s:b, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:s, s:[], s:s, "
+	    "s:s, s:b, s:b}",
+	    "ID", id, "Containers", (json_int_t)total, "ContainersRunning", (json_int_t)running,
+	    "ContainersPaused", (json_int_t)paused, "ContainersStopped", (json_int_t)stopped,
+	    "Images", (json_int_t)count_images(agent), "Driver", "overlay2", "DriverStatus",
+	    "MemoryLimit", 1, "SwapLimit", 0, "CpuCfsPeriod", 1, "CpuCfsQuota", 1, "CPUShares", 0,
+	    "CPUSet", 0, "PidsLimit", 1, "IPv4Forwarding", 1, "Debug", 0, "SystemTime", now,
+	    "LoggingDriver", "json-file", "CgroupDriver", "cgroupfs", "CgroupVersion",
+	    v2 ? "2" : "1", "KernelVersion", u.release, "OperatingSystem", os, "OSType", "linux",
+	    "Architecture", u.machine, "NCPU", (json_int_t)sysconf(_SC_NPROCESSORS_ONLN),
+	    "MemTotal", (json_int_t)si.totalram * (json_int_t)si.mem_unit, "DockerRootDir",
+	    agent->root, "Name", hostname, "ServerVersion", BERTH_VERSION, "Labels",
+	    "DefaultRuntime", "berth", "IndexServerAddress", "https://index.docker.io/v1/",
+	    "ExperimentalBuild", 0, "LiveRestoreEnabled", 1);
 	json_object_set_new(j, "Plugins",
 			    json_pack("{s:[s], s:[s, s, s], s:n, s:[s, s]}", "Volume", "local",
 				      "Network", "bridge", "host", "none", "Authorization", "Log",
 				      "json-file", "none"));
-	json_object_set_new(j, "Runtimes", json_pack("{s:{s:s}}", "berth", "path", agent->shim_path));
-	json_object_set_new(j, "Swarm", json_pack("{s:s, s:s, s:s, s:s, s:b}", "NodeID", "",
-						  "NodeAddr", "", "LocalNodeState", "inactive",
-						  "Error", "", "ControlAvailable", 0));
-	json_object_set_new(j, "RegistryConfig",
-			    json_pack("{s:[], s:{}, s:[]}", "InsecureRegistryCIDRs",
-				      "IndexConfigs", "Mirrors"));
+	json_object_set_new(j, "Runtimes",
+			    json_pack("{s:{s:s}}", "berth", "path", agent->shim_path));
+	json_object_set_new(j, "Swarm",
+			    json_pack("{s:s, s:s, s:s, s:s, s:b}", "NodeID", "", "NodeAddr", "",
+				      "LocalNodeState", "inactive", "Error", "", "ControlAvailable",
+				      0));
+	json_object_set_new(
+	    j, "RegistryConfig",
+	    json_pack("{s:[], s:{}, s:[]}", "InsecureRegistryCIDRs", "IndexConfigs", "Mirrors"));
 	json_object_set_new(j, "SecurityOptions", json_pack("[s]", "name=cgroupns"));
 	json_object_set_new(j, "Warnings", json_array());
 	json_object_set_new(j, "HttpProxy", json_string(""));
 	json_object_set_new(j, "HttpsProxy", json_string(""));
 	json_object_set_new(j, "NoProxy", json_string(""));
-	json_object_set_new(j, "ContainerdCommit", json_pack("{s:s, s:s}", "ID", "", "Expected", ""));
+	json_object_set_new(j, "ContainerdCommit",
+			    json_pack("{s:s, s:s}", "ID", "", "Expected", ""));
 	json_object_set_new(j, "RuncCommit", json_pack("{s:s, s:s}", "ID", "", "Expected", ""));
 	json_object_set_new(j, "InitCommit", json_pack("{s:s, s:s}", "ID", "", "Expected", ""));
 	berth_http_reply_json(call, 200, j);
 }
 
 const struct berth_http_route api_system_routes[] = {
-	{"HEAD", "/_ping", api_ping_head},
-	{"GET", "/_ping", api_ping},
-	{"GET", "/version", api_version},
-	{"GET", "/info", api_info},
-	{"GET", "/events", api_events},
+    {"HEAD", "/_ping", api_ping_head}, {"GET", "/_ping", api_ping},
+    {"GET", "/version", api_version},  {"GET", "/info", api_info},
+    {"GET", "/events", api_events},
 };
 const size_t api_system_routes_len = sizeof(api_system_routes) / sizeof(api_system_routes[0]);

@@ -49,7 +49,7 @@ struct container {
 	pid_t pid;
 	int exit_code;
 	bool oom_killed;
-	bool starting;	    /* runtime_start called, started callback not yet in */
+	bool starting;	     /* runtime_start called, started callback not yet in */
 	bool remove_on_exit; /* rm -f or --rm: remove as soon as it has exited */
 	bool stop_requested; /* stop/kill by the user (restart policies skip these) */
 	bool remove_volumes; /* rm -v, or --rm: anonymous volumes go with the container */
@@ -58,7 +58,7 @@ struct container {
 	int restart_count;
 	struct runtime_handle *rt;
 	void (*start_done)(void *arg, int status, const struct berth_error *err);
-	void *start_done_arg; /* the pending start's completion (runtime_start's arg is c) */
+	void *start_done_arg;	  /* the pending start's completion (runtime_start's arg is c) */
 	struct event *kill_timer; /* SIGKILL after stop's timeout */
 	struct container_watch *watches;
 };
@@ -82,8 +82,7 @@ struct container *container_find(struct container_store *store, const char *ref,
 				 struct berth_error *err);
 struct container *container_by_name(struct container_store *store, const char *name);
 /* Validate and reserve: 400 for a bad name, 409 Docker's conflict text when taken. */
-int container_name_check(struct container_store *store, const char *name,
-			 struct berth_error *err);
+int container_name_check(struct container_store *store, const char *name, struct berth_error *err);
 
 const char *container_status_name(enum container_status s);
 enum container_status container_status_parse(const char *s);

@@ -36,7 +36,8 @@ static bool env_has_key(const json_t *env, const char *kv)
 {
 	size_t i, klen = env_key_len(kv);
 	json_t *e;
-	json_array_foreach(env, i, e) {
+	json_array_foreach(env, i, e)
+	{
 		const char *s = json_string_value(e);
 		if (s && env_key_len(s) == klen && strncmp(s, kv, klen) == 0)
 			return true;
@@ -53,7 +54,8 @@ json_t *container_merge_config(const json_t *request, const json_t *image_config
 	_cleanup_json_ json_t *c = json_object();
 	const char *key;
 	json_t *val;
-	json_object_foreach((json_t *)request, key, val) {
+	json_object_foreach((json_t *)request, key, val)
+	{
 		bool skip = false;
 		for (int i = 0; not_config[i]; i++)
 			skip |= strcmp(key, not_config[i]) == 0;
@@ -66,13 +68,14 @@ json_t *container_merge_config(const json_t *request, const json_t *image_config
 	json_t *env = json_object_get(c, "Env");
 	json_t *img_env = json_object_get(img, "Env");
 	if (!nonempty_array(env)) {
-		json_object_set_new(c, "Env", json_is_array(img_env) ? json_deep_copy(img_env)
-								    : json_array());
+		json_object_set_new(
+		    c, "Env", json_is_array(img_env) ? json_deep_copy(img_env) : json_array());
 	} else {
 		env = json_deep_copy(env);
 		size_t i;
 		json_t *e;
-		json_array_foreach(img_env, i, e) {
+		json_array_foreach(img_env, i, e)
+		{
 			if (json_is_string(e) && !env_has_key(env, json_string_value(e)))
 				json_array_append(env, e);
 		}
@@ -101,8 +104,8 @@ json_t *container_merge_config(const json_t *request, const json_t *image_config
 	if (!nonempty_array(ep)) {
 		if (!nonempty_array(json_object_get(c, "Cmd"))) {
 			json_t *ic = json_object_get(img, "Cmd");
-			json_object_set_new(c, "Cmd", json_is_array(ic) ? json_deep_copy(ic)
-								      : json_null());
+			json_object_set_new(c, "Cmd",
+					    json_is_array(ic) ? json_deep_copy(ic) : json_null());
 		}
 		if (!json_is_array(ep)) {
 			json_t *ie = json_object_get(img, "Entrypoint");
@@ -135,13 +138,13 @@ json_t *container_merge_config(const json_t *request, const json_t *image_config
 	}
 
 	/* Docker's inspect always has these. */
-	static const char *const str_defaults[] = {"Hostname", "Domainname", "User", "Image",
-						   "WorkingDir", NULL};
+	static const char *const str_defaults[] = {"Hostname", "Domainname", "User",
+						   "Image",    "WorkingDir", NULL};
 	for (int s = 0; str_defaults[s]; s++)
 		if (!json_is_string(json_object_get(c, str_defaults[s])))
 			json_object_set_new(c, str_defaults[s], json_string(""));
-	static const char *const bool_defaults[] = {"AttachStdin", "AttachStdout", "AttachStderr",
-						    "Tty", "OpenStdin", "StdinOnce", NULL};
+	static const char *const bool_defaults[] = {
+	    "AttachStdin", "AttachStdout", "AttachStderr", "Tty", "OpenStdin", "StdinOnce", NULL};
 	for (int b = 0; bool_defaults[b]; b++)
 		if (!json_is_boolean(json_object_get(c, bool_defaults[b])))
 			json_object_set_new(c, bool_defaults[b], json_false());
@@ -154,14 +157,14 @@ static const struct {
 	const char *name;
 	int num;
 } signals[] = {
-	{"HUP", SIGHUP},   {"INT", SIGINT},	  {"QUIT", SIGQUIT}, {"ILL", SIGILL},
-	{"TRAP", SIGTRAP}, {"ABRT", SIGABRT},	  {"BUS", SIGBUS},   {"FPE", SIGFPE},
-	{"KILL", SIGKILL}, {"USR1", SIGUSR1},	  {"SEGV", SIGSEGV}, {"USR2", SIGUSR2},
-	{"PIPE", SIGPIPE}, {"ALRM", SIGALRM},	  {"TERM", SIGTERM}, {"CHLD", SIGCHLD},
-	{"CONT", SIGCONT}, {"STOP", SIGSTOP},	  {"TSTP", SIGTSTP}, {"TTIN", SIGTTIN},
-	{"TTOU", SIGTTOU}, {"URG", SIGURG},	  {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ},
-	{"VTALRM", SIGVTALRM}, {"PROF", SIGPROF}, {"WINCH", SIGWINCH}, {"IO", SIGIO},
-	{"PWR", SIGPWR},   {"SYS", SIGSYS},
+    {"HUP", SIGHUP},	   {"INT", SIGINT},   {"QUIT", SIGQUIT},   {"ILL", SIGILL},
+    {"TRAP", SIGTRAP},	   {"ABRT", SIGABRT}, {"BUS", SIGBUS},	   {"FPE", SIGFPE},
+    {"KILL", SIGKILL},	   {"USR1", SIGUSR1}, {"SEGV", SIGSEGV},   {"USR2", SIGUSR2},
+    {"PIPE", SIGPIPE},	   {"ALRM", SIGALRM}, {"TERM", SIGTERM},   {"CHLD", SIGCHLD},
+    {"CONT", SIGCONT},	   {"STOP", SIGSTOP}, {"TSTP", SIGTSTP},   {"TTIN", SIGTTIN},
+    {"TTOU", SIGTTOU},	   {"URG", SIGURG},   {"XCPU", SIGXCPU},   {"XFSZ", SIGXFSZ},
+    {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF}, {"WINCH", SIGWINCH}, {"IO", SIGIO},
+    {"PWR", SIGPWR},	   {"SYS", SIGSYS},
 };
 
 int container_parse_signal(const char *s)
@@ -207,10 +210,12 @@ static json_t *host_config_defaults(const json_t *req_host)
 
 static int check_host_config(const json_t *h, struct berth_error *err)
 {
-	const char *type = json_string_value(json_object_get(json_object_get(h, "LogConfig"), "Type"));
+	const char *type =
+	    json_string_value(json_object_get(json_object_get(h, "LogConfig"), "Type"));
 	if (strcmp(type, "json-file") != 0 && strcmp(type, "none") != 0)
 		return berth_err(err, 400, "logger: no log driver named '%s' is registered", type);
-	const char *rp = json_string_value(json_object_get(json_object_get(h, "RestartPolicy"), "Name"));
+	const char *rp =
+	    json_string_value(json_object_get(json_object_get(h, "RestartPolicy"), "Name"));
 	if (strcmp(rp, "no") && strcmp(rp, "always") && strcmp(rp, "on-failure") &&
 	    strcmp(rp, "unless-stopped"))
 		return berth_err(err, 400, "invalid restart policy '%s'", rp);
@@ -252,17 +257,17 @@ static json_t *build_config_doc(const char *id, const char *name, int64_t now, j
 		strcat(lower, img->layers[i - 1]);
 	}
 	json_t *doc = json_pack(
-		"{s:s, s:s, s:O, s:o, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, "
-		"s:n, s:O, s:O, s:{s:{s:s, s:s, s:s, s:s}, s:s}, s:o, s:{s:s, s:s, s:b, s:s, "
-		"s:o, s:o}}",
-		"Id", id, "Created", created, "Path", path, "Args", args, "Image", img->id,
-		"ResolvConfPath", "", "HostnamePath", "", "HostsPath", "", "LogPath", "", "Name",
-		name, "RestartCount", 0, "Driver", "overlay2", "Platform", "linux", "MountLabel",
-		"", "ProcessLabel", "", "AppArmorProfile", "", "ExecIDs", "HostConfig", host,
-		"Config", config, "GraphDriver", "Data", "LowerDir", lower, "UpperDir", "",
-		"WorkDir", "", "MergedDir", "", "Name", "overlay2", "Mounts", json_array(),
-		"NetworkSettings", "Bridge", "", "SandboxID", "", "HairpinMode", 0,
-		"LinkLocalIPv6Address", "", "Ports", json_object(), "Networks", json_object());
+	    "{s:s, s:s, s:O, s:o, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, "
+	    "s:n, s:O, s:O, s:{s:{s:s, s:s, s:s, s:s}, s:s}, s:o, s:{s:s, s:s, s:b, s:s, "
+	    "s:o, s:o}}",
+	    "Id", id, "Created", created, "Path", path, "Args", args, "Image", img->id,
+	    "ResolvConfPath", "", "HostnamePath", "", "HostsPath", "", "LogPath", "", "Name", name,
+	    "RestartCount", 0, "Driver", "overlay2", "Platform", "linux", "MountLabel", "",
+	    "ProcessLabel", "", "AppArmorProfile", "", "ExecIDs", "HostConfig", host, "Config",
+	    config, "GraphDriver", "Data", "LowerDir", lower, "UpperDir", "", "WorkDir", "",
+	    "MergedDir", "", "Name", "overlay2", "Mounts", json_array(), "NetworkSettings",
+	    "Bridge", "", "SandboxID", "", "HairpinMode", 0, "LinkLocalIPv6Address", "", "Ports",
+	    json_object(), "Networks", json_object());
 	json_decref(argv);
 	char buf[4400];
 	static const struct {
@@ -277,9 +282,8 @@ static json_t *build_config_doc(const char *id, const char *name, int64_t now, j
 	snprintf(buf, sizeof(buf), "%s/%s-json.log", dir, id);
 	json_object_set_new(doc, "LogPath", json_string(buf));
 	json_t *gd = json_object_get(json_object_get(doc, "GraphDriver"), "Data");
-	static const char *const gdirs[][2] = {{"UpperDir", "upper"},
-					       {"WorkDir", "work"},
-					       {"MergedDir", "rootfs"}};
+	static const char *const gdirs[][2] = {
+	    {"UpperDir", "upper"}, {"WorkDir", "work"}, {"MergedDir", "rootfs"}};
 	for (size_t i = 0; i < 3; i++) {
 		snprintf(buf, sizeof(buf), "%s/%s", dir, gdirs[i][1]);
 		json_object_set_new(gd, gdirs[i][0], json_string(buf));
@@ -320,8 +324,8 @@ struct container *container_create(struct container_store *store, const char *na
 	struct image_info img = {0};
 	if (image_store_resolve(agent->images, image, &img, err) < 0)
 		return NULL;
-	_cleanup_json_ json_t *config = container_merge_config(
-		body, json_object_get(img.config, "config"), err);
+	_cleanup_json_ json_t *config =
+	    container_merge_config(body, json_object_get(img.config, "config"), err);
 	if (!config) {
 		image_info_clear(&img);
 		return NULL;

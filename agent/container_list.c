@@ -35,7 +35,8 @@ int container_store_load(struct container_store *store, struct berth_error *err)
 		if (c->status == CONTAINER_RUNNING || c->status == CONTAINER_PAUSED ||
 		    c->status == CONTAINER_RESTARTING || c->starting)
 			container_adopt(c);
-		else if (c->status == CONTAINER_REMOVING || (c->status == CONTAINER_EXITED && c->remove_on_exit))
+		else if (c->status == CONTAINER_REMOVING ||
+			 (c->status == CONTAINER_EXITED && c->remove_on_exit))
 			container_destroy(c);
 	}
 	log_info("loaded %zu containers", store->count);
@@ -50,8 +51,9 @@ static json_t *list_ports(struct container *c)
 	json_t *val;
 	if (c->status != CONTAINER_RUNNING)
 		return ports;
-	json_object_foreach(json_object_get(json_object_get(c->config, "Config"), "ExposedPorts"), key,
-			    val) {
+	json_object_foreach(json_object_get(json_object_get(c->config, "Config"), "ExposedPorts"),
+			    key, val)
+	{
 		int port = atoi(key);
 		const char *slash = strchr(key, '/');
 		const char *proto = slash ? slash + 1 : "tcp";
@@ -59,11 +61,12 @@ static json_t *list_ports(struct container *c)
 		size_t i;
 		json_t *b;
 		if (json_array_size(bindings) == 0) {
-			json_array_append_new(ports, json_pack("{s:i, s:s}", "PrivatePort", port,
-							       "Type", proto));
+			json_array_append_new(
+			    ports, json_pack("{s:i, s:s}", "PrivatePort", port, "Type", proto));
 			continue;
 		}
-		json_array_foreach(bindings, i, b) {
+		json_array_foreach(bindings, i, b)
+		{
 			const char *ip = json_string_value(json_object_get(b, "HostIp"));
 			const char *hp = json_string_value(json_object_get(b, "HostPort"));
 			json_array_append_new(ports, json_pack("{s:s, s:i, s:i, s:s}", "IP",
@@ -85,18 +88,18 @@ json_t *container_list_json(struct container *c, int64_t now_ns, bool size)
 	const char *image = json_string_value(json_object_get(config, "Image"));
 	const char *netmode = json_string_value(json_object_get(host, "NetworkMode"));
 	json_t *labels = json_object_get(config, "Labels");
-	json_t *networks = json_object_get(json_object_get(c->config, "NetworkSettings"), "Networks");
+	json_t *networks =
+	    json_object_get(json_object_get(c->config, "NetworkSettings"), "Networks");
 	json_t *mounts = json_object_get(c->config, "Mounts");
 	json_t *j = json_pack(
-		"{s:s, s:[s], s:s, s:s, s:s, s:I, s:o, s:o, s:s, s:s, s:{s:s}, s:{s:o}, s:o}", "Id",
-		c->id, "Names", c->name, "Image", image ? image : "", "ImageID",
-		container_image_id(c), "Command", command, "Created",
-		(json_int_t)(c->created_ns / 1000000000LL), "Ports", list_ports(c), "Labels",
-		labels ? json_incref(labels) : json_object(), "State",
-		container_status_name(c->status), "Status", status, "HostConfig", "NetworkMode",
-		netmode ? netmode : "default", "NetworkSettings", "Networks",
-		networks ? json_incref(networks) : json_object(), "Mounts",
-		mounts ? json_incref(mounts) : json_array());
+	    "{s:s, s:[s], s:s, s:s, s:s, s:I, s:o, s:o, s:s, s:s, s:{s:s}, s:{s:o}, s:o}", "Id",
+	    c->id, "Names", c->name, "Image", image ? image : "", "ImageID", container_image_id(c),
+	    "Command", command, "Created", (json_int_t)(c->created_ns / 1000000000LL), "Ports",
+	    list_ports(c), "Labels", labels ? json_incref(labels) : json_object(), "State",
+	    container_status_name(c->status), "Status", status, "HostConfig", "NetworkMode",
+	    netmode ? netmode : "default", "NetworkSettings", "Networks",
+	    networks ? json_incref(networks) : json_object(), "Mounts",
+	    mounts ? json_incref(mounts) : json_array());
 	if (size) {
 		char dir[4300];
 		container_dir(c, dir, sizeof(dir));
@@ -108,8 +111,8 @@ json_t *container_list_json(struct container *c, int64_t now_ns, bool size)
 	return j;
 }
 
-static const char *const filter_keys[] = {"status", "label", "name", "id", "exited", "ancestor",
-					  NULL};
+static const char *const filter_keys[] = {"status", "label",	"name", "id",
+					  "exited", "ancestor", NULL};
 
 /* Filter values come as ["a","b"] or, from old clients, {"a":true,"b":true}. */
 #define filter_foreach(values, idx, str, iter)                                                     \
@@ -127,7 +130,8 @@ int container_filters_check(const json_t *filters, struct berth_error *err)
 		return berth_err(err, 400, "invalid filters: expected a JSON object");
 	const char *key;
 	json_t *val;
-	json_object_foreach((json_t *)filters, key, val) {
+	json_object_foreach((json_t *)filters, key, val)
+	{
 		bool known = false;
 		for (int i = 0; filter_keys[i]; i++)
 			known |= strcmp(key, filter_keys[i]) == 0;
@@ -139,10 +143,11 @@ int container_filters_check(const json_t *filters, struct berth_error *err)
 			const char *s = NULL;
 			filter_foreach(val, i, s, it)
 			{
-				if (container_status_parse(s) == CONTAINER_DEAD && strcmp(s, "dead") != 0)
+				if (container_status_parse(s) == CONTAINER_DEAD &&
+				    strcmp(s, "dead") != 0)
 					return berth_err(
-						err, 400,
-						"invalid filter 'status=%s': Invalid filter value", s);
+					    err, 400,
+					    "invalid filter 'status=%s': Invalid filter value", s);
 			}
 		}
 	}
@@ -189,8 +194,8 @@ static bool one_value_matches(struct container *c, const char *key, const char *
 		const char *image = json_string_value(json_object_get(config, "Image"));
 		const char *iid = container_image_id(c);
 		return (image && strcmp(image, s) == 0) ||
-		       (strlen(s) >= 4 && (strncmp(iid, s, strlen(s)) == 0 ||
-					   strncmp(iid + 7, s, strlen(s)) == 0));
+		       (strlen(s) >= 4 &&
+			(strncmp(iid, s, strlen(s)) == 0 || strncmp(iid + 7, s, strlen(s)) == 0));
 	}
 	return false;
 }
@@ -201,7 +206,8 @@ bool container_filters_match(struct container *c, const json_t *filters)
 	json_t *val;
 	if (!filters)
 		return true;
-	json_object_foreach((json_t *)filters, key, val) {
+	json_object_foreach((json_t *)filters, key, val)
+	{
 		size_t i;
 		void *it;
 		const char *s = NULL;
@@ -210,9 +216,9 @@ bool container_filters_match(struct container *c, const json_t *filters)
 		{
 			empty = false;
 			if (strcmp(key, "label") == 0) {
-				all &= label_match(json_object_get(json_object_get(c->config, "Config"),
-								   "Labels"),
-						   s);
+				all &= label_match(
+				    json_object_get(json_object_get(c->config, "Config"), "Labels"),
+				    s);
 			} else {
 				any |= one_value_matches(c, key, s);
 			}

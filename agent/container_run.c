@@ -39,7 +39,7 @@ void container_event(struct container *c, const char *action, json_t *extra)
 	const char *key;
 	json_t *val;
 	json_object_foreach(json_object_get(config, "Labels"), key, val)
-		json_object_set(attrs, key, val);
+	    json_object_set(attrs, key, val);
 	json_object_set(attrs, "image", json_object_get(config, "Image"));
 	json_object_set_new(attrs, "name", json_string(c->name + 1));
 	if (extra)
@@ -75,8 +75,8 @@ static void notify_exit(struct container *c)
 
 static bool auto_remove(const struct container *c)
 {
-	return c->remove_on_exit ||
-	       json_is_true(json_object_get(json_object_get(c->config, "HostConfig"), "AutoRemove"));
+	return c->remove_on_exit || json_is_true(json_object_get(
+					json_object_get(c->config, "HostConfig"), "AutoRemove"));
 }
 
 static void save_state_logged(struct container *c)
@@ -125,12 +125,12 @@ static void rt_on_exit(void *arg, const struct runtime_exit *exit)
 }
 
 static const struct runtime_callbacks container_runtime_cbs = {
-	.on_output = rt_on_output,
-	.on_exit = rt_on_exit,
+    .on_output = rt_on_output,
+    .on_exit = rt_on_exit,
 };
 
-static void start_failed(struct container *c, const struct berth_error *err,
-			 container_done_cb done, void *arg)
+static void start_failed(struct container *c, const struct berth_error *err, container_done_cb done,
+			 void *arg)
 {
 	int code = err->exit_code == 126 || err->exit_code == 127 ? err->exit_code : 128;
 	free(c->error);
@@ -340,7 +340,8 @@ void container_remove(struct container *c, bool force, bool volumes, container_d
 	}
 	if (c->status == CONTAINER_REMOVING || (c->remove_on_exit && c->rt)) {
 		if (!force) {
-			berth_err(&err, 409, "removal of container %s is already in progress", c->id);
+			berth_err(&err, 409, "removal of container %s is already in progress",
+				  c->id);
 			done(arg, 409, &err);
 			return;
 		}

@@ -13,7 +13,8 @@ static void env_add_default(json_t *env, const char *key, const char *kv)
 {
 	size_t i, klen = strlen(key);
 	json_t *e;
-	json_array_foreach(env, i, e) {
+	json_array_foreach(env, i, e)
+	{
 		const char *s = json_string_value(e);
 		if (s && strncmp(s, key, klen) == 0 && s[klen] == '=')
 			return;
@@ -58,11 +59,12 @@ json_t *container_runtime_spec(struct container *c, const struct image_info *ima
 	json_t *mounts = json_array();
 	size_t i;
 	json_t *m;
-	json_array_foreach(json_object_get(c->config, "Mounts"), i, m) {
+	json_array_foreach(json_object_get(c->config, "Mounts"), i, m)
+	{
 		json_array_append_new(
-			mounts, json_pack("{s:O, s:O, s:b}", "source", json_object_get(m, "Source"),
-					  "target", json_object_get(m, "Destination"), "readonly",
-					  !json_is_true(json_object_get(m, "RW"))));
+		    mounts, json_pack("{s:O, s:O, s:b}", "source", json_object_get(m, "Source"),
+				      "target", json_object_get(m, "Destination"), "readonly",
+				      !json_is_true(json_object_get(m, "RW"))));
 	}
 
 	json_int_t nano_cpus = json_integer_value(json_object_get(host, "NanoCpus"));
@@ -92,23 +94,22 @@ json_t *container_runtime_spec(struct container *c, const struct image_info *ima
 		json_array_append_new(layers, json_string(image->layers[l]));
 
 	json_t *spec = json_pack(
-		"{s:s, s:o, s:o, s:o, s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:o, s:I, s:I, s:I, "
-		"s:o, s:o, s:O, s:I, s:i, s:s, s:s, s:i}",
-		"id", c->id, "layers", layers, "args", args, "env", env, "cwd",
-		wd && *wd ? wd : "/", "user", user ? user : "", "hostname",
-		hostname && *hostname ? hostname : c->id, "tty",
-		json_is_true(json_object_get(config, "Tty")), "stdin",
-		json_is_true(json_object_get(config, "OpenStdin")), "init",
-		json_is_true(json_object_get(host, "Init")), "readonly_rootfs",
-		json_is_true(json_object_get(host, "ReadonlyRootfs")), "mounts", mounts, "memory",
-		json_integer_value(json_object_get(host, "Memory")), "nano_cpus", nano_cpus,
-		"pids_limit", pids > 0 ? pids : 0, "cap_add",
-		string_array_or_empty(json_object_get(host, "CapAdd")), "cap_drop",
-		string_array_or_empty(json_object_get(host, "CapDrop")), "log_path",
-		json_object_get(c->config, "LogPath"), "log_max_size",
-		(json_int_t)(log_max > 0 ? log_max : 0), "log_max_file",
-		log_files > 0 ? log_files : 1, "cgroup_parent", agent->cgroup_parent,
-		"network_mode", netmode, "stop_signal", stop_signal > 0 ? stop_signal : SIGTERM);
+	    "{s:s, s:o, s:o, s:o, s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:o, s:I, s:I, s:I, "
+	    "s:o, s:o, s:O, s:I, s:i, s:s, s:s, s:i}",
+	    "id", c->id, "layers", layers, "args", args, "env", env, "cwd", wd && *wd ? wd : "/",
+	    "user", user ? user : "", "hostname", hostname && *hostname ? hostname : c->id, "tty",
+	    json_is_true(json_object_get(config, "Tty")), "stdin",
+	    json_is_true(json_object_get(config, "OpenStdin")), "init",
+	    json_is_true(json_object_get(host, "Init")), "readonly_rootfs",
+	    json_is_true(json_object_get(host, "ReadonlyRootfs")), "mounts", mounts, "memory",
+	    json_integer_value(json_object_get(host, "Memory")), "nano_cpus", nano_cpus,
+	    "pids_limit", pids > 0 ? pids : 0, "cap_add",
+	    string_array_or_empty(json_object_get(host, "CapAdd")), "cap_drop",
+	    string_array_or_empty(json_object_get(host, "CapDrop")), "log_path",
+	    json_object_get(c->config, "LogPath"), "log_max_size",
+	    (json_int_t)(log_max > 0 ? log_max : 0), "log_max_file", log_files > 0 ? log_files : 1,
+	    "cgroup_parent", agent->cgroup_parent, "network_mode", netmode, "stop_signal",
+	    stop_signal > 0 ? stop_signal : SIGTERM);
 	if (!spec)
 		berth_err(err, 500, "container %.12s: cannot build the runtime spec", c->id);
 	return spec;

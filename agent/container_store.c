@@ -15,10 +15,10 @@
 #include "container.h"
 
 static const char *const status_names[] = {
-	[CONTAINER_CREATED] = "created",       [CONTAINER_RUNNING] = "running",
-	[CONTAINER_PAUSED] = "paused",	       [CONTAINER_RESTARTING] = "restarting",
-	[CONTAINER_REMOVING] = "removing",     [CONTAINER_EXITED] = "exited",
-	[CONTAINER_DEAD] = "dead",
+    [CONTAINER_CREATED] = "created",   [CONTAINER_RUNNING] = "running",
+    [CONTAINER_PAUSED] = "paused",     [CONTAINER_RESTARTING] = "restarting",
+    [CONTAINER_REMOVING] = "removing", [CONTAINER_EXITED] = "exited",
+    [CONTAINER_DEAD] = "dead",
 };
 
 const char *container_status_name(enum container_status s)
@@ -132,7 +132,8 @@ struct container *container_find(struct container_store *store, const char *ref,
 			if (strncmp(c->id, ref, len) != 0)
 				continue;
 			if (found) {
-				berth_err(err, 400, "multiple IDs found with provided prefix: %s", ref);
+				berth_err(err, 400, "multiple IDs found with provided prefix: %s",
+					  ref);
 				return NULL;
 			}
 			found = c;
@@ -146,16 +147,18 @@ struct container *container_find(struct container_store *store, const char *ref,
 int container_name_check(struct container_store *store, const char *name, struct berth_error *err)
 {
 	if (!berth_name_valid(name))
-		return berth_err(err, 400,
-				 "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
-				 name);
+		return berth_err(
+		    err, 400,
+		    "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
+		    name);
 	struct container *c = container_by_name(store, name);
 	if (c)
-		return berth_err(err, 409,
-				 "Conflict. The container name \"/%s\" is already in use by container "
-				 "\"%s\". You have to remove (or rename) that container to be able to "
-				 "reuse that name.",
-				 *name == '/' ? name + 1 : name, c->id);
+		return berth_err(
+		    err, 409,
+		    "Conflict. The container name \"/%s\" is already in use by container "
+		    "\"%s\". You have to remove (or rename) that container to be able to "
+		    "reuse that name.",
+		    *name == '/' ? name + 1 : name, c->id);
 	return 0;
 }
 
@@ -166,7 +169,8 @@ void container_status_text(const struct container *c, int64_t now_ns, char *out,
 	case CONTAINER_RUNNING:
 	case CONTAINER_PAUSED:
 		berth_human_duration((double)(now_ns - c->started_ns) / 1e9, ago, sizeof(ago));
-		snprintf(out, size, "Up %s%s", ago, c->status == CONTAINER_PAUSED ? " (Paused)" : "");
+		snprintf(out, size, "Up %s%s", ago,
+			 c->status == CONTAINER_PAUSED ? " (Paused)" : "");
 		return;
 	case CONTAINER_RESTARTING:
 		berth_human_duration((double)(now_ns - c->finished_ns) / 1e9, ago, sizeof(ago));
@@ -203,7 +207,8 @@ char *container_command_string(const struct container *c)
 	json_t *args = json_object_get(c->config, "Args");
 	size_t n = json_array_size(args);
 	for (size_t i = 0; i <= n; i++) {
-		const char *s = i == 0 ? (path ? path : "") : json_string_value(json_array_get(args, i - 1));
+		const char *s =
+		    i == 0 ? (path ? path : "") : json_string_value(json_array_get(args, i - 1));
 		if (!s)
 			continue;
 		size_t sl = strlen(s);
@@ -288,10 +293,12 @@ struct container *container_load_one(struct container_store *store, const char *
 	snprintf(c->id, sizeof(c->id), "%s", id);
 	c->name = strdup(name);
 	c->config = steal_pointer(&config);
-	c->created_ns = berth_parse_rfc3339(json_string_value(json_object_get(c->config, "Created")));
+	c->created_ns =
+	    berth_parse_rfc3339(json_string_value(json_object_get(c->config, "Created")));
 	c->status = CONTAINER_CREATED;
 	if (st) {
-		c->status = container_status_parse(json_string_value(json_object_get(st, "Status")));
+		c->status =
+		    container_status_parse(json_string_value(json_object_get(st, "Status")));
 		c->pid = (pid_t)json_integer_value(json_object_get(st, "Pid"));
 		c->exit_code = (int)json_integer_value(json_object_get(st, "ExitCode"));
 		c->oom_killed = json_is_true(json_object_get(st, "OOMKilled"));

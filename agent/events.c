@@ -45,7 +45,8 @@ static bool value_in(json_t *values, const char *s)
 		return false;
 	if (json_is_object(values))
 		return json_object_get(values, s) != NULL;
-	json_array_foreach(values, i, v) {
+	json_array_foreach(values, i, v)
+	{
 		if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
 			return true;
 	}
@@ -59,7 +60,8 @@ static bool event_matches(json_t *ev, json_t *filters)
 	json_t *attrs = json_object_get(json_object_get(ev, "Actor"), "Attributes");
 	const char *id = json_string_value(json_object_get(json_object_get(ev, "Actor"), "ID"));
 	const char *type = json_string_value(json_object_get(ev, "Type"));
-	json_object_foreach(filters, key, values) {
+	json_object_foreach(filters, key, values)
+	{
 		if ((json_is_array(values) && json_array_size(values) == 0) ||
 		    (json_is_object(values) && json_object_size(values) == 0))
 			continue;
@@ -75,12 +77,15 @@ static bool event_matches(json_t *ev, json_t *filters)
 				bool any = false;
 				size_t i;
 				json_t *v;
-				json_array_foreach(values, i, v) {
+				json_array_foreach(values, i, v)
+				{
 					const char *s = json_string_value(v);
 					if (!s)
 						continue;
-					const char *name = json_string_value(json_object_get(attrs, "name"));
-					const char *image = json_string_value(json_object_get(attrs, "image"));
+					const char *name =
+					    json_string_value(json_object_get(attrs, "name"));
+					const char *image =
+					    json_string_value(json_object_get(attrs, "image"));
 					any |= (id && strncmp(id, s, strlen(s)) == 0) ||
 					       (name && strcmp(name, s) == 0) ||
 					       (image && strcmp(image, s) == 0);
@@ -90,15 +95,20 @@ static bool event_matches(json_t *ev, json_t *filters)
 		} else if (strcmp(key, "label") == 0) {
 			size_t i;
 			json_t *v;
-			json_array_foreach(values, i, v) {
+			json_array_foreach(values, i, v)
+			{
 				const char *s = json_string_value(v);
 				const char *eq = s ? strchr(s, '=') : NULL;
 				char k[256];
 				if (!s)
 					continue;
-				snprintf(k, sizeof(k), "%.*s", eq ? (int)(eq - s) : (int)strlen(s), s);
+				snprintf(k, sizeof(k), "%.*s", eq ? (int)(eq - s) : (int)strlen(s),
+					 s);
 				json_t *have = json_object_get(attrs, k);
-				if (!have || (eq && strcmp(json_string_value(have) ? json_string_value(have) : "", eq + 1) != 0))
+				if (!have ||
+				    (eq &&
+				     strcmp(json_string_value(have) ? json_string_value(have) : "",
+					    eq + 1) != 0))
 					ok = false;
 			}
 		} else if (strcmp(key, "scope") == 0) {
@@ -127,10 +137,10 @@ void agent_event(struct agent *agent, const char *type, const char *action, cons
 	struct agent_events *evs = events_get(agent);
 	int64_t now = berth_now_ns();
 	json_t *attrs = attributes ? json_deep_copy(attributes) : json_object();
-	json_t *ev = json_pack("{s:s, s:s, s:{s:s, s:o}, s:s, s:I, s:I}", "Type", type, "Action",
-			       action, "Actor", "ID", id ? id : "", "Attributes", attrs, "scope",
-			       "local", "time", (json_int_t)(now / 1000000000LL), "timeNano",
-			       (json_int_t)now);
+	json_t *ev =
+	    json_pack("{s:s, s:s, s:{s:s, s:o}, s:s, s:I, s:I}", "Type", type, "Action", action,
+		      "Actor", "ID", id ? id : "", "Attributes", attrs, "scope", "local", "time",
+		      (json_int_t)(now / 1000000000LL), "timeNano", (json_int_t)now);
 	if (!ev)
 		return;
 	if (strcmp(type, "container") == 0 || strcmp(type, "image") == 0) {

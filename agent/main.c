@@ -103,7 +103,8 @@ static void find_shim(struct agent *agent)
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n > 0) {
 		self[n] = '\0';
-		snprintf(agent->shim_path, sizeof(agent->shim_path), "%s/berth-shim", dirname(self));
+		snprintf(agent->shim_path, sizeof(agent->shim_path), "%s/berth-shim",
+			 dirname(self));
 	} else {
 		snprintf(agent->shim_path, sizeof(agent->shim_path), "berth-shim");
 	}
@@ -115,10 +116,10 @@ static struct berth_http_route *all_routes(size_t *n)
 		const struct berth_http_route *v;
 		size_t n;
 	} tables[] = {
-		{api_system_routes, api_system_routes_len},
-		{api_containers_routes, api_containers_routes_len},
-		{api_exec_routes, api_exec_routes_len},
-		{api_images_routes, api_images_routes_len},
+	    {api_system_routes, api_system_routes_len},
+	    {api_containers_routes, api_containers_routes_len},
+	    {api_exec_routes, api_exec_routes_len},
+	    {api_images_routes, api_images_routes_len},
 	};
 	size_t total = 0;
 	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
@@ -160,10 +161,13 @@ static int agent_setup(struct agent *agent, struct berth_error *err)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"root", required_argument, NULL, 'r'},	     {"run", required_argument, NULL, 'R'},
-		{"log-level", required_argument, NULL, 'l'}, {"debug", no_argument, NULL, 'D'},
-		{"version", no_argument, NULL, 'v'},	     {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"root", required_argument, NULL, 'r'},
+	    {"run", required_argument, NULL, 'R'},
+	    {"log-level", required_argument, NULL, 'l'},
+	    {"debug", no_argument, NULL, 'D'},
+	    {"version", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	enum berth_log_level level = BERTH_LOG_INFO;
 	int opt;
@@ -193,7 +197,8 @@ int main(int argc, char **argv)
 			level = BERTH_LOG_DEBUG;
 			break;
 		case 'v':
-			printf("berth-agent version %s (API %s)\n", BERTH_VERSION, BERTH_API_VERSION);
+			printf("berth-agent version %s (API %s)\n", BERTH_VERSION,
+			       BERTH_API_VERSION);
 			return 0;
 		case 'h':
 			usage(stdout);

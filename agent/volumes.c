@@ -27,12 +27,16 @@ int volumes_parse_bind(const char *spec, char *source, size_t ssize, char *targe
 	if (n < 2 || n > 3 || strchr(spec, '\0')[-1] == ':')
 		return berth_err(err, 400, "invalid volume specification: '%s'", spec);
 	if (parts[1][0] != '/')
-		return berth_err(err, 400,
-				 "invalid volume specification: '%s': invalid mount config for type "
-				 "\"bind\": invalid mount path: '%s' mount path must be absolute",
-				 spec, parts[1]);
+		return berth_err(
+		    err, 400,
+		    "invalid volume specification: '%s': invalid mount config for type "
+		    "\"bind\": invalid mount path: '%s' mount path must be absolute",
+		    spec, parts[1]);
 	if (strcmp(parts[1], "/") == 0)
-		return berth_err(err, 400, "invalid volume specification: '%s': invalid mount config: destination can't be '/'", spec);
+		return berth_err(err, 400,
+				 "invalid volume specification: '%s': invalid mount config: "
+				 "destination can't be '/'",
+				 spec);
 	*readonly = false;
 	if (n == 3) {
 		_cleanup_free_ char *opts = strdup(parts[2]);
@@ -48,11 +52,12 @@ int volumes_parse_bind(const char *spec, char *source, size_t ssize, char *targe
 		}
 	}
 	if (parts[0][0] != '/' && !berth_name_valid(parts[0]))
-		return berth_err(err, 400,
-				 "create %s: \"%s\" includes invalid characters for a local volume "
-				 "name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended "
-				 "to pass a host directory, use absolute path",
-				 parts[0], parts[0]);
+		return berth_err(
+		    err, 400,
+		    "create %s: \"%s\" includes invalid characters for a local volume "
+		    "name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended "
+		    "to pass a host directory, use absolute path",
+		    parts[0], parts[0]);
 	snprintf(source, ssize, "%s", parts[0]);
 	snprintf(target, tsize, "%s", parts[1]);
 	return 0;
@@ -84,8 +89,8 @@ static int copy_entry(const char *src, const char *dst, const struct stat *st)
 	if (in < 0)
 		return -1;
 	unlink(dst);
-	_cleanup_close_ int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-				       st->st_mode & 07777);
+	_cleanup_close_ int out =
+	    open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st->st_mode & 07777);
 	if (out < 0)
 		return -1;
 	char buf[65536];
@@ -150,7 +155,8 @@ static bool has_target(const json_t *mounts, const char *target)
 {
 	size_t i;
 	json_t *m;
-	json_array_foreach(mounts, i, m) {
+	json_array_foreach(mounts, i, m)
+	{
 		const char *t = json_string_value(json_object_get(m, "Destination"));
 		if (t && strcmp(t, target) == 0)
 			return true;
@@ -164,7 +170,8 @@ int volumes_resolve(const char *root, const json_t *binds, const json_t *config_
 	size_t i;
 	json_t *b;
 	char source[4096], target[4096], path[4200];
-	json_array_foreach(binds, i, b) {
+	json_array_foreach(binds, i, b)
+	{
 		const char *spec = json_string_value(b);
 		bool ro;
 		if (!spec || volumes_parse_bind(spec, source, sizeof(source), target,
@@ -178,36 +185,36 @@ int volumes_resolve(const char *root, const json_t *binds, const json_t *config_
 			struct stat st;
 			if (stat(source, &st) < 0 && berth_mkdir_p(source, 0755, err) < 0)
 				return -1;
-			json_array_append_new(mounts,
-					      json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}", "Type",
-							"bind", "Source", source, "Destination",
-							target, "Mode", mode, "RW", !ro,
-							"Propagation", "rprivate"));
+			json_array_append_new(
+			    mounts, json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}", "Type", "bind",
+					      "Source", source, "Destination", target, "Mode", mode,
+					      "RW", !ro, "Propagation", "rprivate"));
 		} else {
 			if (volume_path(root, source, image, target, path, sizeof(path), err) < 0)
 				return -1;
 			json_array_append_new(
-				mounts, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s}", "Type",
-						  "volume", "Name", source, "Source", path,
-						  "Destination", target, "Driver", "local", "Mode",
-						  *mode ? mode : "z", "RW", !ro, "Propagation", ""));
+			    mounts, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s}", "Type",
+					      "volume", "Name", source, "Source", path,
+					      "Destination", target, "Driver", "local", "Mode",
+					      *mode ? mode : "z", "RW", !ro, "Propagation", ""));
 		}
 	}
 	const char *vol;
 	json_t *unused;
-	json_object_foreach((json_t *)config_volumes, vol, unused) {
+	json_object_foreach((json_t *)config_volumes, vol, unused)
+	{
 		if (vol[0] != '/' || has_target(mounts, vol))
 			continue;
 		char name[65];
 		berth_id_random(name);
 		if (volume_path(root, name, image, vol, path, sizeof(path), err) < 0)
 			return -1;
-		json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s, "
-							"s:b}",
-							"Type", "volume", "Name", name, "Source",
-							path, "Destination", vol, "Driver", "local",
-							"Mode", "", "RW", 1, "Propagation", "",
-							"Anonymous", 1));
+		json_array_append_new(mounts,
+				      json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s, "
+						"s:b}",
+						"Type", "volume", "Name", name, "Source", path,
+						"Destination", vol, "Driver", "local", "Mode", "",
+						"RW", 1, "Propagation", "", "Anonymous", 1));
 	}
 	return 0;
 }
@@ -216,7 +223,8 @@ void volumes_remove_anonymous(const char *root, const json_t *mounts)
 {
 	size_t i;
 	json_t *m;
-	json_array_foreach(mounts, i, m) {
+	json_array_foreach(mounts, i, m)
+	{
 		const char *name = json_string_value(json_object_get(m, "Name"));
 		if (!json_is_true(json_object_get(m, "Anonymous")) || !name ||
 		    !berth_name_valid(name))

@@ -64,16 +64,17 @@ static void test_names(void **state)
 	assert_int_equal(container_name_check(store, "new_one.1-x", &err), 0);
 	assert_int_equal(container_name_check(store, "-bad", &err), -1);
 	assert_int_equal(err.status, 400);
-	assert_string_equal(err.msg, "Invalid container name (-bad), only [a-zA-Z0-9][a-zA-Z0-9_.-] "
-				     "are allowed");
+	assert_string_equal(err.msg,
+			    "Invalid container name (-bad), only [a-zA-Z0-9][a-zA-Z0-9_.-] "
+			    "are allowed");
 	assert_int_equal(container_name_check(store, "a b", &err), -1);
 	assert_int_equal(container_name_check(store, "x", &err), -1);
 	assert_int_equal(container_name_check(store, "web", &err), -1);
 	assert_int_equal(err.status, 409);
-	assert_string_equal(err.msg,
-			    "Conflict. The container name \"/web\" is already in use by container \"" ID_A
-			    "\". You have to remove (or rename) that container to be able to reuse "
-			    "that name.");
+	assert_string_equal(
+	    err.msg, "Conflict. The container name \"/web\" is already in use by container \"" ID_A
+		     "\". You have to remove (or rename) that container to be able to reuse "
+		     "that name.");
 	container_store_free(store);
 }
 
@@ -167,9 +168,10 @@ static void assert_json(json_t *j, const char *key, const char *expected)
 static void test_merge(void **state)
 {
 	struct berth_error err = {0};
-	const char *image = "{\"Env\":[\"PATH=/bin\",\"A=1\"],\"Cmd\":[\"sh\"],\"WorkingDir\":\"/w\","
-			    "\"Labels\":{\"l1\":\"img\",\"l2\":\"img\"},\"StopSignal\":\"SIGQUIT\","
-			    "\"ExposedPorts\":{\"80/tcp\":{}}}";
+	const char *image =
+	    "{\"Env\":[\"PATH=/bin\",\"A=1\"],\"Cmd\":[\"sh\"],\"WorkingDir\":\"/w\","
+	    "\"Labels\":{\"l1\":\"img\",\"l2\":\"img\"},\"StopSignal\":\"SIGQUIT\","
+	    "\"ExposedPorts\":{\"80/tcp\":{}}}";
 	json_t *c = merge("{\"Image\":\"busybox\",\"Env\":[\"A=2\",\"B=3\"],\"Cmd\":null,"
 			  "\"Labels\":{\"l2\":\"me\"},\"HostConfig\":{\"Memory\":1}}",
 			  image, &err);
@@ -223,9 +225,9 @@ static void test_signals(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_find),	      cmocka_unit_test(test_names),
-		cmocka_unit_test(test_status_text), cmocka_unit_test(test_filters),
-		cmocka_unit_test(test_merge),	      cmocka_unit_test(test_signals),
+	    cmocka_unit_test(test_find),	cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_status_text), cmocka_unit_test(test_filters),
+	    cmocka_unit_test(test_merge),	cmocka_unit_test(test_signals),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
