@@ -99,3 +99,18 @@ d() {
 	[ "$output" = "2 1 overlay2" ]
 	d rm -f lab idle
 }
+
+@test "docker exec: output, exit code, stdin, not found" {
+	d run -d --name ex busybox sleep 100
+	run d exec ex sh -c 'echo in-exec; exit 4'
+	[ "$status" -eq 4 ]
+	[ "$output" = "in-exec" ]
+	run bash -c "echo piped | docker -H unix://$BERTH_RUN/agent.sock exec -i ex cat"
+	[ "$output" = "piped" ]
+	run -127 d exec ex nosuch
+	[[ "$output" == *'exec: "nosuch": executable file not found in $PATH'* ]]
+	d rm -f ex
+	run d exec ex true
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"No such container: ex"* ]]
+}
