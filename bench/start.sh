@@ -25,9 +25,8 @@ measure() {
 }
 skip() { bench_na "$1" "$2"; record "$1" "n/a ($2)" "-"; }
 
-# The floor: bench/floor.c when the runtime's author has written it, else our own.
+# The floor: clone + overlay + pivot_root + exec and nothing else.
 floor_src="$BENCH_DIR/floor.c"
-[ -f "$floor_src" ] || floor_src="$BENCH_DIR/floor-wip.c"
 mkdir -p "$BENCH_TMP/floor-scratch"
 if err=$(cc -O2 -o "$BENCH_TMP/floor" "$floor_src" 2>&1); then
 	measure floor floor "$BENCH_TMP/floor" "$BENCH_ROOTFS" "$BENCH_TMP/floor-scratch" /bin/true
