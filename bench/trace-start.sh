@@ -1,8 +1,10 @@
 #!/bin/bash
-# Where berth's start time goes: one `berth run --rm busybox true` with the CLI, the agent and
-# everything they start (shim, container init) under strace -f -tt -T, merged into one timeline
-# of milestones (HTTP requests and responses, clone, mounts, pivot_root, exec, exit, wait), plus
-# the untraced median for scale. strace slows every syscall: read the gaps, not the total.
+# Where berth's start time goes: one `berth run --rm busybox true` traced two ways, plus the
+# untraced median for scale.
+#  1. perf trace -a (cheap, ~20 us a syscall): the CLI, agent, shim and container init on one
+#     clock; syscall names, durations and sizes, no paths. The timeline to read times from.
+#  2. strace -f -tt -T on the CLI and the agent (and all they start): paths and HTTP request
+#     lines, but each syscall costs ~0.1 ms more: read it for what happens, not how long.
 # Usage: bench/trace-start.sh   (as root; see bench/lib.sh for the environment)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -11,14 +13,54 @@ command -v strace >/dev/null || bench_die "strace is not installed (apt-get inst
 bench_busybox
 bench_try berth_start || bench_die "berth cannot be run: $BENCH_WHY"
 
-untraced=$(bench_hyperfine berth-untraced "$BERTH" run --rm busybox true) || untraced=n/a
+untraced=$(bench_hyperfine berth-untraced "$BERTH run --rm busybox true") || untraced=n/a
 # A warm run first, then the traced one.
 "$BERTH" run --rm busybox true
-agent=$(bench_pids_of berth-agent | head -1)
-[ -n "$agent" ] || bench_die "no berth-agent process"
 T="$BENCH_RESULTS/trace"
 mkdir -p "$T"
-rm -f "$T"/*.trace
+rm -f "$T"/*.trace "$T"/perf.*
+
+# 1. perf trace, system-wide, kept to our processes by name afterwards.
+ev=connect,accept4,read,readv,write,writev,sendmsg,recvmsg,clone,clone3,vfork,execve,unshare
+ev=$ev,setns,mount,pivot_root,umount2,exit_group,wait4,waitid,pidfd_open,openat,fsync,fdatasync
+ev=$ev,rename,mkdir,rmdir,unlinkat,poll,ppoll,epoll_wait
+if command -v perf >/dev/null; then
+	perf trace -a -T -e "$ev" -o "$T/perf.all" 2>"$T/perf.err" &
+	perfpid=$!
+	bench_on_exit "kill -INT $perfpid"
+	sleep 2 # perf trace sets up its events
+	"$BERTH" run --rm busybox true
+	sleep 0.5
+	kill -INT "$perfpid"
+	timeout 20 tail --pid="$perfpid" -f /dev/null || true
+	# Lines look like "TIME ( DUR ms): COMM/PID syscall(...) = RET" (or "?" when unfinished).
+	awk '{ for (i = 1; i <= NF; i++) if ($i ~ /ms\):$/) {
+			if ($(i + 1) ~ /^(berth|berth-agent|berth-shim|true)\//) print; break } }' \
+		"$T/perf.all" | sort -n -k1,1 >"$T/perf.ours"
+fi
+if [ -s "$T/perf.ours" ]; then
+	p0=$(awk '$0 ~ /berth\/[0-9]+ +execve|berth\/[0-9]+ .*execve\(\)/ { print $1; exit }' "$T/perf.ours")
+	p0=${p0:-$(awk '{ print $1; exit }' "$T/perf.ours")}
+	{
+		echo "== perf trace: ms since the CLI's execve; milestones and every syscall over 0.3 ms =="
+		awk -v t0="$p0" '
+			{
+				d = ($3 ~ /^[0-9.]+$/) ? $3 : "-"; line = $0; sub(/^[0-9.]+ \( *[0-9.]* *ms\): /, "", line)
+				keep = line ~ / (execve|connect|accept4|writev|clone|clone3|unshare|setns|pivot_root|exit_group|wait4|pidfd_open|fsync)\(/
+				keep = keep || line ~ /continued\]: (execve|clone3|unshare|write)\(\)/ || (d + 0 > 0.3)
+				keep = keep || (line ~ /^berth\/[0-9]+ (write|read)\(/)
+				if (keep) printf "%9.3f %7s  %s\n", $1 - t0, d, substr(line, 1, 110)
+			}' "$T/perf.ours"
+		echo "(mount calls in the container init: $(grep -c ' mount(' "$T/perf.ours"); full list: $T/perf.ours)"
+		echo
+	} | tee "$T/perf-timeline.txt"
+else
+	echo "perf trace gave nothing (see $T/perf.err); strace only" >&2
+fi
+
+# 2. strace, for the names.
+agent=$(bench_pids_of berth-agent | head -1)
+[ -n "$agent" ] || bench_die "no berth-agent process"
 strace -f -tt -T -s 160 -o "$T/agent.trace" -p "$agent" 2>/dev/null &
 tracer=$!
 bench_on_exit "kill -INT $tracer"
@@ -36,7 +78,7 @@ timeout 10 tail --pid="$tracer" -f /dev/null || true
 	function secs(t, a) { split(t, a, ":"); return a[1] * 3600 + a[2] * 60 + a[3] }
 	{
 		who = $1; pid = $2; t = secs($3); line = $0
-		sub(/^[a-z]+ [0-9]+ [0-9:.]+ /, "", line)
+		sub(/^[a-z]+ +[0-9]+ +[0-9:.]+ +/, "", line)
 		ev = ""
 		if (line ~ /^execve\(/) ev = line
 		else if (line ~ /^(clone|clone3|vfork|fork)\(/) ev = line
@@ -54,7 +96,7 @@ timeout 10 tail --pid="$tracer" -f /dev/null || true
 	}' | sort -n -k1,1 >"$T/milestones.tsv"
 t0=$(awk -F'\t' '$2 == "cli" && $4 ~ /^execve/ { print $1; exit }' "$T/milestones.tsv")
 {
-	echo "berth run --rm busybox true: untraced median ${untraced} ms (hyperfine); traced timeline below"
+	echo "== strace: berth run --rm busybox true (untraced median ${untraced} ms, hyperfine) =="
 	echo "(ms since the CLI's execve; who = cli or agent trace; PIDs are the sandbox's)"
 	awk -F'\t' -v t0="$t0" '{ printf "%9.3f  %-5s %6s  %s\n", ($1 - t0) * 1000, $2, $3, $4 }' "$T/milestones.tsv"
 	echo
@@ -70,4 +112,4 @@ t0=$(awk -F'\t' '$2 == "cli" && $4 ~ /^execve/ { print $1; exit }' "$T/milestone
 		' "$T/$f.trace" | sort -k4 -n -r | head -12
 	done
 } | tee "$T/timeline.txt"
-echo "full traces: $T (cli.trace, agent.trace, milestones.tsv, timeline.txt)"
+echo "full traces: $T (perf.ours, perf-timeline.txt, cli.trace, agent.trace, timeline.txt)"
