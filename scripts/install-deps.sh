@@ -10,7 +10,7 @@ libseccomp-dev busybox-static iproute2 util-linux curl ca-certificates"
 for arg in "$@"; do
 	case "$arg" in
 	--test) pkgs="$pkgs bats libcmocka-dev clang docker.io" ;;
-	--bench) pkgs="$pkgs hyperfine crun podman docker.io wrk linux-perf" ;;
+	--bench) pkgs="$pkgs hyperfine crun runc podman docker.io wrk linux-perf strace" ;;
 	*) echo "unknown option: $arg" >&2; exit 2 ;;
 	esac
 done
