@@ -60,10 +60,11 @@ static int set_value(const struct cli_flag *f, struct cli_value *v, const char *
 			v->b = false;
 		} else {
 			flag_label(f, label, sizeof(label));
-			return berth_err(err, 400,
-					 "invalid argument \"%s\" for \"%s\" flag: strconv.ParseBool: "
-					 "parsing \"%s\": invalid syntax",
-					 val, label, val);
+			return berth_err(
+			    err, 400,
+			    "invalid argument \"%s\" for \"%s\" flag: strconv.ParseBool: "
+			    "parsing \"%s\": invalid syntax",
+			    val, label, val);
 		}
 		return 0;
 	case CLI_STRING:
@@ -75,10 +76,11 @@ static int set_value(const struct cli_flag *f, struct cli_value *v, const char *
 		long n = strtol(val, &end, 10);
 		if (!*val || *end || errno) {
 			flag_label(f, label, sizeof(label));
-			return berth_err(err, 400,
-					 "invalid argument \"%s\" for \"%s\" flag: strconv.ParseInt: "
-					 "parsing \"%s\": invalid syntax",
-					 val, label, val);
+			return berth_err(
+			    err, 400,
+			    "invalid argument \"%s\" for \"%s\" flag: strconv.ParseInt: "
+			    "parsing \"%s\": invalid syntax",
+			    val, label, val);
 		}
 		v->n = n;
 		v->s = val;

@@ -32,7 +32,8 @@ struct signal_ctx {
 static void resize(struct cli_conn *conn, const char *id)
 {
 	int rows, cols;
-	if (!cli_term_size(STDOUT_FILENO, &rows, &cols) && !cli_term_size(STDIN_FILENO, &rows, &cols))
+	if (!cli_term_size(STDOUT_FILENO, &rows, &cols) &&
+	    !cli_term_size(STDIN_FILENO, &rows, &cols))
 		return;
 	char path[256];
 	snprintf(path, sizeof(path), CLI_API_PREFIX "/containers/%s/resize?h=%d&w=%d", id, rows,
@@ -70,8 +71,8 @@ static int wait_status(struct cli_conn *wait, const struct cli_resp_head *head)
 	free(body);
 	int code = 125;
 	if (json_is_object(j)) {
-		const char *m = json_string_value(
-			json_object_get(json_object_get(j, "Error"), "Message"));
+		const char *m =
+		    json_string_value(json_object_get(json_object_get(j, "Error"), "Message"));
 		if (m && *m)
 			fprintf(stderr, "berth: Error response from daemon: %s\n", m);
 		json_t *sc = json_object_get(j, "StatusCode");
@@ -91,8 +92,9 @@ int cli_attach_run(struct cli *cli, struct cli_conn *conn, const char *id,
 	int rc = 125;
 	if (cli_conn_open(&att, cli->sock, &err) < 0)
 		goto report;
-	snprintf(path, sizeof(path), CLI_API_PREFIX "/containers/%s/attach?stream=1&stdout=1&stderr=1%s",
-		 id, o->stdin ? "&stdin=1" : "");
+	snprintf(path, sizeof(path),
+		 CLI_API_PREFIX "/containers/%s/attach?stream=1&stdout=1&stderr=1%s", id,
+		 o->stdin ? "&stdin=1" : "");
 	if (cli_conn_send(&att, "POST", path, "Connection: Upgrade\r\nUpgrade: tcp\r\n", NULL, 0,
 			  &err) < 0)
 		goto report;
@@ -130,7 +132,8 @@ int cli_attach_run(struct cli *cli, struct cli_conn *conn, const char *id,
 				size_t len;
 				if (cli_conn_read_body(&wait, &wait_h, &body, &len, &err) == 0) {
 					char *m = cli_error_message(body, len);
-					berth_err(&err, wait_h.status, "Error response from daemon: %s", m);
+					berth_err(&err, wait_h.status,
+						  "Error response from daemon: %s", m);
 					free(m);
 					free(body);
 				}
@@ -143,7 +146,8 @@ int cli_attach_run(struct cli *cli, struct cli_conn *conn, const char *id,
 			rc = cli_start_error_code(err.msg);
 			cli_report_error(cli, err.msg, false);
 			if (o->autoremove) {
-				snprintf(path, sizeof(path), CLI_API_PREFIX "/containers/%s?force=1", id);
+				snprintf(path, sizeof(path),
+					 CLI_API_PREFIX "/containers/%s?force=1", id);
 				struct berth_error ignored = {0};
 				cli_conn_json(conn, "DELETE", path, NULL, NULL, &ignored);
 			}
@@ -151,8 +155,11 @@ int cli_attach_run(struct cli *cli, struct cli_conn *conn, const char *id,
 		}
 	}
 	struct signal_ctx sctx = {cli, conn, id, o->tty};
-	struct cli_pump pump = {.tty = o->tty, .send_stdin = o->stdin, .signal_fd = -1,
-				.on_signal = forward_signal, .arg = &sctx};
+	struct cli_pump pump = {.tty = o->tty,
+				.send_stdin = o->stdin,
+				.signal_fd = -1,
+				.on_signal = forward_signal,
+				.arg = &sctx};
 	if (pipe2(signal_pipe, O_CLOEXEC | O_NONBLOCK) == 0) {
 		pump.signal_fd = signal_pipe[0];
 		struct sigaction sa = {.sa_handler = on_signal_handler, .sa_flags = SA_RESTART};
@@ -180,7 +187,7 @@ int cli_attach_run(struct cli *cli, struct cli_conn *conn, const char *id,
 		snprintf(path, sizeof(path), CLI_API_PREFIX "/containers/%s/json", id);
 		if (cli_conn_json(conn, "GET", path, NULL, &j, &err) == 0)
 			rc = (int)json_integer_value(
-				json_object_get(json_object_get(j, "State"), "ExitCode"));
+			    json_object_get(json_object_get(j, "State"), "ExitCode"));
 		json_decref(j);
 	}
 	goto out;

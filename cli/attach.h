@@ -9,10 +9,10 @@
 
 struct cli_attach_opts {
 	bool tty;
-	bool stdin;	/* send our stdin (-i) */
+	bool stdin;	 /* send our stdin (-i) */
 	bool autoremove; /* wait?condition=removed */
-	bool sig_proxy;	/* forward SIGINT/SIGTERM to the container */
-	bool start;	/* start the container (false: attach to a running one) */
+	bool sig_proxy;	 /* forward SIGINT/SIGTERM to the container */
+	bool start;	 /* start the container (false: attach to a running one) */
 };
 
 /* Attach to container id (hijacked), open wait, start it on conn, stream until the output

@@ -82,12 +82,12 @@ void cli_report_error(struct cli *cli, const char *msg, bool with_help);
 
 /* The verbs, one file each (cmd_<verb>.c), listed in main.c's tables. */
 extern const struct cli_command cli_cmd_run, cli_cmd_create, cli_cmd_start, cli_cmd_stop,
-	cli_cmd_restart, cli_cmd_kill, cli_cmd_rm, cli_cmd_ps, cli_cmd_logs, cli_cmd_exec,
-	cli_cmd_inspect, cli_cmd_container_inspect, cli_cmd_wait, cli_cmd_container_prune,
-	cli_cmd_version, cli_cmd_info, cli_cmd_images, cli_cmd_image_ls, cli_cmd_image_rm,
-	cli_cmd_rmi, cli_cmd_image_import, cli_cmd_image_load, cli_cmd_image_save,
-	cli_cmd_image_inspect, cli_cmd_image_prune, cli_cmd_image_tag, cli_cmd_system_start,
-	cli_cmd_system_stop, cli_cmd_system_status;
+    cli_cmd_restart, cli_cmd_kill, cli_cmd_rm, cli_cmd_ps, cli_cmd_logs, cli_cmd_exec,
+    cli_cmd_inspect, cli_cmd_container_inspect, cli_cmd_wait, cli_cmd_container_prune,
+    cli_cmd_version, cli_cmd_info, cli_cmd_images, cli_cmd_image_ls, cli_cmd_image_rm, cli_cmd_rmi,
+    cli_cmd_image_import, cli_cmd_image_load, cli_cmd_image_save, cli_cmd_image_inspect,
+    cli_cmd_image_prune, cli_cmd_image_tag, cli_cmd_system_start, cli_cmd_system_stop,
+    cli_cmd_system_status;
 
 /* Run a command entry with its arguments (flags parsed, --help and arity checked). */
 int cli_run_command(struct cli *cli, const struct cli_command *cmd, const char *path, int argc,
@@ -115,6 +115,14 @@ char *cli_escape(const char *s);
 int cli_for_each(struct cli *cli, char **args, int n, bool print_ok,
 		 int (*op)(struct cli *cli, const char *arg, void *data, struct berth_error *err),
 		 void *data, bool *failed);
+
+/* Per-row contexts of ps and images for --format (cmd_ps.c, cmd_images.c). */
+json_t *cli_ps_row(json_t *c, bool trunc, long long now);
+json_t *cli_image_rows(json_t *images, bool trunc);
+/* "?filters={...}" from --filter values plus one extra key (cmd_prune.c); malloc'd. */
+char *cli_filters_query(const struct cli_value *v, const char *extra_key, const char *extra_val);
+/* Print a JSON-lines progress reply's key lines; 1 if an error line came (cmd_image_import.c). */
+int cli_print_json_lines(const char *body, const char *key);
 
 /* Confirmation prompt on stdin: "Are you sure you want to continue? [y/N] " */
 bool cli_confirm(const char *warning);

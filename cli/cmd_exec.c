@@ -10,15 +10,16 @@
 
 enum { F_DETACH, F_INTERACTIVE, F_TTY, F_ENV, F_WORKDIR, F_USER, F_PRIVILEGED, F_ENV_FILE };
 static const struct cli_flag exec_flags[] = {
-	[F_DETACH] = {"detach", 'd', CLI_BOOL, NULL, "Detached mode: run command in the background"},
-	[F_INTERACTIVE] = {"interactive", 'i', CLI_BOOL, NULL, "Keep STDIN open even if not attached"},
-	[F_TTY] = {"tty", 't', CLI_BOOL, NULL, "Allocate a pseudo-TTY"},
-	[F_ENV] = {"env", 'e', CLI_LIST, "list", "Set environment variables"},
-	[F_WORKDIR] = {"workdir", 'w', CLI_STRING, "string", "Working directory inside the container"},
-	[F_USER] = {"user", 'u', CLI_STRING, "string", "Username or UID (format: \"<name|uid>[:<group|gid>]\")"},
-	[F_PRIVILEGED] = {"privileged", 0, CLI_BOOL, NULL, "Give extended privileges to the command"},
-	[F_ENV_FILE] = {"env-file", 0, CLI_LIST, "list", "Read in a file of environment variables"},
-	{0},
+    [F_DETACH] = {"detach", 'd', CLI_BOOL, NULL, "Detached mode: run command in the background"},
+    [F_INTERACTIVE] = {"interactive", 'i', CLI_BOOL, NULL, "Keep STDIN open even if not attached"},
+    [F_TTY] = {"tty", 't', CLI_BOOL, NULL, "Allocate a pseudo-TTY"},
+    [F_ENV] = {"env", 'e', CLI_LIST, "list", "Set environment variables"},
+    [F_WORKDIR] = {"workdir", 'w', CLI_STRING, "string", "Working directory inside the container"},
+    [F_USER] = {"user", 'u', CLI_STRING, "string",
+		"Username or UID (format: \"<name|uid>[:<group|gid>]\")"},
+    [F_PRIVILEGED] = {"privileged", 0, CLI_BOOL, NULL, "Give extended privileges to the command"},
+    [F_ENV_FILE] = {"env-file", 0, CLI_LIST, "list", "Read in a file of environment variables"},
+    {0},
 };
 
 static int exec_exec(struct cli *cli, struct cli_args *a)
@@ -36,11 +37,11 @@ static int exec_exec(struct cli *cli, struct cli_args *a)
 	json_t *env = json_array();
 	for (size_t i = 0; i < v[F_ENV].count; i++)
 		cli_env_add(env, v[F_ENV].list[i]);
-	json_t *body = json_pack("{s:s,s:b,s:b,s:b,s:b,s:b,s:o,s:s,s:o,s:b}", "User",
-				 v[F_USER].s ? v[F_USER].s : "", "Privileged", v[F_PRIVILEGED].b,
-				 "Tty", tty, "AttachStdin", in && !detach, "AttachStderr", !detach,
-				 "AttachStdout", !detach, "Env", env, "WorkingDir",
-				 v[F_WORKDIR].s ? v[F_WORKDIR].s : "", "Cmd", cmd, "Detach", detach);
+	json_t *body = json_pack(
+	    "{s:s,s:b,s:b,s:b,s:b,s:b,s:o,s:s,s:o,s:b}", "User", v[F_USER].s ? v[F_USER].s : "",
+	    "Privileged", v[F_PRIVILEGED].b, "Tty", tty, "AttachStdin", in && !detach,
+	    "AttachStderr", !detach, "AttachStdout", !detach, "Env", env, "WorkingDir",
+	    v[F_WORKDIR].s ? v[F_WORKDIR].s : "", "Cmd", cmd, "Detach", detach);
 	char path[1024];
 	char *e = cli_escape(a->pos[0]);
 	snprintf(path, sizeof(path), CLI_API_PREFIX "/containers/%s/exec", e);
@@ -53,9 +54,9 @@ static int exec_exec(struct cli *cli, struct cli_args *a)
 		json_decref(body);
 		fprintf(stderr, "%s\n", err.msg);
 		cli_conn_close(&conn);
-		return err.status == 503 ? 1 : cli_start_error_code(err.msg) == 125
-						    ? 1
-						    : cli_start_error_code(err.msg);
+		return err.status == 503		      ? 1
+		       : cli_start_error_code(err.msg) == 125 ? 1
+							      : cli_start_error_code(err.msg);
 	}
 	json_decref(body);
 	char id[80];
@@ -66,7 +67,8 @@ static int exec_exec(struct cli *cli, struct cli_args *a)
 	if (detach) {
 		if (cli_conn_json(&conn, "POST", path, start, NULL, &err) < 0) {
 			fprintf(stderr, "%s\n", err.msg);
-			rc = cli_start_error_code(err.msg) == 125 ? 1 : cli_start_error_code(err.msg);
+			rc = cli_start_error_code(err.msg) == 125 ? 1
+								  : cli_start_error_code(err.msg);
 		} else {
 			rc = 0;
 		}
@@ -104,8 +106,8 @@ static int exec_exec(struct cli *cli, struct cli_args *a)
 		int rows, cols;
 		if (cli_term_size(STDOUT_FILENO, &rows, &cols)) {
 			char rpath[256];
-			snprintf(rpath, sizeof(rpath), CLI_API_PREFIX "/exec/%s/resize?h=%d&w=%d", id,
-				 rows, cols);
+			snprintf(rpath, sizeof(rpath), CLI_API_PREFIX "/exec/%s/resize?h=%d&w=%d",
+				 id, rows, cols);
 			struct berth_error ignored = {0};
 			cli_conn_json(&conn, "POST", rpath, NULL, NULL, &ignored);
 		}
@@ -134,11 +136,11 @@ out:
 }
 
 const struct cli_command cli_cmd_exec = {
-	.name = "exec",
-	.usage = "exec [OPTIONS] CONTAINER COMMAND [ARG...]",
-	.summary = "Execute a command in a running container",
-	.flags = exec_flags,
-	.min_args = 2,
-	.max_args = -1,
-	.exec = exec_exec,
+    .name = "exec",
+    .usage = "exec [OPTIONS] CONTAINER COMMAND [ARG...]",
+    .summary = "Execute a command in a running container",
+    .flags = exec_flags,
+    .min_args = 2,
+    .max_args = -1,
+    .exec = exec_exec,
 };

@@ -7,14 +7,15 @@
 
 enum { F_CHANGE, F_MESSAGE, F_PLATFORM };
 static const struct cli_flag import_flags[] = {
-	[F_CHANGE] = {"change", 'c', CLI_LIST, "list", "Apply Dockerfile instruction to the created image"},
-	[F_MESSAGE] = {"message", 'm', CLI_STRING, "string", "Set commit message for imported image"},
-	[F_PLATFORM] = {"platform", 0, CLI_STRING, "string", "Set platform if server is multi-platform capable"},
-	{0},
+    [F_CHANGE] = {"change", 'c', CLI_LIST, "list",
+		  "Apply Dockerfile instruction to the created image"},
+    [F_MESSAGE] = {"message", 'm', CLI_STRING, "string", "Set commit message for imported image"},
+    [F_PLATFORM] = {"platform", 0, CLI_STRING, "string",
+		    "Set platform if server is multi-platform capable"},
+    {0},
 };
 
 /* Print a JSON-lines progress reply: "status"/"stream" lines, or fail on an "error" line. */
-int cli_print_json_lines(const char *body, const char *key);
 int cli_print_json_lines(const char *body, const char *key)
 {
 	int rc = 0;
@@ -77,12 +78,12 @@ static int import_exec(struct cli *cli, struct cli_args *a)
 }
 
 const struct cli_command cli_cmd_image_import = {
-	.name = "import",
-	.usage = "import [OPTIONS] file|URL|- [REPOSITORY[:TAG]]",
-	.summary = "Import the contents from a tarball to create a filesystem image",
-	.flags = import_flags,
-	.min_args = 1,
-	.max_args = 2,
-	.interspersed = true,
-	.exec = import_exec,
+    .name = "import",
+    .usage = "import [OPTIONS] file|URL|- [REPOSITORY[:TAG]]",
+    .summary = "Import the contents from a tarball to create a filesystem image",
+    .flags = import_flags,
+    .min_args = 1,
+    .max_args = 2,
+    .interspersed = true,
+    .exec = import_exec,
 };

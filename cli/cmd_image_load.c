@@ -5,13 +5,12 @@
 
 #include "cli.h"
 
-int cli_print_json_lines(const char *body, const char *key);
-
 enum { F_INPUT, F_QUIET };
 static const struct cli_flag load_flags[] = {
-	[F_INPUT] = {"input", 'i', CLI_STRING, "string", "Read from tar archive file, instead of STDIN"},
-	[F_QUIET] = {"quiet", 'q', CLI_BOOL, NULL, "Suppress the load output"},
-	{0},
+    [F_INPUT] = {"input", 'i', CLI_STRING, "string",
+		 "Read from tar archive file, instead of STDIN"},
+    [F_QUIET] = {"quiet", 'q', CLI_BOOL, NULL, "Suppress the load output"},
+    {0},
 };
 
 static int load_exec(struct cli *cli, struct cli_args *a)
@@ -34,12 +33,12 @@ static int load_exec(struct cli *cli, struct cli_args *a)
 }
 
 const struct cli_command cli_cmd_image_load = {
-	.name = "load",
-	.usage = "load [OPTIONS]",
-	.summary = "Load an image from a tar archive or STDIN",
-	.flags = load_flags,
-	.min_args = 0,
-	.max_args = 0,
-	.interspersed = true,
-	.exec = load_exec,
+    .name = "load",
+    .usage = "load [OPTIONS]",
+    .summary = "Load an image from a tar archive or STDIN",
+    .flags = load_flags,
+    .min_args = 0,
+    .max_args = 0,
+    .interspersed = true,
+    .exec = load_exec,
 };

@@ -5,14 +5,13 @@
 #include "cli.h"
 #include "output.h"
 
-char *cli_filters_query(const struct cli_value *v, const char *extra_key, const char *extra_val);
-
 enum { F_ALL, F_FORCE, F_FILTER };
 static const struct cli_flag prune_flags[] = {
-	[F_ALL] = {"all", 'a', CLI_BOOL, NULL, "Remove all unused images, not just dangling ones"},
-	[F_FORCE] = {"force", 'f', CLI_BOOL, NULL, "Do not prompt for confirmation"},
-	[F_FILTER] = {"filter", 0, CLI_LIST, "filter", "Provide filter values (e.g. \"until=<timestamp>\")"},
-	{0},
+    [F_ALL] = {"all", 'a', CLI_BOOL, NULL, "Remove all unused images, not just dangling ones"},
+    [F_FORCE] = {"force", 'f', CLI_BOOL, NULL, "Do not prompt for confirmation"},
+    [F_FILTER] = {"filter", 0, CLI_LIST, "filter",
+		  "Provide filter values (e.g. \"until=<timestamp>\")"},
+    {0},
 };
 
 static int image_prune_exec(struct cli *cli, struct cli_args *a)
@@ -20,9 +19,9 @@ static int image_prune_exec(struct cli *cli, struct cli_args *a)
 	struct berth_error err = {0};
 	bool all = a->v[F_ALL].b;
 	const char *warning =
-		all ? "WARNING! This will remove all images without at least one container "
-		      "associated to them."
-		    : "WARNING! This will remove all dangling images.";
+	    all ? "WARNING! This will remove all images without at least one container "
+		  "associated to them."
+		: "WARNING! This will remove all dangling images.";
 	if (!a->v[F_FORCE].b && !cli_confirm(warning)) {
 		printf("Total reclaimed space: 0B\n");
 		return 0;
@@ -42,7 +41,8 @@ static int image_prune_exec(struct cli *cli, struct cli_args *a)
 		printf("Deleted Images:\n");
 		size_t i;
 		json_t *item;
-		json_array_foreach(deleted, i, item) {
+		json_array_foreach(deleted, i, item)
+		{
 			const char *u = json_string_value(json_object_get(item, "Untagged"));
 			const char *d = json_string_value(json_object_get(item, "Deleted"));
 			if (u)
@@ -61,12 +61,12 @@ static int image_prune_exec(struct cli *cli, struct cli_args *a)
 }
 
 const struct cli_command cli_cmd_image_prune = {
-	.name = "prune",
-	.usage = "prune [OPTIONS]",
-	.summary = "Remove unused images",
-	.flags = prune_flags,
-	.min_args = 0,
-	.max_args = 0,
-	.interspersed = true,
-	.exec = image_prune_exec,
+    .name = "prune",
+    .usage = "prune [OPTIONS]",
+    .summary = "Remove unused images",
+    .flags = prune_flags,
+    .min_args = 0,
+    .max_args = 0,
+    .interspersed = true,
+    .exec = image_prune_exec,
 };

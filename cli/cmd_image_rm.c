@@ -6,9 +6,9 @@
 
 enum { F_FORCE, F_NO_PRUNE };
 static const struct cli_flag rmi_flags[] = {
-	[F_FORCE] = {"force", 'f', CLI_BOOL, NULL, "Force removal of the image"},
-	[F_NO_PRUNE] = {"no-prune", 0, CLI_BOOL, NULL, "Do not delete untagged parents"},
-	{0},
+    [F_FORCE] = {"force", 'f', CLI_BOOL, NULL, "Force removal of the image"},
+    [F_NO_PRUNE] = {"no-prune", 0, CLI_BOOL, NULL, "Do not delete untagged parents"},
+    {0},
 };
 
 static int rmi_exec(struct cli *cli, struct cli_args *a)
@@ -29,7 +29,8 @@ static int rmi_exec(struct cli *cli, struct cli_args *a)
 		}
 		size_t k;
 		json_t *item;
-		json_array_foreach(reply, k, item) {
+		json_array_foreach(reply, k, item)
+		{
 			const char *u = json_string_value(json_object_get(item, "Untagged"));
 			const char *d = json_string_value(json_object_get(item, "Deleted"));
 			if (u)
@@ -44,24 +45,24 @@ static int rmi_exec(struct cli *cli, struct cli_args *a)
 }
 
 const struct cli_command cli_cmd_image_rm = {
-	.name = "rm",
-	.alias = "rmi",
-	.usage = "rm [OPTIONS] IMAGE [IMAGE...]",
-	.summary = "Remove one or more images",
-	.flags = rmi_flags,
-	.min_args = 1,
-	.max_args = -1,
-	.interspersed = true,
-	.exec = rmi_exec,
+    .name = "rm",
+    .alias = "rmi",
+    .usage = "rm [OPTIONS] IMAGE [IMAGE...]",
+    .summary = "Remove one or more images",
+    .flags = rmi_flags,
+    .min_args = 1,
+    .max_args = -1,
+    .interspersed = true,
+    .exec = rmi_exec,
 };
 
 const struct cli_command cli_cmd_rmi = {
-	.name = "rmi",
-	.usage = "rmi [OPTIONS] IMAGE [IMAGE...]",
-	.summary = "Remove one or more images",
-	.flags = rmi_flags,
-	.min_args = 1,
-	.max_args = -1,
-	.interspersed = true,
-	.exec = rmi_exec,
+    .name = "rmi",
+    .usage = "rmi [OPTIONS] IMAGE [IMAGE...]",
+    .summary = "Remove one or more images",
+    .flags = rmi_flags,
+    .min_args = 1,
+    .max_args = -1,
+    .interspersed = true,
+    .exec = rmi_exec,
 };

@@ -11,8 +11,8 @@
 
 enum { F_OUTPUT };
 static const struct cli_flag save_flags[] = {
-	[F_OUTPUT] = {"output", 'o', CLI_STRING, "string", "Write to a file, instead of STDOUT"},
-	{0},
+    [F_OUTPUT] = {"output", 'o', CLI_STRING, "string", "Write to a file, instead of STDOUT"},
+    {0},
 };
 
 static int save_cb(const char *data, size_t len, void *arg)
@@ -25,7 +25,8 @@ static int save_exec(struct cli *cli, struct cli_args *a)
 	struct berth_error err = {0};
 	const char *out = a->v[F_OUTPUT].s;
 	if (!out && isatty(STDOUT_FILENO)) {
-		fprintf(stderr, "cowardly refusing to save to a terminal. Use the -o flag or redirect\n");
+		fprintf(stderr,
+			"cowardly refusing to save to a terminal. Use the -o flag or redirect\n");
 		return 1;
 	}
 	char *path = NULL;
@@ -45,7 +46,8 @@ static int save_exec(struct cli *cli, struct cli_args *a)
 		snprintf(tmp, sizeof(tmp), "%s.berth-tmp", out);
 		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (fd < 0) {
-			fprintf(stderr, "failed to save image: open %s: %s\n", out, strerror(errno));
+			fprintf(stderr, "failed to save image: open %s: %s\n", out,
+				strerror(errno));
 			free(path);
 			return 1;
 		}
@@ -54,9 +56,11 @@ static int save_exec(struct cli *cli, struct cli_args *a)
 	free(path);
 	if (out) {
 		if (fsync(fd) < 0 || close(fd) < 0)
-			rc = berth_err_errno(&err, 500, errno, "failed to save image: write %s", out);
+			rc = berth_err_errno(&err, 500, errno, "failed to save image: write %s",
+					     out);
 		if (rc == 0 && rename(tmp, out) < 0)
-			rc = berth_err_errno(&err, 500, errno, "failed to save image: rename %s", out);
+			rc = berth_err_errno(&err, 500, errno, "failed to save image: rename %s",
+					     out);
 		if (rc < 0)
 			unlink(tmp);
 	}
@@ -68,12 +72,12 @@ static int save_exec(struct cli *cli, struct cli_args *a)
 }
 
 const struct cli_command cli_cmd_image_save = {
-	.name = "save",
-	.usage = "save [OPTIONS] IMAGE [IMAGE...]",
-	.summary = "Save one or more images to a tar archive (streamed to STDOUT by default)",
-	.flags = save_flags,
-	.min_args = 1,
-	.max_args = -1,
-	.interspersed = true,
-	.exec = save_exec,
+    .name = "save",
+    .usage = "save [OPTIONS] IMAGE [IMAGE...]",
+    .summary = "Save one or more images to a tar archive (streamed to STDOUT by default)",
+    .flags = save_flags,
+    .min_args = 1,
+    .max_args = -1,
+    .interspersed = true,
+    .exec = save_exec,
 };

@@ -33,12 +33,12 @@ static int tag_exec(struct cli *cli, struct cli_args *a)
 static const struct cli_flag no_flags[] = {{0}};
 
 const struct cli_command cli_cmd_image_tag = {
-	.name = "tag",
-	.usage = "tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]",
-	.summary = "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
-	.flags = no_flags,
-	.min_args = 2,
-	.max_args = 2,
-	.interspersed = true,
-	.exec = tag_exec,
+    .name = "tag",
+    .usage = "tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]",
+    .summary = "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
+    .flags = no_flags,
+    .min_args = 2,
+    .max_args = 2,
+    .interspersed = true,
+    .exec = tag_exec,
 };

@@ -9,25 +9,23 @@
 
 enum { F_ALL, F_QUIET, F_NO_TRUNC, F_FORMAT, F_FILTER, F_DIGESTS };
 static const struct cli_flag images_flags[] = {
-	[F_ALL] = {"all", 'a', CLI_BOOL, NULL, "Show all images (default hides intermediate images)"},
-	[F_QUIET] = {"quiet", 'q', CLI_BOOL, NULL, "Only show image IDs"},
-	[F_NO_TRUNC] = {"no-trunc", 0, CLI_BOOL, NULL, "Don't truncate output"},
-	[F_FORMAT] = {"format", 0, CLI_STRING, "string", "Format output using a custom template"},
-	[F_FILTER] = {"filter", 'f', CLI_LIST, "filter", "Filter output based on conditions provided"},
-	[F_DIGESTS] = {"digests", 0, CLI_BOOL, NULL, "Show digests"},
-	{0},
+    [F_ALL] = {"all", 'a', CLI_BOOL, NULL, "Show all images (default hides intermediate images)"},
+    [F_QUIET] = {"quiet", 'q', CLI_BOOL, NULL, "Only show image IDs"},
+    [F_NO_TRUNC] = {"no-trunc", 0, CLI_BOOL, NULL, "Don't truncate output"},
+    [F_FORMAT] = {"format", 0, CLI_STRING, "string", "Format output using a custom template"},
+    [F_FILTER] = {"filter", 'f', CLI_LIST, "filter", "Filter output based on conditions provided"},
+    [F_DIGESTS] = {"digests", 0, CLI_BOOL, NULL, "Show digests"},
+    {0},
 };
 
-char *cli_filters_query(const struct cli_value *v, const char *extra_key, const char *extra_val);
-
 /* The rows docker's image formatter makes: one per repository tag, or one "<none>" row. */
-json_t *cli_image_rows(json_t *images, bool trunc);
 json_t *cli_image_rows(json_t *images, bool trunc)
 {
 	json_t *rows = json_array();
 	size_t i;
 	json_t *img;
-	json_array_foreach(images, i, img) {
+	json_array_foreach(images, i, img)
+	{
 		const char *id = json_string_value(json_object_get(img, "Id"));
 		id = id ? id : "";
 		char idbuf[128], ago[64], size[32], created_at[64];
@@ -64,11 +62,11 @@ json_t *cli_image_rows(json_t *images, bool trunc)
 			snprintf(nc, sizeof(nc), "%lld",
 				 containers ? (long long)json_integer_value(containers) : -1LL);
 			json_array_append_new(
-				rows, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}",
-						"Containers", nc, "CreatedAt", created_at,
-						"CreatedSince", ago, "Digest", "<none>", "ID", idbuf,
-						"Repository", repo, "SharedSize", "N/A", "Size", size,
-						"Tag", tag, "UniqueSize", "N/A", "VirtualSize", size));
+			    rows, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}",
+					    "Containers", nc, "CreatedAt", created_at,
+					    "CreatedSince", ago, "Digest", "<none>", "ID", idbuf,
+					    "Repository", repo, "SharedSize", "N/A", "Size", size,
+					    "Tag", tag, "UniqueSize", "N/A", "VirtualSize", size));
 		}
 	}
 	return rows;
@@ -93,7 +91,8 @@ static int images_list(struct cli *cli, struct cli_args *a)
 	if (v[F_QUIET].b) {
 		size_t i;
 		json_t *img;
-		json_array_foreach(list, i, img) {
+		json_array_foreach(list, i, img)
+		{
 			const char *id = json_string_value(json_object_get(img, "Id"));
 			id = id ? id : "";
 			if (trunc)
@@ -108,14 +107,17 @@ static int images_list(struct cli *cli, struct cli_args *a)
 	json_decref(list);
 	const char *format = v[F_FORMAT].s;
 	if (!format || !*format || !strcmp(format, "table"))
-		format = v[F_DIGESTS].b
-				 ? "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
-				 : "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
+		format =
+		    v[F_DIGESTS].b
+			? "table "
+			  "{{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{."
+			  "Size}}"
+			: "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
 	json_t *headers = json_pack(
-		"{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "Repository", "REPOSITORY", "Tag",
-		"TAG", "ID", "IMAGE ID", "CreatedSince", "CREATED", "CreatedAt", "CREATED AT", "Size",
-		"SIZE", "Digest", "DIGEST", "Containers", "CONTAINERS", "SharedSize", "SHARED SIZE",
-		"UniqueSize", "UNIQUE SIZE", "VirtualSize", "VIRTUAL SIZE");
+	    "{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "Repository", "REPOSITORY", "Tag",
+	    "TAG", "ID", "IMAGE ID", "CreatedSince", "CREATED", "CreatedAt", "CREATED AT", "Size",
+	    "SIZE", "Digest", "DIGEST", "Containers", "CONTAINERS", "SharedSize", "SHARED SIZE",
+	    "UniqueSize", "UNIQUE SIZE", "VirtualSize", "VIRTUAL SIZE");
 	int rc = cli_format_rows(stdout, format, rows, headers, &err);
 	json_decref(headers);
 	json_decref(rows);
@@ -127,23 +129,23 @@ static int images_list(struct cli *cli, struct cli_args *a)
 }
 
 const struct cli_command cli_cmd_images = {
-	.name = "images",
-	.usage = "images [OPTIONS] [REPOSITORY[:TAG]]",
-	.summary = "List images",
-	.flags = images_flags,
-	.min_args = 0,
-	.max_args = 1,
-	.interspersed = true,
-	.exec = images_list,
+    .name = "images",
+    .usage = "images [OPTIONS] [REPOSITORY[:TAG]]",
+    .summary = "List images",
+    .flags = images_flags,
+    .min_args = 0,
+    .max_args = 1,
+    .interspersed = true,
+    .exec = images_list,
 };
 
 const struct cli_command cli_cmd_image_ls = {
-	.name = "ls",
-	.usage = "ls [OPTIONS] [REPOSITORY[:TAG]]",
-	.summary = "List images",
-	.flags = images_flags,
-	.min_args = 0,
-	.max_args = 1,
-	.interspersed = true,
-	.exec = images_list,
+    .name = "ls",
+    .usage = "ls [OPTIONS] [REPOSITORY[:TAG]]",
+    .summary = "List images",
+    .flags = images_flags,
+    .min_args = 0,
+    .max_args = 1,
+    .interspersed = true,
+    .exec = images_list,
 };

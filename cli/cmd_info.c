@@ -8,8 +8,9 @@
 
 enum { F_FORMAT };
 static const struct cli_flag info_flags[] = {
-	[F_FORMAT] = {"format", 'f', CLI_STRING, "string", "Format the output using the given Go template"},
-	{0},
+    [F_FORMAT] = {"format", 'f', CLI_STRING, "string",
+		  "Format the output using the given Go template"},
+    {0},
 };
 
 static void line_str(json_t *o, const char *indent, const char *label, const char *key)
@@ -45,7 +46,8 @@ static int info_exec(struct cli *cli, struct cli_args *a)
 		free(out);
 		return 0;
 	}
-	printf("Client:\n Version:    %s\n Context:    default\n Debug Mode: false\n\n", CLI_VERSION);
+	printf("Client:\n Version:    %s\n Context:    default\n Debug Mode: false\n\n",
+	       CLI_VERSION);
 	printf("Server:\n");
 	line_int(v, " ", "Containers", "Containers");
 	line_int(v, "  ", "Running", "ContainersRunning");
@@ -82,12 +84,12 @@ static int info_exec(struct cli *cli, struct cli_args *a)
 }
 
 const struct cli_command cli_cmd_info = {
-	.name = "info",
-	.usage = "info [OPTIONS]",
-	.summary = "Display system-wide information",
-	.flags = info_flags,
-	.min_args = 0,
-	.max_args = 0,
-	.interspersed = true,
-	.exec = info_exec,
+    .name = "info",
+    .usage = "info [OPTIONS]",
+    .summary = "Display system-wide information",
+    .flags = info_flags,
+    .min_args = 0,
+    .max_args = 0,
+    .interspersed = true,
+    .exec = info_exec,
 };

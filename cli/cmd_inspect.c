@@ -8,14 +8,14 @@
 
 enum { F_FORMAT, F_TYPE, F_SIZE };
 static const struct cli_flag inspect_flags[] = {
-	[F_FORMAT] = {"format", 'f', CLI_STRING, "string", "Format output using a custom template"},
-	[F_TYPE] = {"type", 0, CLI_STRING, "string", "Only inspect objects of the given type"},
-	[F_SIZE] = {"size", 's', CLI_BOOL, NULL, "Display total file sizes if the type is container"},
-	{0},
+    [F_FORMAT] = {"format", 'f', CLI_STRING, "string", "Format output using a custom template"},
+    [F_TYPE] = {"type", 0, CLI_STRING, "string", "Only inspect objects of the given type"},
+    [F_SIZE] = {"size", 's', CLI_BOOL, NULL, "Display total file sizes if the type is container"},
+    {0},
 };
 static const struct cli_flag typed_flags[] = {
-	[F_FORMAT] = {"format", 'f', CLI_STRING, "string", "Format output using a custom template"},
-	{0},
+    [F_FORMAT] = {"format", 'f', CLI_STRING, "string", "Format output using a custom template"},
+    {0},
 };
 
 /* Fetch one object; *not_found distinguishes a missing object from other failures. */
@@ -39,8 +39,8 @@ static int inspect_objects(struct cli *cli, struct cli_args *a, const char *type
 {
 	const char *format = a->v[F_FORMAT].s;
 	bool size = !strcmp(type, "container") || !strcmp(type, "")
-			    ? (a->nflags > F_SIZE && a->v[F_SIZE].b)
-			    : false;
+			? (a->nflags > F_SIZE && a->v[F_SIZE].b)
+			: false;
 	json_t *all = json_array();
 	int rc = 0;
 	char *errors = NULL;
@@ -69,7 +69,8 @@ static int inspect_objects(struct cli *cli, struct cli_args *a, const char *type
 	if (format && *format) {
 		size_t i;
 		json_t *j;
-		json_array_foreach(all, i, j) {
+		json_array_foreach(all, i, j)
+		{
 			struct berth_error err = {0};
 			char *line = cli_template_render(format, j, NULL, &err);
 			if (!line) {
@@ -113,34 +114,34 @@ static int image_inspect_exec(struct cli *cli, struct cli_args *a)
 }
 
 const struct cli_command cli_cmd_inspect = {
-	.name = "inspect",
-	.usage = "inspect [OPTIONS] NAME|ID [NAME|ID...]",
-	.summary = "Return low-level information on Docker objects",
-	.flags = inspect_flags,
-	.min_args = 1,
-	.max_args = -1,
-	.interspersed = true,
-	.exec = inspect_exec,
+    .name = "inspect",
+    .usage = "inspect [OPTIONS] NAME|ID [NAME|ID...]",
+    .summary = "Return low-level information on Docker objects",
+    .flags = inspect_flags,
+    .min_args = 1,
+    .max_args = -1,
+    .interspersed = true,
+    .exec = inspect_exec,
 };
 
 const struct cli_command cli_cmd_container_inspect = {
-	.name = "inspect",
-	.usage = "inspect [OPTIONS] CONTAINER [CONTAINER...]",
-	.summary = "Display detailed information on one or more containers",
-	.flags = inspect_flags,
-	.min_args = 1,
-	.max_args = -1,
-	.interspersed = true,
-	.exec = container_inspect_exec,
+    .name = "inspect",
+    .usage = "inspect [OPTIONS] CONTAINER [CONTAINER...]",
+    .summary = "Display detailed information on one or more containers",
+    .flags = inspect_flags,
+    .min_args = 1,
+    .max_args = -1,
+    .interspersed = true,
+    .exec = container_inspect_exec,
 };
 
 const struct cli_command cli_cmd_image_inspect = {
-	.name = "inspect",
-	.usage = "inspect [OPTIONS] IMAGE [IMAGE...]",
-	.summary = "Display detailed information on one or more images",
-	.flags = typed_flags,
-	.min_args = 1,
-	.max_args = -1,
-	.interspersed = true,
-	.exec = image_inspect_exec,
+    .name = "inspect",
+    .usage = "inspect [OPTIONS] IMAGE [IMAGE...]",
+    .summary = "Display detailed information on one or more images",
+    .flags = typed_flags,
+    .min_args = 1,
+    .max_args = -1,
+    .interspersed = true,
+    .exec = image_inspect_exec,
 };

@@ -6,8 +6,8 @@
 
 enum { F_SIGNAL };
 static const struct cli_flag kill_flags[] = {
-	[F_SIGNAL] = {"signal", 's', CLI_STRING, "string", "Signal to send to the container"},
-	{0},
+    [F_SIGNAL] = {"signal", 's', CLI_STRING, "string", "Signal to send to the container"},
+    {0},
 };
 
 static int kill_one(struct cli *cli, const char *arg, void *data, struct berth_error *err)
@@ -32,12 +32,12 @@ static int kill_exec(struct cli *cli, struct cli_args *a)
 }
 
 const struct cli_command cli_cmd_kill = {
-	.name = "kill",
-	.usage = "kill [OPTIONS] CONTAINER [CONTAINER...]",
-	.summary = "Kill one or more running containers",
-	.flags = kill_flags,
-	.min_args = 1,
-	.max_args = -1,
-	.interspersed = true,
-	.exec = kill_exec,
+    .name = "kill",
+    .usage = "kill [OPTIONS] CONTAINER [CONTAINER...]",
+    .summary = "Kill one or more running containers",
+    .flags = kill_flags,
+    .min_args = 1,
+    .max_args = -1,
+    .interspersed = true,
+    .exec = kill_exec,
 };

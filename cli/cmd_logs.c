@@ -11,13 +11,18 @@
 
 enum { F_FOLLOW, F_TAIL, F_TIMESTAMPS, F_SINCE, F_UNTIL, F_DETAILS };
 static const struct cli_flag logs_flags[] = {
-	[F_FOLLOW] = {"follow", 'f', CLI_BOOL, NULL, "Follow log output"},
-	[F_TAIL] = {"tail", 'n', CLI_STRING, "string", "Number of lines to show from the end of the logs (default \"all\")"},
-	[F_TIMESTAMPS] = {"timestamps", 't', CLI_BOOL, NULL, "Show timestamps"},
-	[F_SINCE] = {"since", 0, CLI_STRING, "string", "Show logs since timestamp (e.g. \"2013-01-02T13:23:37Z\") or relative (e.g. \"42m\" for 42 minutes)"},
-	[F_UNTIL] = {"until", 0, CLI_STRING, "string", "Show logs before a timestamp (e.g. \"2013-01-02T13:23:37Z\") or relative (e.g. \"42m\" for 42 minutes)"},
-	[F_DETAILS] = {"details", 0, CLI_BOOL, NULL, "Show extra details provided to logs"},
-	{0},
+    [F_FOLLOW] = {"follow", 'f', CLI_BOOL, NULL, "Follow log output"},
+    [F_TAIL] = {"tail", 'n', CLI_STRING, "string",
+		"Number of lines to show from the end of the logs (default \"all\")"},
+    [F_TIMESTAMPS] = {"timestamps", 't', CLI_BOOL, NULL, "Show timestamps"},
+    [F_SINCE] = {"since", 0, CLI_STRING, "string",
+		 "Show logs since timestamp (e.g. \"2013-01-02T13:23:37Z\") or relative (e.g. "
+		 "\"42m\" for 42 minutes)"},
+    [F_UNTIL] = {"until", 0, CLI_STRING, "string",
+		 "Show logs before a timestamp (e.g. \"2013-01-02T13:23:37Z\") or relative (e.g. "
+		 "\"42m\" for 42 minutes)"},
+    [F_DETAILS] = {"details", 0, CLI_BOOL, NULL, "Show extra details provided to logs"},
+    {0},
 };
 
 /* docker's GetTimestamp: a relative duration or an RFC 3339 time → "seconds.nanoseconds". */
@@ -68,7 +73,7 @@ static int logs_exec(struct cli *cli, struct cli_args *a)
 		return 1;
 	}
 	struct logs_sink sink = {
-		.tty = json_is_true(json_object_get(json_object_get(info, "Config"), "Tty")),
+	    .tty = json_is_true(json_object_get(json_object_get(info, "Config"), "Tty")),
 	};
 	cli_demux_init(&sink.demux, STDOUT_FILENO, STDERR_FILENO);
 	char *tail = cli_escape(v[F_TAIL].s ? v[F_TAIL].s : "all");
@@ -99,12 +104,12 @@ static int logs_exec(struct cli *cli, struct cli_args *a)
 }
 
 const struct cli_command cli_cmd_logs = {
-	.name = "logs",
-	.usage = "logs [OPTIONS] CONTAINER",
-	.summary = "Fetch the logs of a container",
-	.flags = logs_flags,
-	.min_args = 1,
-	.max_args = 1,
-	.interspersed = true,
-	.exec = logs_exec,
+    .name = "logs",
+    .usage = "logs [OPTIONS] CONTAINER",
+    .summary = "Fetch the logs of a container",
+    .flags = logs_flags,
+    .min_args = 1,
+    .max_args = 1,
+    .interspersed = true,
+    .exec = logs_exec,
 };

@@ -8,13 +8,13 @@
 
 enum { F_FORCE, F_FILTER };
 static const struct cli_flag prune_flags[] = {
-	[F_FORCE] = {"force", 'f', CLI_BOOL, NULL, "Do not prompt for confirmation"},
-	[F_FILTER] = {"filter", 0, CLI_LIST, "filter", "Provide filter values (e.g. \"until=<timestamp>\")"},
-	{0},
+    [F_FORCE] = {"force", 'f', CLI_BOOL, NULL, "Do not prompt for confirmation"},
+    [F_FILTER] = {"filter", 0, CLI_LIST, "filter",
+		  "Provide filter values (e.g. \"until=<timestamp>\")"},
+    {0},
 };
 
 /* "?filters={...}" from --filter k=v, or "" without any. malloc'd. */
-char *cli_filters_query(const struct cli_value *v, const char *extra_key, const char *extra_val);
 char *cli_filters_query(const struct cli_value *v, const char *extra_key, const char *extra_val)
 {
 	json_t *filters = json_object();
@@ -69,8 +69,7 @@ static int prune_exec(struct cli *cli, struct cli_args *a)
 		printf("Deleted Containers:\n");
 		size_t i;
 		json_t *id;
-		json_array_foreach(deleted, i, id)
-			printf("%s\n", json_string_value(id));
+		json_array_foreach(deleted, i, id) printf("%s\n", json_string_value(id));
 		printf("\n");
 		space = json_integer_value(json_object_get(reply, "SpaceReclaimed"));
 	}
@@ -82,12 +81,12 @@ static int prune_exec(struct cli *cli, struct cli_args *a)
 }
 
 const struct cli_command cli_cmd_container_prune = {
-	.name = "prune",
-	.usage = "prune [OPTIONS]",
-	.summary = "Remove all stopped containers",
-	.flags = prune_flags,
-	.min_args = 0,
-	.max_args = 0,
-	.interspersed = true,
-	.exec = prune_exec,
+    .name = "prune",
+    .usage = "prune [OPTIONS]",
+    .summary = "Remove all stopped containers",
+    .flags = prune_flags,
+    .min_args = 0,
+    .max_args = 0,
+    .interspersed = true,
+    .exec = prune_exec,
 };

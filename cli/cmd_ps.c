@@ -10,15 +10,17 @@
 
 enum { F_ALL, F_QUIET, F_NO_TRUNC, F_LAST, F_LATEST, F_SIZE, F_FORMAT, F_FILTER };
 static const struct cli_flag ps_flags[] = {
-	[F_ALL] = {"all", 'a', CLI_BOOL, NULL, "Show all containers (default shows just running)"},
-	[F_QUIET] = {"quiet", 'q', CLI_BOOL, NULL, "Only display container IDs"},
-	[F_NO_TRUNC] = {"no-trunc", 0, CLI_BOOL, NULL, "Don't truncate output"},
-	[F_LAST] = {"last", 'n', CLI_INT, "int", "Show n last created containers (includes all states) (default -1)"},
-	[F_LATEST] = {"latest", 'l', CLI_BOOL, NULL, "Show the latest created container (includes all states)"},
-	[F_SIZE] = {"size", 's', CLI_BOOL, NULL, "Display total file sizes"},
-	[F_FORMAT] = {"format", 0, CLI_STRING, "string", "Format output using a custom template"},
-	[F_FILTER] = {"filter", 'f', CLI_LIST, "filter", "Filter output based on conditions provided"},
-	{0},
+    [F_ALL] = {"all", 'a', CLI_BOOL, NULL, "Show all containers (default shows just running)"},
+    [F_QUIET] = {"quiet", 'q', CLI_BOOL, NULL, "Only display container IDs"},
+    [F_NO_TRUNC] = {"no-trunc", 0, CLI_BOOL, NULL, "Don't truncate output"},
+    [F_LAST] = {"last", 'n', CLI_INT, "int",
+		"Show n last created containers (includes all states) (default -1)"},
+    [F_LATEST] = {"latest", 'l', CLI_BOOL, NULL,
+		  "Show the latest created container (includes all states)"},
+    [F_SIZE] = {"size", 's', CLI_BOOL, NULL, "Display total file sizes"},
+    [F_FORMAT] = {"format", 0, CLI_STRING, "string", "Format output using a custom template"},
+    [F_FILTER] = {"filter", 'f', CLI_LIST, "filter", "Filter output based on conditions provided"},
+    {0},
 };
 
 static json_t *ps_headers(void)
@@ -27,7 +29,8 @@ static json_t *ps_headers(void)
 			 "CONTAINER ID", "Image", "IMAGE", "Command", "COMMAND", "CreatedAt",
 			 "CREATED AT", "RunningFor", "CREATED", "Ports", "PORTS", "State", "STATE",
 			 "Status", "STATUS", "Size", "SIZE", "Names", "NAMES", "Labels", "LABELS",
-			 "Mounts", "MOUNTS", "Networks", "NETWORKS", "LocalVolumes", "LOCAL VOLUMES");
+			 "Mounts", "MOUNTS", "Networks", "NETWORKS", "LocalVolumes",
+			 "LOCAL VOLUMES");
 }
 
 static int key_cmp(const void *a, const void *b)
@@ -42,8 +45,7 @@ static char *join_keys(json_t *obj, bool with_values)
 	const char **keys = calloc(n + 1, sizeof(*keys));
 	const char *k;
 	json_t *v;
-	json_object_foreach(obj, k, v)
-		keys[i++] = k;
+	json_object_foreach(obj, k, v) keys[i++] = k;
 	qsort(keys, n, sizeof(*keys), key_cmp);
 	char *out = NULL;
 	size_t len = 0;
@@ -60,8 +62,6 @@ static char *join_keys(json_t *obj, bool with_values)
 	return out;
 }
 
-/* One row's context: string fields as docker's ps formatter exposes them. */
-json_t *cli_ps_row(json_t *c, bool trunc, long long now);
 json_t *cli_ps_row(json_t *c, bool trunc, long long now)
 {
 	const char *id = json_string_value(json_object_get(c, "Id"));
@@ -75,7 +75,8 @@ json_t *cli_ps_row(json_t *c, bool trunc, long long now)
 		snprintf(imgbuf, sizeof(imgbuf), "%.12s", image + 7);
 	else
 		snprintf(imgbuf, sizeof(imgbuf), "%s", image);
-	char *cmd = trunc ? cli_ellipsis(command ? command : "", 20) : strdup(command ? command : "");
+	char *cmd =
+	    trunc ? cli_ellipsis(command ? command : "", 20) : strdup(command ? command : "");
 	char *quoted = cli_go_quote(cmd);
 	free(cmd);
 	char d[48];
@@ -98,7 +99,8 @@ json_t *cli_ps_row(json_t *c, bool trunc, long long now)
 	size_t i;
 	json_t *n;
 	bool first = true;
-	json_array_foreach(json_object_get(c, "Names"), i, n) {
+	json_array_foreach(json_object_get(c, "Names"), i, n)
+	{
 		const char *s = json_string_value(n);
 		if (!s)
 			continue;
@@ -115,14 +117,15 @@ json_t *cli_ps_row(json_t *c, bool trunc, long long now)
 	char *ports = cli_format_ports(json_object_get(c, "Ports"));
 	json_t *labels = json_object_get(c, "Labels");
 	char *label_text = join_keys(labels, true);
-	char *networks = join_keys(
-		json_object_get(json_object_get(c, "NetworkSettings"), "Networks"), false);
+	char *networks =
+	    join_keys(json_object_get(json_object_get(c, "NetworkSettings"), "Networks"), false);
 	char *mounts = NULL;
 	size_t mlen = 0;
 	FILE *mf = open_memstream(&mounts, &mlen);
 	json_t *m;
 	int local = 0;
-	json_array_foreach(json_object_get(c, "Mounts"), i, m) {
+	json_array_foreach(json_object_get(c, "Mounts"), i, m)
+	{
 		const char *name = json_string_value(json_object_get(m, "Name"));
 		if (!name || !*name)
 			name = json_string_value(json_object_get(m, "Source"));
@@ -136,12 +139,11 @@ json_t *cli_ps_row(json_t *c, bool trunc, long long now)
 	const char *state = json_string_value(json_object_get(c, "State"));
 	const char *status = json_string_value(json_object_get(c, "Status"));
 	json_t *row = json_pack(
-		"{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o}", "Command", quoted,
-		"CreatedAt", created_at, "ID", idbuf, "Image", imgbuf, "Labels", label_text,
-		"LocalVolumes", "0", "Mounts", mounts, "Names", names, "Networks",
-		networks, "Ports", ports, "RunningFor", ago, "Size", size, "State",
-		state ? state : "", "Status", status ? status : "", "_labels",
-		labels ? json_incref(labels) : json_object());
+	    "{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o}", "Command", quoted,
+	    "CreatedAt", created_at, "ID", idbuf, "Image", imgbuf, "Labels", label_text,
+	    "LocalVolumes", "0", "Mounts", mounts, "Names", names, "Networks", networks, "Ports",
+	    ports, "RunningFor", ago, "Size", size, "State", state ? state : "", "Status",
+	    status ? status : "", "_labels", labels ? json_incref(labels) : json_object());
 	char lv[16];
 	snprintf(lv, sizeof(lv), "%d", local);
 	json_object_set_new(row, "LocalVolumes", json_string(lv));
@@ -204,8 +206,7 @@ static int ps_exec(struct cli *cli, struct cli_args *a)
 	size_t i;
 	json_t *c;
 	long long now = (long long)time(NULL);
-	json_array_foreach(list, i, c)
-		json_array_append_new(rows, cli_ps_row(c, trunc, now));
+	json_array_foreach(list, i, c) json_array_append_new(rows, cli_ps_row(c, trunc, now));
 	json_decref(list);
 	const char *format = v[F_FORMAT].s;
 	if (v[F_QUIET].b)
@@ -227,13 +228,13 @@ static int ps_exec(struct cli *cli, struct cli_args *a)
 }
 
 const struct cli_command cli_cmd_ps = {
-	.name = "ps",
-	.alias = "ps",
-	.usage = "ps [OPTIONS]",
-	.summary = "List containers",
-	.flags = ps_flags,
-	.min_args = 0,
-	.max_args = 0,
-	.interspersed = true,
-	.exec = ps_exec,
+    .name = "ps",
+    .alias = "ps",
+    .usage = "ps [OPTIONS]",
+    .summary = "List containers",
+    .flags = ps_flags,
+    .min_args = 0,
+    .max_args = 0,
+    .interspersed = true,
+    .exec = ps_exec,
 };

@@ -6,9 +6,9 @@
 
 enum { F_TIME, F_SIGNAL };
 static const struct cli_flag restart_flags[] = {
-	[F_TIME] = {"time", 't', CLI_INT, "int", "Seconds to wait before killing the container"},
-	[F_SIGNAL] = {"signal", 's', CLI_STRING, "string", "Signal to send to the container"},
-	{0},
+    [F_TIME] = {"time", 't', CLI_INT, "int", "Seconds to wait before killing the container"},
+    [F_SIGNAL] = {"signal", 's', CLI_STRING, "string", "Signal to send to the container"},
+    {0},
 };
 
 static int restart_one(struct cli *cli, const char *arg, void *data, struct berth_error *err)
@@ -37,12 +37,12 @@ static int restart_exec(struct cli *cli, struct cli_args *a)
 }
 
 const struct cli_command cli_cmd_restart = {
-	.name = "restart",
-	.usage = "restart [OPTIONS] CONTAINER [CONTAINER...]",
-	.summary = "Restart one or more containers",
-	.flags = restart_flags,
-	.min_args = 1,
-	.max_args = -1,
-	.interspersed = true,
-	.exec = restart_exec,
+    .name = "restart",
+    .usage = "restart [OPTIONS] CONTAINER [CONTAINER...]",
+    .summary = "Restart one or more containers",
+    .flags = restart_flags,
+    .min_args = 1,
+    .max_args = -1,
+    .interspersed = true,
+    .exec = restart_exec,
 };

@@ -6,10 +6,12 @@
 
 enum { F_FORCE, F_VOLUMES, F_LINK };
 static const struct cli_flag rm_flags[] = {
-	[F_FORCE] = {"force", 'f', CLI_BOOL, NULL, "Force the removal of a running container (uses SIGKILL)"},
-	[F_VOLUMES] = {"volumes", 'v', CLI_BOOL, NULL, "Remove anonymous volumes associated with the container"},
-	[F_LINK] = {"link", 'l', CLI_BOOL, NULL, "Remove the specified link"},
-	{0},
+    [F_FORCE] = {"force", 'f', CLI_BOOL, NULL,
+		 "Force the removal of a running container (uses SIGKILL)"},
+    [F_VOLUMES] = {"volumes", 'v', CLI_BOOL, NULL,
+		   "Remove anonymous volumes associated with the container"},
+    [F_LINK] = {"link", 'l', CLI_BOOL, NULL, "Remove the specified link"},
+    {0},
 };
 
 static int rm_one(struct cli *cli, const char *arg, void *data, struct berth_error *err)
@@ -29,12 +31,12 @@ static int rm_exec(struct cli *cli, struct cli_args *a)
 }
 
 const struct cli_command cli_cmd_rm = {
-	.name = "rm",
-	.usage = "rm [OPTIONS] CONTAINER [CONTAINER...]",
-	.summary = "Remove one or more containers",
-	.flags = rm_flags,
-	.min_args = 1,
-	.max_args = -1,
-	.interspersed = true,
-	.exec = rm_exec,
+    .name = "rm",
+    .usage = "rm [OPTIONS] CONTAINER [CONTAINER...]",
+    .summary = "Remove one or more containers",
+    .flags = rm_flags,
+    .min_args = 1,
+    .max_args = -1,
+    .interspersed = true,
+    .exec = rm_exec,
 };

@@ -47,7 +47,8 @@ static int pull_image(struct cli *cli, struct cli_conn *conn, const char *image,
 		/* A JSON-lines progress stream; an {"error": ...} line means the pull failed. */
 		for (char *line = body; line && *line;) {
 			char *nl = strchr(line, '\n');
-			json_t *j = json_loadb(line, nl ? (size_t)(nl - line) : strlen(line), 0, NULL);
+			json_t *j =
+			    json_loadb(line, nl ? (size_t)(nl - line) : strlen(line), 0, NULL);
 			const char *e = json_string_value(json_object_get(j, "error"));
 			if (e)
 				rc = berth_err(err, 500, "%s", e);
@@ -87,10 +88,17 @@ static int create_container(struct cli *cli, struct cli_conn *conn, struct cli_a
 		struct berth_error perr = {0};
 		if (pull_image(cli, conn, a->pos[0], &perr) < 0) {
 			/* No pull endpoint yet (404): the missing image is the real story. */
+			const char *why = perr.msg;
+			if (!strncmp(why, "Error response from daemon: ", 28))
+				why = perr.msg + 28;
 			if (perr.status == 404 || perr.status == 405 || !perr.msg[0]) {
 				*err = not_found;
+			} else if (perr.status == 501) {
+				/* No pull in this agent: the missing image is the real story. */
+				berth_err(err, 404, "%.400s (%.400s)", not_found.msg, why);
 			} else if (strncmp(perr.msg, "Error response from daemon", 26)) {
-				berth_err(err, perr.status, "Error response from daemon: %s", perr.msg);
+				berth_err(err, perr.status, "Error response from daemon: %s",
+					  perr.msg);
 			} else {
 				*err = perr;
 			}
@@ -109,9 +117,8 @@ static int create_container(struct cli *cli, struct cli_conn *conn, struct cli_a
 	json_t *warnings = json_object_get(reply, "Warnings");
 	size_t i;
 	json_t *w;
-	json_array_foreach(warnings, i, w)
-		if (json_string_value(w))
-			fprintf(stderr, "WARNING: %s\n", json_string_value(w));
+	json_array_foreach(warnings, i, w) if (json_string_value(w))
+	    fprintf(stderr, "WARNING: %s\n", json_string_value(w));
 	json_decref(reply);
 	return 0;
 }
@@ -154,11 +161,11 @@ static int run_or_create(struct cli *cli, struct cli_args *a, bool run)
 		}
 	} else {
 		struct cli_attach_opts o = {
-			.tty = v[CO_TTY].b,
-			.stdin = v[CO_INTERACTIVE].b,
-			.autoremove = v[CO_RM].b,
-			.sig_proxy = !v[CO_SIG_PROXY].set || v[CO_SIG_PROXY].b,
-			.start = true,
+		    .tty = v[CO_TTY].b,
+		    .stdin = v[CO_INTERACTIVE].b,
+		    .autoremove = v[CO_RM].b,
+		    .sig_proxy = !v[CO_SIG_PROXY].set || v[CO_SIG_PROXY].b,
+		    .start = true,
 		};
 		fflush(stdout);
 		rc = cli_attach_run(cli, &conn, id, &o);
@@ -178,21 +185,21 @@ static int create_exec(struct cli *cli, struct cli_args *a)
 }
 
 const struct cli_command cli_cmd_run = {
-	.name = "run",
-	.usage = "run [OPTIONS] IMAGE [COMMAND] [ARG...]",
-	.summary = "Create and run a new container from an image",
-	.flags = cli_container_flags,
-	.min_args = 1,
-	.max_args = -1,
-	.exec = run_exec,
+    .name = "run",
+    .usage = "run [OPTIONS] IMAGE [COMMAND] [ARG...]",
+    .summary = "Create and run a new container from an image",
+    .flags = cli_container_flags,
+    .min_args = 1,
+    .max_args = -1,
+    .exec = run_exec,
 };
 
 const struct cli_command cli_cmd_create = {
-	.name = "create",
-	.usage = "create [OPTIONS] IMAGE [COMMAND] [ARG...]",
-	.summary = "Create a new container",
-	.flags = cli_container_flags,
-	.min_args = 1,
-	.max_args = -1,
-	.exec = create_exec,
+    .name = "create",
+    .usage = "create [OPTIONS] IMAGE [COMMAND] [ARG...]",
+    .summary = "Create a new container",
+    .flags = cli_container_flags,
+    .min_args = 1,
+    .max_args = -1,
+    .exec = create_exec,
 };

@@ -9,9 +9,9 @@
 
 enum { F_ATTACH, F_INTERACTIVE };
 static const struct cli_flag start_flags[] = {
-	[F_ATTACH] = {"attach", 'a', CLI_BOOL, NULL, "Attach STDOUT/STDERR and forward signals"},
-	[F_INTERACTIVE] = {"interactive", 'i', CLI_BOOL, NULL, "Attach container's STDIN"},
-	{0},
+    [F_ATTACH] = {"attach", 'a', CLI_BOOL, NULL, "Attach STDOUT/STDERR and forward signals"},
+    [F_INTERACTIVE] = {"interactive", 'i', CLI_BOOL, NULL, "Attach container's STDIN"},
+    {0},
 };
 
 static int start_one(struct cli *cli, const char *arg, void *data, struct berth_error *err)
@@ -43,12 +43,12 @@ static int start_attached(struct cli *cli, struct cli_args *a)
 	char id[80];
 	snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(info, "Id")));
 	struct cli_attach_opts o = {
-		.tty = json_is_true(json_object_get(config, "Tty")),
-		.stdin = a->v[F_INTERACTIVE].b && json_is_true(json_object_get(config, "OpenStdin")),
-		.autoremove = json_is_true(
-			json_object_get(json_object_get(info, "HostConfig"), "AutoRemove")),
-		.sig_proxy = true,
-		.start = true,
+	    .tty = json_is_true(json_object_get(config, "Tty")),
+	    .stdin = a->v[F_INTERACTIVE].b && json_is_true(json_object_get(config, "OpenStdin")),
+	    .autoremove =
+		json_is_true(json_object_get(json_object_get(info, "HostConfig"), "AutoRemove")),
+	    .sig_proxy = true,
+	    .start = true,
 	};
 	json_decref(info);
 	struct cli_conn conn;
@@ -84,12 +84,12 @@ static int start_exec(struct cli *cli, struct cli_args *a)
 }
 
 const struct cli_command cli_cmd_start = {
-	.name = "start",
-	.usage = "start [OPTIONS] CONTAINER [CONTAINER...]",
-	.summary = "Start one or more stopped containers",
-	.flags = start_flags,
-	.min_args = 1,
-	.max_args = -1,
-	.interspersed = true,
-	.exec = start_exec,
+    .name = "start",
+    .usage = "start [OPTIONS] CONTAINER [CONTAINER...]",
+    .summary = "Start one or more stopped containers",
+    .flags = start_flags,
+    .min_args = 1,
+    .max_args = -1,
+    .interspersed = true,
+    .exec = start_exec,
 };

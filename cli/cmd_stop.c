@@ -6,9 +6,9 @@
 
 enum { F_TIME, F_SIGNAL };
 static const struct cli_flag stop_flags[] = {
-	[F_TIME] = {"time", 't', CLI_INT, "int", "Seconds to wait before killing the container"},
-	[F_SIGNAL] = {"signal", 's', CLI_STRING, "string", "Signal to send to the container"},
-	{0},
+    [F_TIME] = {"time", 't', CLI_INT, "int", "Seconds to wait before killing the container"},
+    [F_SIGNAL] = {"signal", 's', CLI_STRING, "string", "Signal to send to the container"},
+    {0},
 };
 
 static int stop_one(struct cli *cli, const char *arg, void *data, struct berth_error *err)
@@ -37,12 +37,12 @@ static int stop_exec(struct cli *cli, struct cli_args *a)
 }
 
 const struct cli_command cli_cmd_stop = {
-	.name = "stop",
-	.usage = "stop [OPTIONS] CONTAINER [CONTAINER...]",
-	.summary = "Stop one or more running containers",
-	.flags = stop_flags,
-	.min_args = 1,
-	.max_args = -1,
-	.interspersed = true,
-	.exec = stop_exec,
+    .name = "stop",
+    .usage = "stop [OPTIONS] CONTAINER [CONTAINER...]",
+    .summary = "Stop one or more running containers",
+    .flags = stop_flags,
+    .min_args = 1,
+    .max_args = -1,
+    .interspersed = true,
+    .exec = stop_exec,
 };

@@ -23,9 +23,9 @@ struct daemon {
 };
 
 static const struct daemon daemons[] = {
-	{"agent", "berth-agent", berth_agent_sock},
-	{"netd", "berth-netd", berth_netd_sock},
-	{"scheduler", "berth-scheduler", berth_scheduler_sock},
+    {"agent", "berth-agent", berth_agent_sock},
+    {"netd", "berth-netd", berth_netd_sock},
+    {"scheduler", "berth-scheduler", berth_scheduler_sock},
 };
 #define NDAEMONS (sizeof(daemons) / sizeof(daemons[0]))
 
@@ -78,7 +78,8 @@ static int spawn(const struct daemon *d, const char *dir)
 	snprintf(bin, sizeof(bin), "%s/%s", dir, d->binary);
 	snprintf(log, sizeof(log), "%s/%s.log", berth_run_dir(), d->name);
 	if (access(bin, X_OK) < 0) {
-		fprintf(stderr, "berth: cannot start %s: %s: %s\n", d->binary, bin, strerror(errno));
+		fprintf(stderr, "berth: cannot start %s: %s: %s\n", d->binary, bin,
+			strerror(errno));
 		return -1;
 	}
 	pid_t pid = fork();
@@ -96,6 +97,8 @@ static int spawn(const struct daemon *d, const char *dir)
 			dup2(out, STDOUT_FILENO);
 			dup2(out, STDERR_FILENO);
 		}
+		/* Keep no descriptor of ours open in the daemon (a test runner waits on them). */
+		close_range(3, ~0U, 0);
 		/* Double fork so the daemon is not our child: no zombie if we exit first. */
 		if (fork() != 0)
 			_exit(0);
@@ -144,7 +147,8 @@ static int system_start_exec(struct cli *cli, struct cli_args *a)
 			clock_gettime(CLOCK_MONOTONIC, &now);
 			if (now.tv_sec - t0.tv_sec >= 10) {
 				fprintf(stderr,
-					"berth: %s did not answer on unix://%s within 10 s; see %s/%s.log\n",
+					"berth: %s did not answer on unix://%s within 10 s; see "
+					"%s/%s.log\n",
 					daemons[i].binary, daemons[i].sock(), berth_run_dir(),
 					daemons[i].name);
 				return 1;
@@ -209,28 +213,28 @@ static int system_status_exec(struct cli *cli, struct cli_args *a)
 static const struct cli_flag no_flags[] = {{0}};
 
 const struct cli_command cli_cmd_system_start = {
-	.name = "start",
-	.usage = "start",
-	.summary = "Start berth-agent, berth-netd and berth-scheduler in the background",
-	.flags = no_flags,
-	.max_args = 0,
-	.exec = system_start_exec,
+    .name = "start",
+    .usage = "start",
+    .summary = "Start berth-agent, berth-netd and berth-scheduler in the background",
+    .flags = no_flags,
+    .max_args = 0,
+    .exec = system_start_exec,
 };
 
 const struct cli_command cli_cmd_system_stop = {
-	.name = "stop",
-	.usage = "stop",
-	.summary = "Stop the berth daemons (containers keep running in their shims)",
-	.flags = no_flags,
-	.max_args = 0,
-	.exec = system_stop_exec,
+    .name = "stop",
+    .usage = "stop",
+    .summary = "Stop the berth daemons (containers keep running in their shims)",
+    .flags = no_flags,
+    .max_args = 0,
+    .exec = system_stop_exec,
 };
 
 const struct cli_command cli_cmd_system_status = {
-	.name = "status",
-	.usage = "status",
-	.summary = "Show whether the berth daemons are running",
-	.flags = no_flags,
-	.max_args = 0,
-	.exec = system_status_exec,
+    .name = "status",
+    .usage = "status",
+    .summary = "Show whether the berth daemons are running",
+    .flags = no_flags,
+    .max_args = 0,
+    .exec = system_status_exec,
 };

@@ -7,8 +7,9 @@
 
 enum { F_FORMAT };
 static const struct cli_flag version_flags[] = {
-	[F_FORMAT] = {"format", 'f', CLI_STRING, "string", "Format the output using the given Go template"},
-	{0},
+    [F_FORMAT] = {"format", 'f', CLI_STRING, "string",
+		  "Format the output using the given Go template"},
+    {0},
 };
 
 static const char *str(json_t *o, const char *k)
@@ -22,7 +23,9 @@ static int version_exec(struct cli *cli, struct cli_args *a)
 	struct berth_error err = {0};
 	struct utsname u;
 	uname(&u);
-	const char *arch = !strcmp(u.machine, "x86_64") ? "amd64" : !strcmp(u.machine, "aarch64") ? "arm64" : u.machine;
+	const char *arch = !strcmp(u.machine, "x86_64")	   ? "amd64"
+			   : !strcmp(u.machine, "aarch64") ? "arm64"
+							   : u.machine;
 	printf("Client:\n");
 	printf(" Version:           %s\n", CLI_VERSION);
 	printf(" API version:       1.41\n");
@@ -53,12 +56,12 @@ static int version_exec(struct cli *cli, struct cli_args *a)
 }
 
 const struct cli_command cli_cmd_version = {
-	.name = "version",
-	.usage = "version [OPTIONS]",
-	.summary = "Show the berth version information",
-	.flags = version_flags,
-	.min_args = 0,
-	.max_args = 0,
-	.interspersed = true,
-	.exec = version_exec,
+    .name = "version",
+    .usage = "version [OPTIONS]",
+    .summary = "Show the berth version information",
+    .flags = version_flags,
+    .min_args = 0,
+    .max_args = 0,
+    .interspersed = true,
+    .exec = version_exec,
 };

@@ -19,7 +19,8 @@ static int wait_exec(struct cli *cli, struct cli_args *a)
 			rc = 1;
 			continue;
 		}
-		printf("%lld\n", (long long)json_integer_value(json_object_get(reply, "StatusCode")));
+		printf("%lld\n",
+		       (long long)json_integer_value(json_object_get(reply, "StatusCode")));
 		fflush(stdout);
 		json_decref(reply);
 	}
@@ -27,11 +28,11 @@ static int wait_exec(struct cli *cli, struct cli_args *a)
 }
 
 const struct cli_command cli_cmd_wait = {
-	.name = "wait",
-	.usage = "wait CONTAINER [CONTAINER...]",
-	.summary = "Block until one or more containers stop, then print their exit codes",
-	.min_args = 1,
-	.max_args = -1,
-	.interspersed = true,
-	.exec = wait_exec,
+    .name = "wait",
+    .usage = "wait CONTAINER [CONTAINER...]",
+    .summary = "Block until one or more containers stop, then print their exit codes",
+    .min_args = 1,
+    .max_args = -1,
+    .interspersed = true,
+    .exec = wait_exec,
 };

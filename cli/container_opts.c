@@ -9,54 +9,74 @@
 #include "container_opts.h"
 
 const struct cli_flag cli_container_flags[] = {
-	[CO_ATTACH] = {"attach", 'a', CLI_LIST, "list", "Attach to STDIN, STDOUT or STDERR"},
-	[CO_DETACH] = {"detach", 'd', CLI_BOOL, NULL, "Run container in background and print container ID"},
-	[CO_TTY] = {"tty", 't', CLI_BOOL, NULL, "Allocate a pseudo-TTY"},
-	[CO_INTERACTIVE] = {"interactive", 'i', CLI_BOOL, NULL, "Keep STDIN open even if not attached"},
-	[CO_RM] = {"rm", 0, CLI_BOOL, NULL, "Automatically remove the container when it exits"},
-	[CO_NAME] = {"name", 0, CLI_STRING, "string", "Assign a name to the container"},
-	[CO_ENV] = {"env", 'e', CLI_LIST, "list", "Set environment variables"},
-	[CO_ENV_FILE] = {"env-file", 0, CLI_LIST, "list", "Read in a file of environment variables"},
-	[CO_WORKDIR] = {"workdir", 'w', CLI_STRING, "string", "Working directory inside the container"},
-	[CO_USER] = {"user", 'u', CLI_STRING, "string", "Username or UID (format: <name|uid>[:<group|gid>])"},
-	[CO_ENTRYPOINT] = {"entrypoint", 0, CLI_STRING, "string", "Overwrite the default ENTRYPOINT of the image"},
-	[CO_HOSTNAME] = {"hostname", 'h', CLI_STRING, "string", "Container host name"},
-	[CO_LABEL] = {"label", 'l', CLI_LIST, "list", "Set meta data on a container"},
-	[CO_VOLUME] = {"volume", 'v', CLI_LIST, "list", "Bind mount a volume"},
-	[CO_READ_ONLY] = {"read-only", 0, CLI_BOOL, NULL, "Mount the container's root filesystem as read only"},
-	[CO_INIT] = {"init", 0, CLI_BOOL, NULL, "Run an init inside the container that forwards signals and reaps processes"},
-	[CO_MEMORY] = {"memory", 'm', CLI_STRING, "bytes", "Memory limit"},
-	[CO_CPUS] = {"cpus", 0, CLI_STRING, "decimal", "Number of CPUs"},
-	[CO_PIDS_LIMIT] = {"pids-limit", 0, CLI_INT, "int", "Tune container pids limit (set -1 for unlimited)"},
-	[CO_RESTART] = {"restart", 0, CLI_STRING, "string", "Restart policy to apply when a container exits (default \"no\")"},
-	[CO_CAP_ADD] = {"cap-add", 0, CLI_LIST, "list", "Add Linux capabilities"},
-	[CO_CAP_DROP] = {"cap-drop", 0, CLI_LIST, "list", "Drop Linux capabilities"},
-	[CO_PRIVILEGED] = {"privileged", 0, CLI_BOOL, NULL, "Give extended privileges to this container"},
-	[CO_STOP_SIGNAL] = {"stop-signal", 0, CLI_STRING, "string", "Signal to stop the container"},
-	[CO_STOP_TIMEOUT] = {"stop-timeout", 0, CLI_INT, "int", "Timeout (in seconds) to stop a container"},
-	[CO_LOG_DRIVER] = {"log-driver", 0, CLI_STRING, "string", "Logging driver for the container"},
-	[CO_LOG_OPT] = {"log-opt", 0, CLI_LIST, "list", "Log driver options"},
-	[CO_HEALTH_CMD] = {"health-cmd", 0, CLI_STRING, "string", "Command to run to check health"},
-	[CO_HEALTH_INTERVAL] = {"health-interval", 0, CLI_STRING, "duration", "Time between running the check (ms|s|m|h) (default 0s)"},
-	[CO_HEALTH_TIMEOUT] = {"health-timeout", 0, CLI_STRING, "duration", "Maximum time to allow one check to run (ms|s|m|h) (default 0s)"},
-	[CO_HEALTH_RETRIES] = {"health-retries", 0, CLI_INT, "int", "Consecutive failures needed to report unhealthy"},
-	[CO_HEALTH_START_PERIOD] = {"health-start-period", 0, CLI_STRING, "duration", "Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)"},
-	[CO_NO_HEALTHCHECK] = {"no-healthcheck", 0, CLI_BOOL, NULL, "Disable any container-specified HEALTHCHECK"},
-	[CO_PUBLISH] = {"publish", 'p', CLI_LIST, "list", "Publish a container's port(s) to the host"},
-	[CO_PUBLISH_ALL] = {"publish-all", 'P', CLI_BOOL, NULL, "Publish all exposed ports to random ports"},
-	[CO_EXPOSE] = {"expose", 0, CLI_LIST, "list", "Expose a port or a range of ports"},
-	[CO_NETWORK] = {"network", 0, CLI_STRING, "network", "Connect a container to a network"},
-	[CO_NET] = {"net", 0, CLI_STRING, "network", "Connect a container to a network"},
-	[CO_DNS] = {"dns", 0, CLI_LIST, "list", "Set custom DNS servers"},
-	[CO_ADD_HOST] = {"add-host", 0, CLI_LIST, "list", "Add a custom host-to-IP mapping (host:ip)"},
-	[CO_TMPFS] = {"tmpfs", 0, CLI_LIST, "list", "Mount a tmpfs directory"},
-	[CO_SHM_SIZE] = {"shm-size", 0, CLI_STRING, "bytes", "Size of /dev/shm"},
-	[CO_ULIMIT] = {"ulimit", 0, CLI_LIST, "ulimit", "Ulimit options"},
-	[CO_SIG_PROXY] = {"sig-proxy", 0, CLI_BOOL, NULL, "Proxy received signals to the process (default true)"},
-	[CO_PULL] = {"pull", 0, CLI_STRING, "string", "Pull image before running (\"always\", \"missing\", \"never\") (default \"missing\")"},
-	[CO_PLATFORM] = {"platform", 0, CLI_STRING, "string", "Set platform if server is multi-platform capable"},
-	[CO_SECURITY_OPT] = {"security-opt", 0, CLI_LIST, "list", "Security Options"},
-	[CO_COUNT] = {0},
+    [CO_ATTACH] = {"attach", 'a', CLI_LIST, "list", "Attach to STDIN, STDOUT or STDERR"},
+    [CO_DETACH] = {"detach", 'd', CLI_BOOL, NULL,
+		   "Run container in background and print container ID"},
+    [CO_TTY] = {"tty", 't', CLI_BOOL, NULL, "Allocate a pseudo-TTY"},
+    [CO_INTERACTIVE] = {"interactive", 'i', CLI_BOOL, NULL, "Keep STDIN open even if not attached"},
+    [CO_RM] = {"rm", 0, CLI_BOOL, NULL, "Automatically remove the container when it exits"},
+    [CO_NAME] = {"name", 0, CLI_STRING, "string", "Assign a name to the container"},
+    [CO_ENV] = {"env", 'e', CLI_LIST, "list", "Set environment variables"},
+    [CO_ENV_FILE] = {"env-file", 0, CLI_LIST, "list", "Read in a file of environment variables"},
+    [CO_WORKDIR] = {"workdir", 'w', CLI_STRING, "string", "Working directory inside the container"},
+    [CO_USER] = {"user", 'u', CLI_STRING, "string",
+		 "Username or UID (format: <name|uid>[:<group|gid>])"},
+    [CO_ENTRYPOINT] = {"entrypoint", 0, CLI_STRING, "string",
+		       "Overwrite the default ENTRYPOINT of the image"},
+    [CO_HOSTNAME] = {"hostname", 'h', CLI_STRING, "string", "Container host name"},
+    [CO_LABEL] = {"label", 'l', CLI_LIST, "list", "Set meta data on a container"},
+    [CO_VOLUME] = {"volume", 'v', CLI_LIST, "list", "Bind mount a volume"},
+    [CO_READ_ONLY] = {"read-only", 0, CLI_BOOL, NULL,
+		      "Mount the container's root filesystem as read only"},
+    [CO_INIT] = {"init", 0, CLI_BOOL, NULL,
+		 "Run an init inside the container that forwards signals and reaps processes"},
+    [CO_MEMORY] = {"memory", 'm', CLI_STRING, "bytes", "Memory limit"},
+    [CO_CPUS] = {"cpus", 0, CLI_STRING, "decimal", "Number of CPUs"},
+    [CO_PIDS_LIMIT] = {"pids-limit", 0, CLI_INT, "int",
+		       "Tune container pids limit (set -1 for unlimited)"},
+    [CO_RESTART] = {"restart", 0, CLI_STRING, "string",
+		    "Restart policy to apply when a container exits (default \"no\")"},
+    [CO_CAP_ADD] = {"cap-add", 0, CLI_LIST, "list", "Add Linux capabilities"},
+    [CO_CAP_DROP] = {"cap-drop", 0, CLI_LIST, "list", "Drop Linux capabilities"},
+    [CO_PRIVILEGED] = {"privileged", 0, CLI_BOOL, NULL,
+		       "Give extended privileges to this container"},
+    [CO_STOP_SIGNAL] = {"stop-signal", 0, CLI_STRING, "string", "Signal to stop the container"},
+    [CO_STOP_TIMEOUT] = {"stop-timeout", 0, CLI_INT, "int",
+			 "Timeout (in seconds) to stop a container"},
+    [CO_LOG_DRIVER] = {"log-driver", 0, CLI_STRING, "string", "Logging driver for the container"},
+    [CO_LOG_OPT] = {"log-opt", 0, CLI_LIST, "list", "Log driver options"},
+    [CO_HEALTH_CMD] = {"health-cmd", 0, CLI_STRING, "string", "Command to run to check health"},
+    [CO_HEALTH_INTERVAL] = {"health-interval", 0, CLI_STRING, "duration",
+			    "Time between running the check (ms|s|m|h) (default 0s)"},
+    [CO_HEALTH_TIMEOUT] = {"health-timeout", 0, CLI_STRING, "duration",
+			   "Maximum time to allow one check to run (ms|s|m|h) (default 0s)"},
+    [CO_HEALTH_RETRIES] = {"health-retries", 0, CLI_INT, "int",
+			   "Consecutive failures needed to report unhealthy"},
+    [CO_HEALTH_START_PERIOD] = {"health-start-period", 0, CLI_STRING, "duration",
+				"Start period for the container to initialize before starting "
+				"health-retries countdown (ms|s|m|h) (default 0s)"},
+    [CO_NO_HEALTHCHECK] = {"no-healthcheck", 0, CLI_BOOL, NULL,
+			   "Disable any container-specified HEALTHCHECK"},
+    [CO_PUBLISH] = {"publish", 'p', CLI_LIST, "list", "Publish a container's port(s) to the host"},
+    [CO_PUBLISH_ALL] = {"publish-all", 'P', CLI_BOOL, NULL,
+			"Publish all exposed ports to random ports"},
+    [CO_EXPOSE] = {"expose", 0, CLI_LIST, "list", "Expose a port or a range of ports"},
+    [CO_NETWORK] = {"network", 0, CLI_STRING, "network", "Connect a container to a network"},
+    [CO_NET] = {"net", 0, CLI_STRING, "network", "Connect a container to a network"},
+    [CO_DNS] = {"dns", 0, CLI_LIST, "list", "Set custom DNS servers"},
+    [CO_ADD_HOST] = {"add-host", 0, CLI_LIST, "list", "Add a custom host-to-IP mapping (host:ip)"},
+    [CO_TMPFS] = {"tmpfs", 0, CLI_LIST, "list", "Mount a tmpfs directory"},
+    [CO_SHM_SIZE] = {"shm-size", 0, CLI_STRING, "bytes", "Size of /dev/shm"},
+    [CO_ULIMIT] = {"ulimit", 0, CLI_LIST, "ulimit", "Ulimit options"},
+    [CO_SIG_PROXY] = {"sig-proxy", 0, CLI_BOOL, NULL,
+		      "Proxy received signals to the process (default true)"},
+    [CO_PULL] =
+	{"pull", 0, CLI_STRING, "string",
+	 "Pull image before running (\"always\", \"missing\", \"never\") (default \"missing\")"},
+    [CO_PLATFORM] = {"platform", 0, CLI_STRING, "string",
+		     "Set platform if server is multi-platform capable"},
+    [CO_SECURITY_OPT] = {"security-opt", 0, CLI_LIST, "list", "Security Options"},
+    [CO_COUNT] = {0},
 };
 
 void cli_env_add(json_t *env, const char *spec)
@@ -116,8 +136,7 @@ static int port_range(const char *s, long *lo, long *hi)
 	return 0;
 }
 
-int cli_parse_publish(const char *spec, json_t *exposed, json_t *bindings,
-		      struct berth_error *err)
+int cli_parse_publish(const char *spec, json_t *exposed, json_t *bindings, struct berth_error *err)
 {
 	char buf[256], proto[16] = "tcp";
 	snprintf(buf, sizeof(buf), "%s", spec);
@@ -182,15 +201,17 @@ int cli_parse_publish(const char *spec, json_t *exposed, json_t *bindings,
 	return 0;
 }
 
-static int duration_field(json_t *obj, const char *key, const struct cli_value *v,
-			  const char *flag, struct berth_error *err)
+static int duration_field(json_t *obj, const char *key, const struct cli_value *v, const char *flag,
+			  struct berth_error *err)
 {
 	if (!v->set)
 		return 0;
 	int64_t ns = berth_parse_duration_ns(v->s);
 	if (ns < 0)
-		return berth_err(err, 400, "invalid argument \"%s\" for \"--%s\" flag: time: invalid duration \"%s\"",
-				 v->s, flag, v->s);
+		return berth_err(
+		    err, 400,
+		    "invalid argument \"%s\" for \"--%s\" flag: time: invalid duration \"%s\"",
+		    v->s, flag, v->s);
 	json_object_set_new(obj, key, json_integer(ns));
 	return 0;
 }
@@ -202,7 +223,8 @@ static int healthcheck(json_t *config, struct cli_args *a, struct berth_error *e
 		   v[CO_HEALTH_RETRIES].set || v[CO_HEALTH_START_PERIOD].set;
 	if (v[CO_NO_HEALTHCHECK].b) {
 		if (any)
-			return berth_err(err, 400, "--no-healthcheck conflicts with --health-* options");
+			return berth_err(err, 400,
+					 "--no-healthcheck conflicts with --health-* options");
 		json_object_set_new(config, "Healthcheck", json_pack("{s:[s]}", "Test", "NONE"));
 		return 0;
 	}
@@ -211,7 +233,8 @@ static int healthcheck(json_t *config, struct cli_args *a, struct berth_error *e
 	json_t *hc = json_object();
 	json_object_set_new(config, "Healthcheck", hc);
 	if (v[CO_HEALTH_CMD].set)
-		json_object_set_new(hc, "Test", json_pack("[s,s]", "CMD-SHELL", v[CO_HEALTH_CMD].s));
+		json_object_set_new(hc, "Test",
+				    json_pack("[s,s]", "CMD-SHELL", v[CO_HEALTH_CMD].s));
 	if (duration_field(hc, "Interval", &v[CO_HEALTH_INTERVAL], "health-interval", err) < 0 ||
 	    duration_field(hc, "Timeout", &v[CO_HEALTH_TIMEOUT], "health-timeout", err) < 0 ||
 	    duration_field(hc, "StartPeriod", &v[CO_HEALTH_START_PERIOD], "health-start-period",
@@ -242,8 +265,9 @@ static int restart_policy(json_t *host, const char *s, bool rm, struct berth_err
 	}
 	if (rm && strcmp(name, "no") && strcmp(name, ""))
 		return berth_err(err, 400, "Conflicting options: --restart and --rm");
-	json_object_set_new(host, "RestartPolicy",
-			    json_pack("{s:s,s:I}", "Name", name, "MaximumRetryCount", (json_int_t)max));
+	json_object_set_new(
+	    host, "RestartPolicy",
+	    json_pack("{s:s,s:I}", "Name", name, "MaximumRetryCount", (json_int_t)max));
 	return 0;
 }
 
@@ -262,15 +286,19 @@ static int resources(json_t *host, struct cli_args *a, struct berth_error *err)
 	struct cli_value *v = a->v;
 	int64_t mem = 0;
 	if (v[CO_MEMORY].set && (mem = berth_parse_bytes(v[CO_MEMORY].s)) < 0)
-		return berth_err(err, 400, "invalid argument \"%s\" for \"-m, --memory\" flag: invalid size: '%s'",
-				 v[CO_MEMORY].s, v[CO_MEMORY].s);
+		return berth_err(
+		    err, 400,
+		    "invalid argument \"%s\" for \"-m, --memory\" flag: invalid size: '%s'",
+		    v[CO_MEMORY].s, v[CO_MEMORY].s);
 	json_object_set_new(host, "Memory", json_integer(mem));
 	double cpus = 0;
 	if (v[CO_CPUS].set) {
 		char *end;
 		cpus = strtod(v[CO_CPUS].s, &end);
 		if (*end || cpus < 0)
-			return berth_err(err, 400, "invalid argument \"%s\" for \"--cpus\" flag: failed to parse %s as a rational number",
+			return berth_err(err, 400,
+					 "invalid argument \"%s\" for \"--cpus\" flag: failed to "
+					 "parse %s as a rational number",
 					 v[CO_CPUS].s, v[CO_CPUS].s);
 	}
 	json_object_set_new(host, "NanoCpus", json_integer((json_int_t)(cpus * 1e9 + 0.5)));
@@ -287,7 +315,8 @@ static int resources(json_t *host, struct cli_args *a, struct berth_error *err)
 		for (size_t i = 0; i < v[CO_ULIMIT].count; i++) {
 			char name[64];
 			long long soft, hard;
-			int n = sscanf(v[CO_ULIMIT].list[i], "%63[^=]=%lld:%lld", name, &soft, &hard);
+			int n =
+			    sscanf(v[CO_ULIMIT].list[i], "%63[^=]=%lld:%lld", name, &soft, &hard);
 			if (n < 2) {
 				json_decref(ul);
 				return berth_err(err, 400, "invalid ulimit argument: %s",
@@ -361,13 +390,13 @@ json_t *cli_container_config(struct cli_args *a, bool detach, struct berth_error
 	}
 	json_t *entry = v[CO_ENTRYPOINT].set ? json_pack("[s]", v[CO_ENTRYPOINT].s) : json_null();
 	json_t *config = json_pack(
-		"{s:s,s:s,s:s,s:b,s:b,s:b,s:b,s:b,s:b,s:o,s:o,s:s,s:s,s:o,s:o}", "Hostname",
-		v[CO_HOSTNAME].s ? v[CO_HOSTNAME].s : "", "Domainname", "", "User",
-		v[CO_USER].s ? v[CO_USER].s : "", "AttachStdin", in && !detach, "AttachStdout",
-		!detach, "AttachStderr", !detach, "Tty", tty, "OpenStdin", in, "StdinOnce",
-		in && !detach, "Env", json_array_size(env) ? env : json_null(), "Cmd", cmd, "Image",
-		a->pos[0], "WorkingDir", v[CO_WORKDIR].s ? v[CO_WORKDIR].s : "", "Entrypoint", entry,
-		"Labels", key_values(&v[CO_LABEL], '=', true));
+	    "{s:s,s:s,s:s,s:b,s:b,s:b,s:b,s:b,s:b,s:o,s:o,s:s,s:s,s:o,s:o}", "Hostname",
+	    v[CO_HOSTNAME].s ? v[CO_HOSTNAME].s : "", "Domainname", "", "User",
+	    v[CO_USER].s ? v[CO_USER].s : "", "AttachStdin", in && !detach, "AttachStdout", !detach,
+	    "AttachStderr", !detach, "Tty", tty, "OpenStdin", in, "StdinOnce", in && !detach, "Env",
+	    json_array_size(env) ? env : json_null(), "Cmd", cmd, "Image", a->pos[0], "WorkingDir",
+	    v[CO_WORKDIR].s ? v[CO_WORKDIR].s : "", "Entrypoint", entry, "Labels",
+	    key_values(&v[CO_LABEL], '=', true));
 	if (!json_array_size(env))
 		json_decref(env);
 	json_t *host = json_object();
@@ -390,7 +419,8 @@ json_t *cli_container_config(struct cli_args *a, bool detach, struct berth_error
 	if (v[CO_STOP_TIMEOUT].set)
 		json_object_set_new(config, "StopTimeout", json_integer(v[CO_STOP_TIMEOUT].n));
 	if (healthcheck(config, a, err) < 0 || volumes(config, host, &v[CO_VOLUME], err) < 0 ||
-	    restart_policy(host, v[CO_RESTART].s, v[CO_RM].b, err) < 0 || resources(host, a, err) < 0)
+	    restart_policy(host, v[CO_RESTART].s, v[CO_RM].b, err) < 0 ||
+	    resources(host, a, err) < 0)
 		goto fail;
 	const char *net = v[CO_NETWORK].s ? v[CO_NETWORK].s : v[CO_NET].s ? v[CO_NET].s : "default";
 	json_object_set_new(host, "NetworkMode", json_string(net));
@@ -398,7 +428,8 @@ json_t *cli_container_config(struct cli_args *a, bool detach, struct berth_error
 	json_object_set_new(host, "AutoRemove", json_boolean(v[CO_RM].b));
 	json_object_set_new(host, "ReadonlyRootfs", json_boolean(v[CO_READ_ONLY].b));
 	json_object_set_new(host, "Privileged", json_boolean(v[CO_PRIVILEGED].b));
-	json_object_set_new(host, "Init", v[CO_INIT].set ? json_boolean(v[CO_INIT].b) : json_null());
+	json_object_set_new(host, "Init",
+			    v[CO_INIT].set ? json_boolean(v[CO_INIT].b) : json_null());
 	json_object_set_new(host, "CapAdd", list_or_null(&v[CO_CAP_ADD]));
 	json_object_set_new(host, "CapDrop", list_or_null(&v[CO_CAP_DROP]));
 	json_object_set_new(host, "Dns", list_or_null(&v[CO_DNS]));
@@ -407,10 +438,10 @@ json_t *cli_container_config(struct cli_args *a, bool detach, struct berth_error
 	if (v[CO_TMPFS].count)
 		json_object_set_new(host, "Tmpfs", key_values(&v[CO_TMPFS], ':', true));
 	json_object_set_new(host, "LogConfig",
-			    json_pack("{s:s,s:o}", "Type", v[CO_LOG_DRIVER].s ? v[CO_LOG_DRIVER].s : "",
-				      "Config", key_values(&v[CO_LOG_OPT], '=', false)));
-	json_object_set_new(config, "NetworkingConfig",
-			    json_pack("{s:{}}", "EndpointsConfig"));
+			    json_pack("{s:s,s:o}", "Type",
+				      v[CO_LOG_DRIVER].s ? v[CO_LOG_DRIVER].s : "", "Config",
+				      key_values(&v[CO_LOG_OPT], '=', false)));
+	json_object_set_new(config, "NetworkingConfig", json_pack("{s:{}}", "EndpointsConfig"));
 	return config;
 fail:
 	json_decref(config);

@@ -64,8 +64,7 @@ extern const struct cli_flag cli_container_flags[];
 json_t *cli_container_config(struct cli_args *a, bool detach, struct berth_error *err);
 
 /* One -p spec → ExposedPorts and PortBindings entries (exported for the unit tests). */
-int cli_parse_publish(const char *spec, json_t *exposed, json_t *bindings,
-		      struct berth_error *err);
+int cli_parse_publish(const char *spec, json_t *exposed, json_t *bindings, struct berth_error *err);
 /* "KEY=VALUE" / "KEY" (taken from the environment, dropped if unset) into env. */
 void cli_env_add(json_t *env, const char *spec);
 /* Docker's exit code for a failed start: 127 not found, 126 cannot invoke, else 125. */

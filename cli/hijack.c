@@ -28,10 +28,11 @@ int cli_conn_open(struct cli_conn *c, const char *sock, struct berth_error *err)
 		int e = errno;
 		close(c->fd);
 		c->fd = -1;
-		return berth_err(err, 503,
-				 "Cannot connect to the berth agent at unix://%s. Is the berth agent "
-				 "running? (%s; try 'berth system start')",
-				 sock, strerror(e));
+		return berth_err(
+		    err, 503,
+		    "Cannot connect to the berth agent at unix://%s. Is the berth agent "
+		    "running? (%s; try 'berth system start')",
+		    sock, strerror(e));
 	}
 	return 0;
 }
@@ -124,8 +125,9 @@ int cli_conn_read_head(struct cli_conn *c, struct cli_resp_head *h, int timeout_
 	h->content_length = -1;
 	for (;;) {
 		/* The head ends at the first empty line. */
-		char *end = c->len > c->off ? memmem(c->buf + c->off, c->len - c->off, "\r\n\r\n", 4)
-					    : NULL;
+		char *end = c->len > c->off
+				? memmem(c->buf + c->off, c->len - c->off, "\r\n\r\n", 4)
+				: NULL;
 		if (end)
 			break;
 		ssize_t r = conn_fill(c, timeout_ms);
@@ -173,8 +175,8 @@ static int append(char **body, size_t *len, size_t *cap, const char *data, size_
 	return 0;
 }
 
-int cli_conn_read_body(struct cli_conn *c, const struct cli_resp_head *h, char **body,
-		       size_t *len, struct berth_error *err)
+int cli_conn_read_body(struct cli_conn *c, const struct cli_resp_head *h, char **body, size_t *len,
+		       struct berth_error *err)
 {
 	size_t cap = 0;
 	*body = NULL;
@@ -314,9 +316,9 @@ int cli_conn_pump(struct cli_conn *c, const struct cli_pump *p, struct berth_err
 	char buf[32768];
 	for (;;) {
 		struct pollfd pfd[3] = {
-			{.fd = c->fd, .events = POLLIN},
-			{.fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN},
-			{.fd = p->signal_fd, .events = POLLIN},
+		    {.fd = c->fd, .events = POLLIN},
+		    {.fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN},
+		    {.fd = p->signal_fd, .events = POLLIN},
 		};
 		int r = poll(pfd, 3, -1);
 		if (r < 0) {

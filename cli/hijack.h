@@ -32,8 +32,8 @@ int cli_conn_send(struct cli_conn *c, const char *method, const char *path,
 int cli_conn_read_head(struct cli_conn *c, struct cli_resp_head *h, int timeout_ms,
 		       struct berth_error *err);
 /* Read the whole body (Content-Length, chunked, or until EOF); malloc'd, NUL-terminated. */
-int cli_conn_read_body(struct cli_conn *c, const struct cli_resp_head *h, char **body,
-		       size_t *len, struct berth_error *err);
+int cli_conn_read_body(struct cli_conn *c, const struct cli_resp_head *h, char **body, size_t *len,
+		       struct berth_error *err);
 /* A JSON request on this connection. Non-2xx: err->msg is "Error response from daemon: MSG",
  * err->status the HTTP status. reply may be NULL. */
 int cli_conn_json(struct cli_conn *c, const char *method, const char *path, json_t *body,
@@ -49,7 +49,7 @@ char *cli_error_message(const char *body, size_t len);
 struct cli_pump {
 	bool tty;
 	bool send_stdin;
-	int signal_fd;			/* -1 or a self-pipe; on_signal is called when it fires */
+	int signal_fd; /* -1 or a self-pipe; on_signal is called when it fires */
 	void (*on_signal)(int sig, void *arg);
 	void *arg;
 };

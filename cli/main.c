@@ -8,29 +8,40 @@
 #include "cli.h"
 
 static const struct cli_command *container_table[] = {
-	&cli_cmd_ps,	  &cli_cmd_create, &cli_cmd_exec,    &cli_cmd_container_inspect,
-	&cli_cmd_kill,	  &cli_cmd_logs,   &cli_cmd_container_prune, &cli_cmd_restart,
-	&cli_cmd_rm,	  &cli_cmd_run,	   &cli_cmd_start,   &cli_cmd_stop,
-	&cli_cmd_wait,	  NULL,
+    &cli_cmd_ps,
+    &cli_cmd_create,
+    &cli_cmd_exec,
+    &cli_cmd_container_inspect,
+    &cli_cmd_kill,
+    &cli_cmd_logs,
+    &cli_cmd_container_prune,
+    &cli_cmd_restart,
+    &cli_cmd_rm,
+    &cli_cmd_run,
+    &cli_cmd_start,
+    &cli_cmd_stop,
+    &cli_cmd_wait,
+    NULL,
 };
 
 static const struct cli_command *image_table[] = {
-	&cli_cmd_image_import, &cli_cmd_image_inspect, &cli_cmd_image_load, &cli_cmd_image_ls,
-	&cli_cmd_image_prune,  &cli_cmd_image_rm,      &cli_cmd_image_save, &cli_cmd_image_tag,
-	NULL,
+    &cli_cmd_image_import, &cli_cmd_image_inspect, &cli_cmd_image_load,
+    &cli_cmd_image_ls,	   &cli_cmd_image_prune,   &cli_cmd_image_rm,
+    &cli_cmd_image_save,   &cli_cmd_image_tag,	   NULL,
 };
 
 static const struct cli_command *system_table[] = {
-	&cli_cmd_info, &cli_cmd_system_start, &cli_cmd_system_status, &cli_cmd_system_stop, NULL,
+    &cli_cmd_info, &cli_cmd_system_start, &cli_cmd_system_status, &cli_cmd_system_stop, NULL,
 };
 
 static const struct cli_command *top_table[] = {
-	&cli_cmd_run,	 &cli_cmd_exec,	   &cli_cmd_ps,		  &cli_cmd_images,
-	&cli_cmd_version, &cli_cmd_info,   &cli_cmd_create,	  &cli_cmd_start,
-	&cli_cmd_stop,	 &cli_cmd_restart, &cli_cmd_kill,	  &cli_cmd_rm,
-	&cli_cmd_logs,	 &cli_cmd_inspect, &cli_cmd_wait,	  &cli_cmd_rmi,
-	&cli_cmd_image_import, &cli_cmd_image_load, &cli_cmd_image_save, &cli_cmd_image_tag,
-	NULL,
+    &cli_cmd_run,	 &cli_cmd_exec,		&cli_cmd_ps,
+    &cli_cmd_images,	 &cli_cmd_version,	&cli_cmd_info,
+    &cli_cmd_create,	 &cli_cmd_start,	&cli_cmd_stop,
+    &cli_cmd_restart,	 &cli_cmd_kill,		&cli_cmd_rm,
+    &cli_cmd_logs,	 &cli_cmd_inspect,	&cli_cmd_wait,
+    &cli_cmd_rmi,	 &cli_cmd_image_import, &cli_cmd_image_load,
+    &cli_cmd_image_save, &cli_cmd_image_tag,	NULL,
 };
 
 struct group {
@@ -41,17 +52,17 @@ struct group {
 };
 
 /* Inside `berth container`, ps is listed as ls (alias ps, list) and prune is its own. */
-static const char *const container_names[] = {"ls",   "create",  "exec", "inspect", "kill",
-					      "logs", "prune",	 "restart", "rm", "run",
+static const char *const container_names[] = {"ls",    "create", "exec",    "inspect", "kill",
+					      "logs",  "prune",	 "restart", "rm",      "run",
 					      "start", "stop",	 "wait",    NULL};
 static const char *const image_names[] = {"import", "inspect", "load", "ls", "prune",
 					  "rm",	    "save",    "tag",  NULL};
 static const char *const system_names[] = {"info", "start", "status", "stop", NULL};
 
 static const struct group groups[] = {
-	{"container", "Manage containers", container_table, container_names},
-	{"image", "Manage images", image_table, image_names},
-	{"system", "Manage berth", system_table, system_names},
+    {"container", "Manage containers", container_table, container_names},
+    {"image", "Manage images", image_table, image_names},
+    {"system", "Manage berth", system_table, system_names},
 };
 
 static void print_main_usage(FILE *out)
@@ -94,14 +105,17 @@ static int arity_error(struct cli *cli, const struct cli_command *cmd, int n)
 	if (max == 0)
 		snprintf(what, sizeof(what), "accepts no arguments");
 	else if (min == max)
-		snprintf(what, sizeof(what), "requires exactly %d argument%s", min, min == 1 ? "" : "s");
+		snprintf(what, sizeof(what), "requires exactly %d argument%s", min,
+			 min == 1 ? "" : "s");
 	else if (n < min && max < 0)
 		snprintf(what, sizeof(what), "requires at least %d argument%s", min,
 			 min == 1 ? "" : "s");
 	else if (n < min)
-		snprintf(what, sizeof(what), "requires at least %d and at most %d arguments", min, max);
+		snprintf(what, sizeof(what), "requires at least %d and at most %d arguments", min,
+			 max);
 	else
-		snprintf(what, sizeof(what), "requires at most %d argument%s", max, max == 1 ? "" : "s");
+		snprintf(what, sizeof(what), "requires at most %d argument%s", max,
+			 max == 1 ? "" : "s");
 	fprintf(stderr, "\"%s\" %s.\nSee '%s --help'.\n", cli->cmd_path, what, cli->cmd_path);
 	const char *usage = strchr(cmd->usage, ' ');
 	fprintf(stderr, "\nUsage:  %s%s\n\n%s\n", cli->cmd_path, usage ? usage : "", cmd->summary);
@@ -134,8 +148,8 @@ int cli_run_command(struct cli *cli, const struct cli_command *cmd, const char *
 	return rc;
 }
 
-static const struct cli_command *find_in(const struct cli_command **table,
-					 const char *const *names, const char *name)
+static const struct cli_command *find_in(const struct cli_command **table, const char *const *names,
+					 const char *name)
 {
 	for (size_t i = 0; table[i]; i++) {
 		const char *n = names ? names[i] : table[i]->name;
@@ -170,7 +184,8 @@ int main(int argc, char **argv)
 		const char *a = argv[i];
 		if (!strcmp(a, "-H") || !strcmp(a, "--host")) {
 			if (i + 1 >= argc) {
-				fprintf(stderr, "flag needs an argument: %s\nSee 'berth --help'.\n", a);
+				fprintf(stderr, "flag needs an argument: %s\nSee 'berth --help'.\n",
+					a);
 				return 125;
 			}
 			cli.sock = host_socket(argv[++i]);
@@ -209,9 +224,11 @@ int main(int argc, char **argv)
 			print_group_usage(stdout, &groups[g]);
 			return 0;
 		}
-		const struct cli_command *cmd = find_in(groups[g].table, groups[g].names, argv[i + 1]);
+		const struct cli_command *cmd =
+		    find_in(groups[g].table, groups[g].names, argv[i + 1]);
 		if (!cmd) {
-			fprintf(stderr, "berth: '%s %s' is not a berth command.\nSee 'berth %s --help'\n",
+			fprintf(stderr,
+				"berth: '%s %s' is not a berth command.\nSee 'berth %s --help'\n",
 				verb, argv[i + 1], verb);
 			return 1;
 		}

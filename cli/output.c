@@ -50,13 +50,13 @@ static void tw_format(FILE *out, struct tw_line *lines, size_t line0, size_t lin
 		      int *widths, size_t nwidths, int minwidth, int padding)
 {
 	size_t column = nwidths;
-	for (size_t this = line0; this < line1; this++) {
+	for (size_t this = line0; this < line1; this ++) {
 		if (lines[this].ncells == 0 || column >= lines[this].ncells - 1)
 			continue;
 		tw_write_lines(out, lines, line0, this, nlines, widths, nwidths);
 		line0 = this;
 		int width = minwidth;
-		for (; this < line1; this++) {
+		for (; this < line1; this ++) {
 			struct tw_line *l = &lines[this];
 			if (l->ncells == 0 || column >= l->ncells - 1)
 				break;
@@ -67,7 +67,8 @@ static void tw_format(FILE *out, struct tw_line *lines, size_t line0, size_t lin
 		widths[nwidths] = width;
 		tw_format(out, lines, line0, this, nlines, widths, nwidths + 1, minwidth, padding);
 		line0 = this;
-		/* the line at `this` ended the block: it has no cell here, so skipping it is fine */
+		/* the line at `this` ended the block: it has no cell here, so skipping it is fine
+		 */
 	}
 	tw_write_lines(out, lines, line0, line1, nlines, widths, nwidths);
 }

@@ -53,8 +53,7 @@ static void print_value(FILE *out, json_t *v, bool missing)
 		const char **keys = calloc(n + 1, sizeof(*keys));
 		const char *k;
 		json_t *val;
-		json_object_foreach(v, k, val)
-			keys[i++] = k;
+		json_object_foreach(v, k, val) keys[i++] = k;
 		qsort(keys, n, sizeof(*keys), qsort_strcmp);
 		fputs("map[", out);
 		for (i = 0; i < n; i++) {
@@ -195,7 +194,8 @@ static int exec_action(FILE *out, char *action, json_t *dot, json_t *headers,
 			const char *k = t.tok[arg + 1];
 			const char *dot_pos = strrchr(k, '.');
 			for (const char *p = dot_pos ? dot_pos + 1 : k; *p; p++)
-				fputc(*p == '-' || *p == '_' ? ' ' : toupper((unsigned char)*p), out);
+				fputc(*p == '-' || *p == '_' ? ' ' : toupper((unsigned char)*p),
+				      out);
 			return 0;
 		}
 		if (t.tok[arg][0] == '.')
@@ -271,7 +271,8 @@ char *cli_template_render(const char *tmpl, json_t *dot, json_t *headers, struct
 		if (!close) {
 			fclose(out);
 			free(result);
-			berth_err(err, 400, "template parsing error: template: :1: unclosed action");
+			berth_err(err, 400,
+				  "template parsing error: template: :1: unclosed action");
 			return NULL;
 		}
 		size_t alen = (size_t)(close - open - 2);
@@ -301,9 +302,7 @@ static json_t *public_copy(json_t *row)
 	json_t *copy = json_object();
 	const char *k;
 	json_t *v;
-	json_object_foreach(row, k, v)
-		if (k[0] != '_')
-			json_object_set(copy, k, v);
+	json_object_foreach(row, k, v) if (k[0] != '_') json_object_set(copy, k, v);
 	return copy;
 }
 
@@ -313,7 +312,8 @@ int cli_format_rows(FILE *out, const char *format, json_t *rows, json_t *headers
 	size_t i;
 	json_t *row;
 	if (!strcmp(format, "json")) {
-		json_array_foreach(rows, i, row) {
+		json_array_foreach(rows, i, row)
+		{
 			json_t *pub = public_copy(row);
 			char *s = json_dumps(pub, JSON_COMPACT | JSON_PRESERVE_ORDER);
 			fprintf(out, "%s\n", s);
@@ -322,7 +322,8 @@ int cli_format_rows(FILE *out, const char *format, json_t *rows, json_t *headers
 		}
 		return 0;
 	}
-	bool table = !strncmp(format, "table", 5) && (format[5] == '\0' || isspace((unsigned char)format[5]));
+	bool table = !strncmp(format, "table", 5) &&
+		     (format[5] == '\0' || isspace((unsigned char)format[5]));
 	const char *tmpl = table ? format + 5 : format;
 	while (table && isspace((unsigned char)*tmpl))
 		tmpl++;
@@ -341,7 +342,8 @@ int cli_format_rows(FILE *out, const char *format, json_t *rows, json_t *headers
 		fprintf(mem, "%s\n", h);
 		free(h);
 	}
-	json_array_foreach(rows, i, row) {
+	json_array_foreach(rows, i, row)
+	{
 		json_t *dot = row;
 		json_t *pub = NULL;
 		if (strstr(tmpl, "json .}}") || strstr(tmpl, "json . }}"))
