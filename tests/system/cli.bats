@@ -328,3 +328,19 @@ teardown() {
 	[ "$status" -eq 1 ]
 	[[ "$output" == "Cannot connect to the berth agent at unix:///nonexistent.sock"* ]]
 }
+
+@test "system stop leaves containers running; system start is idempotent and re-adopts them" {
+	berth run -d --name survivor busybox sleep 300 >/dev/null
+	run berth system start
+	[ "$status" -eq 0 ]
+	run berth system stop
+	[ "$status" -eq 0 ]
+	run berth system status
+	[ "$status" -eq 1 ]
+	[[ "${lines[0]}" == berth-agent*stopped* ]]
+	pgrep -f "sleep 300" >/dev/null
+	run berth system start
+	[ "$status" -eq 0 ]
+	run berth ps --format '{{.Names}} {{.State}}'
+	[ "$output" = "survivor running" ]
+}
