@@ -1,0 +1,55 @@
+/*
+ * Published host ports: one libevent loop serves every listener; TCP bytes move between the
+ * client and a backend with splice(2) through a pipe per direction, UDP datagrams through a
+ * per-client flow table with an idle timeout. A port may have several backends (the replicas of
+ * a service): new TCP connections and new UDP flows are spread over the healthy ones.
+ */
+#ifndef BERTH_NETD_PROXY_H
+#define BERTH_NETD_PROXY_H
+
+#include <stdbool.h>
+#include <netinet/in.h>
+#include <event2/event.h>
+
+#include "berth/error.h"
+
+enum proxy_proto { PROXY_TCP, PROXY_UDP };
+
+struct proxy;
+
+struct proxy *proxy_new(struct event_base *base);
+/* Closes every listener and connection. */
+void proxy_free(struct proxy *p);
+
+/*
+ * Listen on host_ip:host_port (host_ip "" or "0.0.0.0" = all IPv4 addresses). When the port
+ * is already bound by something else: 409 with Docker's text,
+ * "Bind for 0.0.0.0:9000 failed: port is already allocated" if berth holds it, else
+ * "Error starting userland proxy: listen tcp4 0.0.0.0:9000: bind: address already in use".
+ */
+int proxy_listen(struct proxy *p, const char *host_ip, int host_port, enum proxy_proto proto,
+		 struct berth_error *err);
+/* Stop listening and close the port's connections. */
+void proxy_unlisten(struct proxy *p, const char *host_ip, int host_port, enum proxy_proto proto);
+bool proxy_is_listening(struct proxy *p, const char *host_ip, int host_port,
+			enum proxy_proto proto);
+
+/* Backends of a listening port. id names the backend (the container id) so it can be removed
+ * or marked down; adding an existing id updates its address. */
+int proxy_backend_add(struct proxy *p, const char *host_ip, int host_port, enum proxy_proto proto,
+		      const char *id, const char *backend_ip, int backend_port,
+		      struct berth_error *err);
+void proxy_backend_remove(struct proxy *p, const char *host_ip, int host_port,
+			  enum proxy_proto proto, const char *id);
+/* A backend that is down gets no new connections (its open ones are left alone). */
+void proxy_backend_set_up(struct proxy *p, const char *id, bool up);
+
+struct proxy_stats {
+	unsigned listeners;
+	unsigned tcp_connections; /* open now */
+	unsigned udp_flows;	  /* open now */
+	unsigned long long accepted;
+};
+void proxy_get_stats(struct proxy *p, struct proxy_stats *out);
+
+#endif
