@@ -1,6 +1,6 @@
-/* Random IDs and names, name validation, SHA-256 (OpenSSL EVP). */
+/* Random IDs and names, name validation (SHA-256 is in sha256.c: only what hashes links libcrypto). */
 #include <ctype.h>
-#include <openssl/evp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,48 +111,4 @@ bool berth_name_valid(const char *name)
 		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '.' && *p != '-')
 			return false;
 	return true;
-}
-
-struct berth_sha256 {
-	EVP_MD_CTX *ctx;
-};
-
-struct berth_sha256 *berth_sha256_new(void)
-{
-	struct berth_sha256 *h = malloc(sizeof(*h));
-	if (!h)
-		abort();
-	h->ctx = EVP_MD_CTX_new();
-	if (!h->ctx || EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) != 1)
-		abort();
-	return h;
-}
-
-void berth_sha256_update(struct berth_sha256 *h, const void *data, size_t len)
-{
-	EVP_DigestUpdate(h->ctx, data, len);
-}
-
-void berth_sha256_final_hex(struct berth_sha256 *h, char out[65])
-{
-	unsigned char md[32];
-	unsigned int mdlen = 0;
-	EVP_DigestFinal_ex(h->ctx, md, &mdlen);
-	hex_encode(md, 32, out);
-	berth_sha256_free(h);
-}
-
-void berth_sha256_free(struct berth_sha256 *h)
-{
-	if (!h)
-		return;
-	EVP_MD_CTX_free(h->ctx);
-	free(h);
-}
-
-void berth_sha256_hex(const void *data, size_t len, char out[65])
-{
-	struct berth_sha256 *h = berth_sha256_new();
-	berth_sha256_update(h, data, len);
-	berth_sha256_final_hex(h, out);
 }

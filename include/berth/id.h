@@ -15,7 +15,7 @@ bool berth_is_hex(const char *s, size_t n);
 /* Container names: [a-zA-Z0-9][a-zA-Z0-9_.-]+ (a leading '/' is allowed and ignored). */
 bool berth_name_valid(const char *name);
 
-/* Streaming SHA-256 over OpenSSL's EVP. */
+/* Streaming SHA-256 over OpenSSL's EVP (lib/sha256.c; links libcrypto into what calls it). */
 struct berth_sha256;
 struct berth_sha256 *berth_sha256_new(void);
 void berth_sha256_update(struct berth_sha256 *h, const void *data, size_t len);
