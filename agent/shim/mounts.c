@@ -246,6 +246,9 @@ int shim_mounts_setup(const struct shim_spec *spec, struct shim_child_error *cer
 	if (umount2(oldroot, MNT_DETACH) < 0)
 		return shim_child_fail(cerr, 125, errno, "unmount the old root");
 	rmdir(oldroot);
+	/* The working dir is made before / turns read-only (Docker makes it at create). */
+	if (spec->cwd && *spec->cwd)
+		mkdir_p(spec->cwd, 0755);
 	if (spec->readonly_rootfs &&
 	    mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
 		return shim_child_fail(cerr, 125, errno, "remount / read-only");

@@ -1,0 +1,180 @@
+#!/usr/bin/env bats
+# What a container is, seen from inside and from the host: namespaces, filesystem, limits,
+# capabilities, --init, the json-file log, and the shim outliving the agent.
+
+load helpers
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+	berth_start
+	berth_import_busybox
+}
+
+teardown_file() {
+	berth rm -f $(berth ps -qa) >/dev/null 2>&1 || true
+}
+
+teardown() {
+	[ -n "${BATS_TEST_COMPLETED:-}" ] || berth_dump_logs >&3
+	berth rm -f $(berth ps -qa) >/dev/null 2>&1 || true
+}
+
+shim_pids() {
+	pgrep -x berth-shim || true
+}
+
+@test "the container's view: hostname, /etc files, PID 1, only loopback, /dev" {
+	run berth run --rm --hostname box1 busybox sh -c \
+		'hostname; cat /etc/hostname; grep -c localhost /etc/hosts; echo $$; ip -o link | cut -d: -f2; ls /dev'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = box1 ]
+	[ "${lines[1]}" = box1 ]
+	[ "${lines[2]}" = 2 ]
+	[ "${lines[3]}" = 1 ]
+	[ "${lines[4]}" = " lo" ]
+	[[ "$output" == *$'null\nptmx\npts\nrandom\nshm\nstderr\nstdin\nstdout\ntty\nurandom\nzero'* ]]
+}
+
+@test "masked and read-only paths, read-only /sys, Docker's capabilities" {
+	run berth run --rm busybox sh -c \
+		'wc -c </proc/timer_list; ls /sys/firmware | wc -l; touch /sys/x; echo 1 >/proc/sys/kernel/domainname; grep -E "^Cap(Eff|Bnd)" /proc/self/status'
+	[[ "$output" == *$'0\n0\n'* ]]
+	[[ "$output" == *"touch: /sys/x: Read-only file system"* ]]
+	[[ "$output" == *"domainname: Read-only file system"* ]]
+	[[ "$output" == *$'CapEff:\t00000000a80425fb\nCapBnd:\t00000000a80425fb'* ]]
+	run berth run --rm --cap-add NET_ADMIN --cap-drop CHOWN busybox grep CapEff /proc/self/status
+	[ "$output" = $'CapEff:\t00000000a80435fa' ]
+	run berth run --rm -u nobody busybox sh -c 'id; grep CapEff /proc/self/status'
+	[ "${lines[0]}" = "uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup)" ]
+	[ "${lines[1]}" = $'CapEff:\t0000000000000000' ]
+}
+
+@test "--read-only, -w is created, -e reaches the process" {
+	run -1 berth run --rm --read-only -w /made/here -e FOO=bar busybox sh -c 'pwd; echo $FOO; touch /x'
+	[ "${lines[0]}" = /made/here ]
+	[ "${lines[1]}" = bar ]
+	[[ "$output" == *"touch: /x: Read-only file system"* ]]
+}
+
+@test "127, 126: Docker's messages, the container left Exited with the code" {
+	run -127 berth run --name nf busybox nosuchcmd
+	[ "$status" -eq 127 ]
+	[[ "$output" == *'exec: "nosuchcmd": executable file not found in $PATH'* ]]
+	run berth inspect -f '{{.State.Status}} {{.State.ExitCode}}' nf
+	[ "$output" = "exited 127" ]
+	run -126 berth run --rm busybox /etc
+	[ "$status" -eq 126 ]
+	[[ "$output" == *'exec: "/etc": is a directory'* ]]
+	run -126 berth run --rm busybox /etc/passwd
+	[ "$status" -eq 126 ]
+	[[ "$output" == *"permission denied"* ]]
+}
+
+@test "--memory: the OOM killer gives 137 and OOMKilled" {
+	run -137 berth run --name hog --memory 8m busybox sh -c 'x=$(head -c 67108864 /dev/zero | tr "\0" a); echo survived'
+	[ "$status" -eq 137 ]
+	[[ "$output" != *survived* ]]
+	run berth inspect -f '{{.State.ExitCode}} {{.State.OOMKilled}}' hog
+	[ "$output" = "137 true" ]
+}
+
+@test "--pids-limit stops forks" {
+	run berth run --rm --pids-limit 4 busybox sh -c 'for i in 1 2 3 4 5 6; do sleep 1 & done; wait'
+	[[ "$output" == *"can't fork"* ]]
+}
+
+@test "--init: PID 1 forwards SIGTERM and reaps; without it stop needs SIGKILL" {
+	run berth run --rm --init busybox sh -c '(sleep 0.1 &); sleep 0.4; ps -o stat | grep -c Z; ps -o pid,comm | grep -c "1 init"'
+	[ "${lines[0]}" = 0 ]
+	[ "${lines[1]}" = 1 ]
+	berth run -d --init --name inited busybox sleep 60 >/dev/null
+	SECONDS=0
+	berth stop -t 5 inited
+	[ $SECONDS -lt 3 ]
+	run berth inspect -f '{{.State.ExitCode}}' inited
+	[ "$output" = 143 ]
+	berth run -d --name plain busybox sleep 60 >/dev/null
+	SECONDS=0
+	berth stop -t 1 plain
+	[ $SECONDS -ge 1 ]
+	run berth inspect -f '{{.State.ExitCode}}' plain
+	[ "$output" = 137 ]
+}
+
+@test "the json-file log holds every line with its stream; no cgroup is left after exit" {
+	id=$(berth run -d busybox sh -c 'echo one; echo two >&2; printf tail')
+	berth wait "$id" >/dev/null
+	log="$BERTH_ROOT/containers/$id/$id-json.log"
+	run cat "$log"
+	[[ "${lines[0]}" =~ ^\{\"log\":\"one\\n\",\"stream\":\"stdout\",\"time\":\"[0-9T:.-]+Z\"\}$ ]]
+	[[ "$output" == *'{"log":"two\n","stream":"stderr","time":"'* ]]
+	[[ "$output" == *'{"log":"tail","stream":"stdout","time":"'* ]]
+	run cat "$BERTH_ROOT/containers/$id/exit.json"
+	[[ "$output" == *'"exit_code":0'* ]]
+	for c in /sys/fs/cgroup/*/"$BERTH_CGROUP_PARENT"/"$id"; do
+		[ ! -d "$c" ]
+	done
+}
+
+@test "the shim is detached: killing the agent's process group spares the container" {
+	berth run -d --name survivor busybox sh -c 'i=0; while true; do echo $i; i=$((i+1)); sleep 0.1; done' >/dev/null
+	agent=$(pgrep -x berth-agent)
+	shim=$(shim_pids)
+	[ -n "$shim" ]
+	[ "$(ps -o sid= -p "$shim")" != "$(ps -o sid= -p "$agent")" ]
+	[ "$(ps -o pgid= -p "$shim")" != "$(ps -o pgid= -p "$agent")" ]
+	# the whole group the agent runs in, unless that is our own
+	pgid=$(ps -o pgid= -p "$agent" | tr -d ' ')
+	if [ "$pgid" != "$(ps -o pgid= -p $$ | tr -d ' ')" ]; then
+		kill -9 -- "-$pgid"
+	else
+		kill -9 "$agent"
+	fi
+	sleep 0.5
+	kill -0 "$shim"
+	berth_start
+	run berth inspect -f '{{.State.Status}}' survivor
+	[ "$output" = running ]
+	berth stop -t 0 survivor >/dev/null
+	run berth logs survivor
+	[ "${lines[0]}" = 0 ]
+	[ "${#lines[@]}" -ge 5 ]
+}
+
+@test "an exit while the agent is down is not lost" {
+	berth run -d --name quick busybox sh -c 'sleep 1; exit 9' >/dev/null
+	kill -9 "$(pgrep -x berth-agent)"
+	sleep 2
+	berth_start
+	run berth inspect -f '{{.State.Status}} {{.State.ExitCode}}' quick
+	[ "$output" = "exited 9" ]
+	[ -z "$(shim_pids)" ]
+}
+
+@test "a killed shim: the container is reported dead, not left unaccounted" {
+	berth run -d --name orphan busybox sleep 60 >/dev/null
+	kill -9 "$(shim_pids)"
+	wait_for 5 sh -c "berth inspect -f '{{.State.Status}}' orphan | grep -qx exited"
+	run berth inspect -f '{{.State.ExitCode}}' orphan
+	[ "$output" = 137 ]
+	[ -z "$(pgrep -x sleep)" ]
+}
+
+@test "exec joins the container: namespaces, cwd, user, 127" {
+	berth run -d --name ex --hostname exh busybox sleep 60 >/dev/null
+	run berth exec -w /tmp -u nobody ex sh -c 'hostname; pwd; id -u; echo $$'
+	[ "${lines[0]}" = exh ]
+	[ "${lines[1]}" = /tmp ]
+	[ "${lines[2]}" = 65534 ]
+	[ "${lines[3]}" -gt 1 ]
+	run -127 berth exec ex nosuch
+	[ "$status" -eq 127 ]
+}
+
+@test "the shim stays small" {
+	berth run -d --name small busybox sleep 60 >/dev/null
+	shim=$(shim_pids)
+	anon=$(awk '/^Pss_Anon:/ {print $2}' "/proc/$shim/smaps_rollup")
+	echo "shim Pss_Anon ${anon} kB"
+	[ "$anon" -lt 400 ]
+}
