@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,6 +33,10 @@ void image_store_trash(struct image_store *store, const char *path)
 	if (rename(path, dest) < 0) {
 		if (errno != ENOENT)
 			berth_rm_rf(path, NULL);
+		return;
+	}
+	if (store->inline_trash) {
+		berth_rm_rf(dest, NULL);
 		return;
 	}
 	pthread_t t;
@@ -201,8 +206,14 @@ static int remove_locked(struct image_store *store, const char *ref, bool force,
 json_t *image_store_remove(struct image_store *store, const char *ref, bool force,
 			   image_in_use_fn in_use, void *in_use_arg, struct berth_error *err)
 {
-	json_t *records = json_array();
 	pthread_mutex_lock(&store->lock);
+	int lock = image_store_lock_disk(store, LOCK_EX, err);
+	if (lock < 0) {
+		pthread_mutex_unlock(&store->lock);
+		return NULL;
+	}
+	image_store_reload_locked(store);
+	json_t *records = json_array();
 	_cleanup_json_ json_t *before = json_deep_copy(store->tags);
 	int rc = remove_locked(store, ref, force, in_use, in_use_arg, records, err);
 	if (rc < 0) {
@@ -215,6 +226,7 @@ json_t *image_store_remove(struct image_store *store, const char *ref, bool forc
 		*err = serr;
 		rc = -1;
 	}
+	image_store_unlock_disk(lock);
 	pthread_mutex_unlock(&store->lock);
 	if (rc < 0) {
 		json_decref(records);
@@ -229,6 +241,13 @@ json_t *image_store_prune(struct image_store *store, bool dangling_only, image_i
 	json_t *deleted = json_array();
 	long long reclaimed = 0;
 	pthread_mutex_lock(&store->lock);
+	int lock = image_store_lock_disk(store, LOCK_EX, err);
+	if (lock < 0) {
+		pthread_mutex_unlock(&store->lock);
+		json_decref(deleted);
+		return NULL;
+	}
+	image_store_reload_locked(store);
 	_cleanup_json_ json_t *ids = json_array();
 	const char *id;
 	json_t *rec;
@@ -253,6 +272,7 @@ json_t *image_store_prune(struct image_store *store, bool dangling_only, image_i
 	}
 	if (image_store_save_tags(store, rc < 0 ? NULL : err) < 0)
 		rc = -1;
+	image_store_unlock_disk(lock);
 	pthread_mutex_unlock(&store->lock);
 	if (rc < 0) {
 		json_decref(deleted);

@@ -1,12 +1,15 @@
 /* The image store's state: image records, repository tags (images.json), resolution by name
- * or ID, registration and deletion. Every operation here is quick and thread-safe. */
+ * or ID, and keeping the in-memory index in step with the disk that berth-image-worker
+ * processes also write (images.lock). Every operation here is quick and thread-safe. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,41 +54,38 @@ void image_now_rfc3339(char *out, size_t size)
 	snprintf(out, size, "%s.%09ldZ", base, ts.tv_nsec);
 }
 
-/* Build a record from a config already in blobs/ and its metadata file. */
-static json_t *record_new(const char *root, json_t *config, json_t *meta)
+/* A record from a config already in blobs/ and its metadata file. The chain IDs come from
+ * the metadata (the worker hashed them): the agent itself never hashes. NULL when they are
+ * missing and cannot be derived (an image registered before chain IDs were kept). */
+json_t *image_record_new(json_t *config, json_t *meta)
 {
 	json_t *diff_ids = json_object_get(json_object_get(config, "rootfs"), "diff_ids");
-	size_t n = json_array_size(diff_ids);
-	const char **diffs = calloc(n + 1, sizeof(*diffs));
-	char(*chain)[72] = calloc(n + 1, sizeof(*chain));
-	if (!diffs || !chain)
-		abort();
-	for (size_t i = 0; i < n; i++) {
-		diffs[i] = json_string_value(json_array_get(diff_ids, i));
-		if (!diffs[i])
-			diffs[i] = "";
+	json_t *chain_ids = json_object_get(meta, "chain_ids");
+	if (!json_is_array(diff_ids))
+		return NULL;
+	if (!json_is_array(chain_ids) || json_array_size(chain_ids) != json_array_size(diff_ids)) {
+		/* One layer: its chain ID is its diff ID. */
+		if (json_array_size(diff_ids) > 1)
+			return NULL;
+		chain_ids = diff_ids;
 	}
-	image_chain_ids(diffs, n, chain);
-	json_t *chain_ids = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(chain_ids, json_string(chain[i]));
-	free(diffs);
-	free(chain);
-	json_t *rec = json_pack("{s:O, s:o}", "config", config, "chain_ids", chain_ids);
-	json_object_set(rec, "size", json_object_get(meta, "size"));
+	json_t *rec = json_pack("{s:O, s:O}", "config", config, "chain_ids", chain_ids);
+	json_t *size = json_object_get(meta, "size");
+	json_object_set_new(rec, "size",
+			    json_is_integer(size) ? json_incref(size) : json_integer(0));
 	json_t *ltt = json_object_get(meta, "last_tag_time");
 	if (json_is_string(ltt))
 		json_object_set(rec, "last_tag_time", ltt);
-	(void)root;
 	return rec;
 }
 
-static int save_meta(struct image_store *store, const char *id, json_t *rec,
-		     struct berth_error *err)
+int image_store_save_meta(struct image_store *store, const char *id, json_t *rec,
+			  struct berth_error *err)
 {
 	_cleanup_free_ char *path = berth_strdupf("%s/images/%s.json", store->root, image_hex(id));
 	_cleanup_json_ json_t *meta = json_object();
 	json_object_set(meta, "size", json_object_get(rec, "size"));
+	json_object_set(meta, "chain_ids", json_object_get(rec, "chain_ids"));
 	json_t *ltt = json_object_get(rec, "last_tag_time");
 	if (ltt)
 		json_object_set(meta, "last_tag_time", ltt);
@@ -98,31 +98,95 @@ int image_store_save_tags(struct image_store *store, struct berth_error *err)
 	return berth_write_json_atomic(path, store->tags, err);
 }
 
-static void load_images(struct image_store *store)
+/* Re-read images/ and images.json. Configs never change under an ID, so only new images'
+ * configs are read; metadata (size, tag time) is re-read for all. */
+void image_store_reload_locked(struct image_store *store)
 {
 	_cleanup_free_ char *dir = berth_strdupf("%s/images", store->root);
 	_cleanup_closedir_ DIR *d = opendir(dir);
+	json_t *fresh = json_object();
 	struct dirent *de;
 	while (d && (de = readdir(d))) {
 		size_t n = strlen(de->d_name);
 		if (n != 64 + 5 || strcmp(de->d_name + 64, ".json") ||
 		    !berth_is_hex(de->d_name, 64))
 			continue;
-		char hex[65];
-		memcpy(hex, de->d_name, 64);
-		hex[64] = '\0';
+		char id[72];
+		snprintf(id, sizeof(id), "sha256:%.64s", de->d_name);
 		_cleanup_free_ char *mpath = berth_strdupf("%s/%s", dir, de->d_name);
-		_cleanup_free_ char *cpath = berth_strdupf("%s/blobs/sha256/%s", store->root, hex);
 		_cleanup_json_ json_t *meta = berth_read_json(mpath, NULL);
-		_cleanup_json_ json_t *config = berth_read_json(cpath, NULL);
-		if (!meta || !config) {
-			log_warn("image %s: missing config or metadata, ignored", hex);
+		json_t *old = json_object_get(store->images, id);
+		_cleanup_json_ json_t *config = json_incref(json_object_get(old, "config"));
+		if (!config) {
+			_cleanup_free_ char *cpath =
+			    berth_strdupf("%s/blobs/sha256/%s", store->root, image_hex(id));
+			config = berth_read_json(cpath, NULL);
+		}
+		json_t *rec = meta && config ? image_record_new(config, meta) : NULL;
+		if (!rec) {
+			if (!old)
+				log_warn("image %s: missing or old config or metadata, ignored",
+					 image_hex(id));
 			continue;
 		}
-		char id[72];
-		snprintf(id, sizeof(id), "sha256:%s", hex);
-		json_object_set_new(store->images, id, record_new(store->root, config, meta));
+		json_object_set_new(fresh, id, rec);
 	}
+	json_decref(store->images);
+	store->images = fresh;
+
+	_cleanup_free_ char *tags_path = berth_strdupf("%s/images.json", store->root);
+	struct berth_error lerr = {0};
+	json_t *tags = berth_read_json(tags_path, &lerr);
+	if (!tags || !json_is_object(tags)) {
+		if (tags || lerr.status != 404)
+			log_warn("images.json unreadable, starting without tags: %s", lerr.msg);
+		json_decref(tags);
+		tags = json_object();
+	}
+	/* Drop tags whose image is gone (a crash between the two writes). */
+	const char *key;
+	json_t *val;
+	void *tmp;
+	json_object_foreach_safe(tags, tmp, key, val)
+	{
+		if (!json_object_get(store->images, json_string_value(val) ?: ""))
+			json_object_del(tags, key);
+	}
+	json_decref(store->tags);
+	store->tags = tags;
+}
+
+int image_store_lock_disk(struct image_store *store, int how, struct berth_error *err)
+{
+	_cleanup_free_ char *path = berth_strdupf("%s/images.lock", store->root);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return berth_err_errno(err, 500, errno, "open %s", path);
+	while (flock(fd, how) < 0) {
+		if (errno != EINTR) {
+			int saved = errno;
+			close(fd);
+			return berth_err_errno(err, 500, saved, "lock %s", path);
+		}
+	}
+	return fd;
+}
+
+void image_store_unlock_disk(int fd)
+{
+	if (fd >= 0)
+		close(fd); /* drops the flock */
+}
+
+int image_store_reload(struct image_store *store, struct berth_error *err)
+{
+	pthread_mutex_lock(&store->lock);
+	int fd = image_store_lock_disk(store, LOCK_SH, err);
+	if (fd >= 0)
+		image_store_reload_locked(store);
+	image_store_unlock_disk(fd);
+	pthread_mutex_unlock(&store->lock);
+	return fd < 0 ? -1 : 0;
 }
 
 /* Leftovers of a crash: half-unpacked layers, staging dirs, trash. */
@@ -141,10 +205,9 @@ static void clean_leftovers(const char *root)
 	}
 }
 
-struct image_store *image_store_open(const char *root, struct berth_error *err)
+static struct image_store *store_new(const char *root, struct berth_error *err)
 {
 	static const char *const dirs[] = {"blobs/sha256", "layers", "images", "tmp"};
-	clean_leftovers(root);
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		_cleanup_free_ char *p = berth_strdupf("%s/%s", root, dirs[i]);
 		if (berth_mkdir_p(p, 0700, err) < 0)
@@ -156,26 +219,41 @@ struct image_store *image_store_open(const char *root, struct berth_error *err)
 	pthread_mutex_init(&store->lock, NULL);
 	snprintf(store->root, sizeof(store->root), "%s", root);
 	store->images = json_object();
-	load_images(store);
-	_cleanup_free_ char *tags_path = berth_strdupf("%s/images.json", root);
-	struct berth_error lerr = {0};
-	store->tags = berth_read_json(tags_path, &lerr);
-	if (!store->tags || !json_is_object(store->tags)) {
-		if (store->tags || lerr.status != 404)
-			log_warn("images.json unreadable, starting without tags: %s", lerr.msg);
-		json_decref(store->tags);
-		store->tags = json_object();
-	}
-	/* Drop tags whose image is gone (a crash between the two writes). */
-	const char *key;
-	json_t *val;
-	void *tmp;
-	json_object_foreach_safe(store->tags, tmp, key, val)
-	{
-		if (!json_object_get(store->images, json_string_value(val) ?: ""))
-			json_object_del(store->tags, key);
+	store->tags = json_object();
+	if (image_store_reload(store, err) < 0) {
+		image_store_free(store);
+		return NULL;
 	}
 	return store;
+}
+
+struct image_store *image_store_open(const char *root, struct berth_error *err)
+{
+	clean_leftovers(root);
+	return store_new(root, err);
+}
+
+struct image_store *image_store_attach(const char *root, struct berth_error *err)
+{
+	struct image_store *store = store_new(root, err);
+	if (store)
+		store->inline_trash = true;
+	return store;
+}
+
+void image_store_sweep_pid(struct image_store *store, pid_t pid)
+{
+	_cleanup_free_ char *tmp = berth_strdupf("%s/tmp", store->root);
+	_cleanup_closedir_ DIR *d = opendir(tmp);
+	char tag[32];
+	snprintf(tag, sizeof(tag), "-%d-", (int)pid);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (!strstr(de->d_name, tag))
+			continue;
+		_cleanup_free_ char *p = berth_strdupf("%s/%s", tmp, de->d_name);
+		image_store_trash(store, p);
+	}
 }
 
 void image_store_free(struct image_store *store)
@@ -186,68 +264,6 @@ void image_store_free(struct image_store *store)
 	json_decref(store->images);
 	pthread_mutex_destroy(&store->lock);
 	free(store);
-}
-
-int image_store_register(struct image_store *store, const char *config_bytes, size_t config_len,
-			 const char *const *tags, size_t n_tags, json_t *moved_from, char id[72],
-			 struct berth_error *err)
-{
-	json_error_t jerr;
-	_cleanup_json_ json_t *config = json_loadb(config_bytes, config_len, 0, &jerr);
-	if (!config || !json_is_object(config))
-		return berth_err(err, 400, "invalid image config: %s",
-				 config ? "not an object" : jerr.text);
-	json_t *diff_ids = json_object_get(json_object_get(config, "rootfs"), "diff_ids");
-	if (!json_is_array(diff_ids))
-		return berth_err(err, 400, "invalid image config: no rootfs.diff_ids");
-	char hex[65];
-	berth_sha256_hex(config_bytes, config_len, hex);
-	snprintf(id, 72, "sha256:%s", hex);
-
-	_cleanup_json_ json_t *rec = record_new(store->root, config, NULL);
-	long long size = 0;
-	size_t i;
-	json_t *chain;
-	json_array_foreach(json_object_get(rec, "chain_ids"), i, chain)
-	{
-		_cleanup_free_ char *dir =
-		    berth_strdupf("%s/layers/%s", store->root, image_hex(json_string_value(chain)));
-		struct stat st;
-		if (stat(dir, &st) < 0)
-			return berth_err(err, 500, "layer %s is not unpacked",
-					 json_string_value(chain));
-		size += berth_dir_size(dir);
-	}
-	json_object_set_new(rec, "size", json_integer(size));
-	_cleanup_free_ char *cpath = berth_strdupf("%s/blobs/sha256/%s", store->root, hex);
-	struct stat st;
-	if (stat(cpath, &st) < 0 &&
-	    berth_write_atomic(cpath, config_bytes, config_len, 0644, err) < 0)
-		return -1;
-
-	char now[64];
-	image_now_rfc3339(now, sizeof(now));
-	pthread_mutex_lock(&store->lock);
-	json_t *old = json_object_get(store->images, id);
-	if (old && json_object_get(old, "last_tag_time"))
-		json_object_set(rec, "last_tag_time", json_object_get(old, "last_tag_time"));
-	if (n_tags)
-		json_object_set_new(rec, "last_tag_time", json_string(now));
-	int rc = save_meta(store, id, rec, err);
-	if (rc == 0) {
-		json_object_set(store->images, id, rec);
-		for (size_t t = 0; t < n_tags; t++) {
-			const char *prev = json_string_value(json_object_get(store->tags, tags[t]));
-			if (moved_from)
-				json_object_set_new(
-				    moved_from, tags[t],
-				    json_string(prev && strcmp(prev, id) ? prev : ""));
-			json_object_set_new(store->tags, tags[t], json_string(id));
-		}
-		rc = image_store_save_tags(store, err);
-	}
-	pthread_mutex_unlock(&store->lock);
-	return rc;
 }
 
 /* Find an image ID for ref, with store->lock held. */
@@ -384,16 +400,22 @@ int image_store_tag(struct image_store *store, const char *ref, const char *repo
 	char now[64];
 	image_now_rfc3339(now, sizeof(now));
 	pthread_mutex_lock(&store->lock);
+	int lock = image_store_lock_disk(store, LOCK_EX, err);
 	char id[72];
-	int rc = image_store_resolve_id_locked(store, ref, id, err);
+	int rc = lock < 0 ? -1 : 0;
+	if (rc == 0) {
+		image_store_reload_locked(store);
+		rc = image_store_resolve_id_locked(store, ref, id, err);
+	}
 	if (rc == 0) {
 		json_t *rec = json_object_get(store->images, id);
 		json_object_set_new(rec, "last_tag_time", json_string(now));
 		json_object_set_new(store->tags, key, json_string(id));
-		rc = save_meta(store, id, rec, err);
+		rc = image_store_save_meta(store, id, rec, err);
 		if (rc == 0)
 			rc = image_store_save_tags(store, err);
 	}
+	image_store_unlock_disk(lock);
 	pthread_mutex_unlock(&store->lock);
 	return rc;
 }

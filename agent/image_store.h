@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <jansson.h>
 #include "berth/error.h"
 
@@ -18,8 +19,16 @@ struct image_info {
 };
 void image_info_clear(struct image_info *info);
 
+/* Open the store for a long-lived owner (the agent): sweeps what crashed runs left in tmp/. */
 struct image_store *image_store_open(const char *root, struct berth_error *err);
+/* Open it beside a running agent (berth-image-worker): no sweep, removals done at once. */
+struct image_store *image_store_attach(const char *root, struct berth_error *err);
 void image_store_free(struct image_store *store);
+/* Re-read the index from disk, after another process (a worker) changed it. */
+int image_store_reload(struct image_store *store, struct berth_error *err);
+/* Remove what process pid left in tmp/ (a worker that died): every temporary name a
+ * process makes there carries "-<pid>-". */
+void image_store_sweep_pid(struct image_store *store, pid_t pid);
 
 /* Resolve a reference as Docker does: a full or short image ID ("sha256:" optional), or a
  * name ("busybox" = "busybox:latest", "docker.io/library/busybox:latest" = "busybox:latest").
@@ -46,7 +55,13 @@ void image_ref_key(const struct image_ref *ref, char *out, size_t size);
 /* A tag alone: [\w][\w.-]{0,127}. */
 bool image_ref_tag_valid(const char *tag);
 
-/* ---- Digests and layers (image_layer.c) ---- */
+/*
+ * ---- What only berth-image-worker does (agent/image_worker/, library
+ * berth_image_worker_core): everything that needs libarchive or libcrypto. berth-agent does
+ * not link it; it runs the berth-image-worker program instead (image_job.c). ----
+ */
+
+/* ---- Digests and layers (image_worker/layer.c) ---- */
 
 /* OCI chain IDs: chain[0] = diff[0], chain[n] = sha256(chain[n-1] + " " + diff[n]).
  * All "sha256:<hex>". */
@@ -61,18 +76,20 @@ int image_layer_decompress(int fd, const char *out_path, char diff_id[72], int64
  * symlinks, hard-link outside, device nodes, and broken or non-tar input. */
 int image_layer_unpack(const char *tar_path, const char *dir, struct berth_error *err);
 /* Unpack tar_path into $root/layers/<chain hex> unless it exists: unpack into a temporary
- * sibling and rename, so no half-unpacked layer is ever visible. 1 if it unpacked, 0 if the
- * layer was there already. */
+ * dir in $root/tmp and rename, so no half-unpacked layer is ever visible. 1 if it unpacked, 0 if
+ * the layer was there already. */
 int image_layer_install(const char *root, const char *tar_path, const char *chain_id,
 			struct berth_error *err);
 
-/* ---- Store operations (image_store.c), thread-safe ---- */
-
-/* Register an image whose config blob and layers are already in place; tags ("name:tag"
- * keys) move to it. moved_from (may be NULL) gets, per tag, the id it was taken from or "". */
+/* Register an image whose layers are already in place (image_worker/register.c); tags
+ * ("name:tag" keys) move to it. moved_from (may be NULL) gets, per tag, the id it was taken
+ * from or "". */
 int image_store_register(struct image_store *store, const char *config_bytes, size_t config_len,
 			 const char *const *tags, size_t n_tags, json_t *moved_from, char id[72],
 			 struct berth_error *err);
+
+/* ---- Store operations (image_store.c, image_query.c, image_remove.c), thread-safe ---- */
+
 /* Resolve ref to "sha256:<hex>" only. */
 int image_store_resolve_id(struct image_store *store, const char *ref, char id[72],
 			   struct berth_error *err);
@@ -96,20 +113,30 @@ json_t *image_store_prune(struct image_store *store, bool dangling_only, image_i
 json_t *image_store_tags_of(struct image_store *store, const char *id);
 const char *image_store_root(struct image_store *store);
 
-/* ---- Archives (image_archive.c): synchronous, call from a worker thread ---- */
+/* ---- Archives (image_worker/import.c, load.c, save.c): berth-image-worker only ---- */
 
-/* docker import: a rootfs tar (maybe compressed) in tar_path → one-layer image. repo_tag may
- * be NULL (untagged); changes are Dockerfile lines (CMD, ENV, ...). */
+/* docker import: a rootfs tar (maybe compressed) in tar_path, or read from fd (once, a pipe
+ * will do) → one-layer image. repo_tag may be NULL (untagged); changes are Dockerfile lines
+ * (CMD, ENV, ...). */
 int image_archive_import(struct image_store *store, const char *tar_path, const char *repo_tag,
 			 const char *const *changes, size_t n_changes, char id[72],
 			 struct berth_error *err);
-/* docker load: a docker-save archive (old or new layout) or an OCI image layout tar. Appends
- * Docker's progress messages ({"stream": "Loaded image: x:y\n"}) to messages. */
+int image_archive_import_fd(struct image_store *store, int fd, const char *repo_tag,
+			    const char *const *changes, size_t n_changes, char id[72],
+			    struct berth_error *err);
+/* docker load: a docker-save archive (old or new layout) or an OCI image layout tar, from a
+ * file or read once from fd. Appends Docker's progress messages
+ * ({"stream": "Loaded image: x:y\n"}) to messages. */
 int image_archive_load(struct image_store *store, const char *tar_path, json_t *messages,
 		       struct berth_error *err);
-/* docker save: write a tar that docker load accepts (and the OCI layout files) to out_path. */
+int image_archive_load_fd(struct image_store *store, int fd, json_t *messages,
+			  struct berth_error *err);
+/* docker save: write a tar that docker load accepts (and the OCI layout files) to out_path,
+ * or stream it to fd. */
 int image_archive_save(struct image_store *store, const char *const *refs, size_t n_refs,
 		       const char *out_path, struct berth_error *err);
+int image_archive_save_fd(struct image_store *store, const char *const *refs, size_t n_refs, int fd,
+			  struct berth_error *err);
 /* Apply one Dockerfile-style change line ("ENV A=b") to an image's "config" object. 400 on a
  * bad line. */
 int image_archive_apply_change(json_t *config, const char *line, struct berth_error *err);

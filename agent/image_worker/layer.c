@@ -511,9 +511,11 @@ int image_layer_install(const char *root, const char *tar_path, const char *chai
 	if (stat(dir, &st) == 0)
 		return 0;
 	_cleanup_free_ char *layers = berth_strdupf("%s/layers", root);
-	if (berth_mkdir_p(layers, 0700, err) < 0)
+	_cleanup_free_ char *tmpdir = berth_strdupf("%s/tmp", root);
+	if (berth_mkdir_p(layers, 0700, err) < 0 || berth_mkdir_p(tmpdir, 0700, err) < 0)
 		return -1;
-	_cleanup_free_ char *tmp = berth_strdupf("%s.tmp-XXXXXX", dir);
+	/* In tmp/ with our pid in the name: what a killed worker leaves is swept by pid. */
+	_cleanup_free_ char *tmp = berth_strdupf("%s/layer-%d-XXXXXX", tmpdir, (int)getpid());
 	if (!mkdtemp(tmp))
 		return berth_err_errno(err, 500, errno, "mkdtemp %s", tmp);
 	chmod(tmp, 0755);

@@ -239,20 +239,35 @@ static int save_all(struct save *s, struct image_store *store, const char *const
 	return 0;
 }
 
-int image_archive_save(struct image_store *store, const char *const *refs, size_t n_refs,
-		       const char *out_path, struct berth_error *err)
+int image_archive_save_fd(struct image_store *store, const char *const *refs, size_t n_refs, int fd,
+			  struct berth_error *err)
 {
 	if (n_refs == 0)
 		return berth_err(err, 400, "no image names given");
 	_cleanup_(archive_write_freep) struct archive *a = archive_write_new();
 	archive_write_set_format_pax_restricted(a);
-	if (archive_write_open_filename(a, out_path) != ARCHIVE_OK)
-		return berth_err(err, 500, "create %s: %s", out_path, archive_error_string(a));
+	/* A pipe must not wait for a full 10 KB block before the last bytes go out. */
+	archive_write_set_bytes_in_last_block(a, 1);
+	if (archive_write_open_fd(a, fd) != ARCHIVE_OK)
+		return berth_err(err, 500, "write the archive: %s", archive_error_string(a));
 	_cleanup_json_ json_t *written = json_object();
 	struct save s = {.a = a, .written = written, .mtime = 0};
 	if (save_all(&s, store, refs, n_refs, err) < 0)
 		return -1;
 	if (archive_write_close(a) != ARCHIVE_OK)
-		return berth_err(err, 500, "write %s: %s", out_path, archive_error_string(a));
+		return berth_err(err, 500, "write the archive: %s", archive_error_string(a));
+	return 0;
+}
+
+int image_archive_save(struct image_store *store, const char *const *refs, size_t n_refs,
+		       const char *out_path, struct berth_error *err)
+{
+	_cleanup_close_ int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return berth_err_errno(err, 500, errno, "create %s", out_path);
+	if (image_archive_save_fd(store, refs, n_refs, fd, err) < 0)
+		return berth_err_wrap(err, "%s", out_path);
+	if (fsync(fd) < 0)
+		return berth_err_errno(err, 500, errno, "fsync %s", out_path);
 	return 0;
 }

@@ -114,12 +114,12 @@ static int stage_entry(struct load *l, struct archive *a, const char *name, stru
 	return 0;
 }
 
-static int read_archive(struct load *l, const char *tar_path, struct berth_error *err)
+static int read_archive(struct load *l, int fd, struct berth_error *err)
 {
 	_cleanup_(archive_read_freep) struct archive *a = archive_read_new();
 	archive_read_support_filter_all(a);
 	archive_read_support_format_tar(a);
-	if (archive_read_open_filename(a, tar_path, 1 << 16) != ARCHIVE_OK)
+	if (archive_read_open_fd(a, fd, 1 << 16) != ARCHIVE_OK)
 		return berth_err(err, 400, "invalid archive: %s", archive_error_string(a));
 	size_t n = 0;
 	for (;; n++) {
@@ -464,8 +464,8 @@ static int load_register(struct load *l, json_t *messages, struct berth_error *e
 	return 0;
 }
 
-int image_archive_load(struct image_store *store, const char *tar_path, json_t *messages,
-		       struct berth_error *err)
+int image_archive_load_fd(struct image_store *store, int fd, json_t *messages,
+			  struct berth_error *err)
 {
 	struct load *l = calloc(1, sizeof(*l));
 	if (!l)
@@ -473,13 +473,13 @@ int image_archive_load(struct image_store *store, const char *tar_path, json_t *
 	l->store = store;
 	l->entries = json_object();
 	l->created = json_array();
-	l->stage = berth_strdupf("%s/tmp/load-XXXXXX", store->root);
+	l->stage = berth_strdupf("%s/tmp/load-%d-XXXXXX", store->root, (int)getpid());
 	int rc = -1;
 	if (!mkdtemp(l->stage)) {
 		berth_err_errno(err, 500, errno, "mkdtemp %s", l->stage);
 		free(l->stage);
 		l->stage = NULL;
-	} else if (read_archive(l, tar_path, err) == 0) {
+	} else if (read_archive(l, fd, err) == 0) {
 		if (json_object_get(l->entries, "manifest.json"))
 			rc = load_docker(l, err);
 		else if (json_object_get(l->entries, "index.json"))
@@ -496,4 +496,14 @@ int image_archive_load(struct image_store *store, const char *tar_path, json_t *
 	load_cleanup(l, rc < 0);
 	free(l);
 	return rc;
+}
+
+int image_archive_load(struct image_store *store, const char *tar_path, json_t *messages,
+		       struct berth_error *err)
+{
+	_cleanup_close_ int fd = open(tar_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return berth_err(err, 400, "invalid archive: open %s: %s", tar_path,
+				 strerror(errno));
+	return image_archive_load_fd(store, fd, messages, err);
 }

@@ -202,15 +202,12 @@ int image_archive_apply_change(json_t *config, const char *line, struct berth_er
 	return berth_err(err, 400, "%s is not a valid change command", instr);
 }
 
-static int import_staged(struct image_store *store, const char *tar_path, const char *stage,
-			 const char *key, json_t *cfg, char id[72], char diff_id[72], int *created,
+static int import_staged(struct image_store *store, int fd, const char *stage, const char *key,
+			 json_t *cfg, char id[72], char diff_id[72], int *created,
 			 struct berth_error *err)
 {
 	_cleanup_free_ char *layer = berth_strdupf("%s/layer.tar", stage);
 	int64_t size;
-	_cleanup_close_ int fd = open(tar_path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return berth_err_errno(err, 500, errno, "open %s", tar_path);
 	if (image_layer_decompress(fd, layer, diff_id, &size, err) < 0)
 		return -1;
 	int r = image_layer_install(store->root, layer, diff_id, err);
@@ -234,9 +231,9 @@ static int import_staged(struct image_store *store, const char *tar_path, const 
 				    err);
 }
 
-int image_archive_import(struct image_store *store, const char *tar_path, const char *repo_tag,
-			 const char *const *changes, size_t n_changes, char id[72],
-			 struct berth_error *err)
+int image_archive_import_fd(struct image_store *store, int fd, const char *repo_tag,
+			    const char *const *changes, size_t n_changes, char id[72],
+			    struct berth_error *err)
 {
 	char key[600] = "";
 	if (repo_tag && *repo_tag && image_ref_normalize(repo_tag, key, sizeof(key), err) < 0)
@@ -245,12 +242,13 @@ int image_archive_import(struct image_store *store, const char *tar_path, const 
 	for (size_t i = 0; i < n_changes; i++)
 		if (image_archive_apply_change(cfg, changes[i], err) < 0)
 			return -1;
-	_cleanup_free_ char *stage = berth_strdupf("%s/tmp/import-XXXXXX", store->root);
+	_cleanup_free_ char *stage =
+	    berth_strdupf("%s/tmp/import-%d-XXXXXX", store->root, (int)getpid());
 	if (!mkdtemp(stage))
 		return berth_err_errno(err, 500, errno, "mkdtemp %s", stage);
 	char diff_id[72] = "";
 	int created = 0;
-	int rc = import_staged(store, tar_path, stage, key, cfg, id, diff_id, &created, err);
+	int rc = import_staged(store, fd, stage, key, cfg, id, diff_id, &created, err);
 	if (rc < 0 && created) {
 		_cleanup_free_ char *dir =
 		    berth_strdupf("%s/layers/%s", store->root, image_hex(diff_id));
@@ -258,4 +256,14 @@ int image_archive_import(struct image_store *store, const char *tar_path, const 
 	}
 	berth_rm_rf(stage, NULL);
 	return rc;
+}
+
+int image_archive_import(struct image_store *store, const char *tar_path, const char *repo_tag,
+			 const char *const *changes, size_t n_changes, char id[72],
+			 struct berth_error *err)
+{
+	_cleanup_close_ int fd = open(tar_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return berth_err_errno(err, 500, errno, "open %s", tar_path);
+	return image_archive_import_fd(store, fd, repo_tag, changes, n_changes, id, err);
 }
