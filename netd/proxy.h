@@ -49,7 +49,23 @@ struct proxy_stats {
 	unsigned tcp_connections; /* open now */
 	unsigned udp_flows;	  /* open now */
 	unsigned long long accepted;
+	/* added after the first version: */
+	unsigned long long refused; /* closed at once: out of fds, or no backend up/reachable */
+	unsigned long long connect_failures; /* backend connects that failed or timed out */
+	unsigned long long udp_dropped;	     /* datagrams dropped: flow table full, no backend */
+	unsigned long long bytes;	     /* relayed, both directions, TCP and UDP */
 };
 void proxy_get_stats(struct proxy *p, struct proxy_stats *out);
+
+/* Raise the soft RLIMIT_NOFILE to the hard limit (each TCP connection holds 6 fds: two sockets
+ * and two pipes). Call once at daemon start, before the loop. */
+void proxy_raise_nofile(void);
+
+/* Tuning; the defaults suit netd. UDP flows idle for idle_ms are closed (default 30 s); at most
+ * max_flows flows per port (default 4096). pipe_size is the F_SETPIPE_SZ request per direction
+ * (default 256 KiB, capped at /proc/sys/fs/pipe-max-size; 0 = the kernel's 64 KiB). */
+void proxy_set_udp_idle_timeout(struct proxy *p, unsigned idle_ms);
+void proxy_set_udp_max_flows(struct proxy *p, unsigned max_flows);
+void proxy_set_pipe_size(struct proxy *p, int bytes);
 
 #endif

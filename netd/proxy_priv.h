@@ -1,0 +1,74 @@
+/* The published-port proxy's internal structures, shared by proxy.c, proxy_tcp.c and proxy_udp.c.
+ */
+#ifndef BERTH_NETD_PROXY_PRIV_H
+#define BERTH_NETD_PROXY_PRIV_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/time.h>
+
+#include "proxy.h"
+
+/* A connect that has not finished by then is given up and the next backend tried. */
+#define PROXY_CONNECT_TIMEOUT_MS 5000
+/* Most backends one new connection tries before the client is closed. */
+#define PROXY_CONNECT_ATTEMPTS 4
+/* Work done per event callback before yielding to the other connections. */
+#define PROXY_ACCEPT_BATCH 64
+#define PROXY_SPLICE_ROUNDS 8
+#define PROXY_UDP_BATCH 64
+/* Largest UDP payload over IPv4. */
+#define PROXY_UDP_BUF 65535
+
+struct proxy_backend {
+	char *id;
+	struct sockaddr_in addr;
+	bool up;
+};
+
+struct proxy_conn;
+struct proxy_flow;
+
+struct proxy_port {
+	struct proxy *p;
+	struct proxy_port *next;
+	struct sockaddr_in addr; /* sin_addr INADDR_ANY for all addresses */
+	enum proxy_proto proto;
+	int fd;
+	struct event *ev;	/* EV_READ on the listener */
+	struct event *ev_retry; /* re-enables accept after running out of fds */
+	struct proxy_backend *backends;
+	size_t n_backends;
+	size_t rr;		  /* round-robin cursor */
+	struct proxy_conn *conns; /* TCP: doubly linked, for unlisten and backend removal */
+	/* UDP: flows chained in buckets hashed by client address */
+	struct proxy_flow **flows;
+	size_t n_flow_buckets;
+	unsigned n_flows;
+};
+
+struct proxy {
+	struct event_base *base;
+	struct proxy_port *ports;
+	int pipe_size;		/* bytes asked of F_SETPIPE_SZ; 0 keeps the kernel default */
+	int reserve_fd;		/* spent to refuse a connection when out of fds */
+	unsigned udp_idle_ms;	/* a flow without traffic this long is closed */
+	unsigned udp_max_flows; /* per port; datagrams from new clients are dropped beyond */
+	unsigned char *udp_buf; /* one datagram at a time: the loop is single-threaded */
+	struct proxy_stats stats;
+};
+
+/* The next backend that is up, round-robin; NULL when none is. */
+const struct proxy_backend *proxy_port_pick(struct proxy_port *port);
+void proxy_reserve_fd_refill(struct proxy *p);
+
+int proxy_tcp_port_start(struct proxy_port *port);
+void proxy_tcp_port_stop(struct proxy_port *port);
+/* Closes the TCP connections to a backend address (it was removed). */
+void proxy_tcp_close_backend(struct proxy_port *port, const struct sockaddr_in *addr);
+
+int proxy_udp_port_start(struct proxy_port *port);
+void proxy_udp_port_stop(struct proxy_port *port);
+void proxy_udp_close_backend(struct proxy_port *port, const struct sockaddr_in *addr);
+
+#endif
