@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -12,6 +13,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "berth/cleanup.h"
 #include "shim.h"
 
 static const char *const masked_paths[] = {
@@ -43,6 +45,17 @@ static const char *const dev_links[][2] = {
     {"ptmx", "pts/ptmx"},	   {"fd", "/proc/self/fd"},	  {"stdin", "/proc/self/fd/0"},
     {"stdout", "/proc/self/fd/1"}, {"stderr", "/proc/self/fd/2"}, {"core", "/proc/kcore"},
 };
+
+/* A directory under root_fd by a path resolved as if root_fd were "/" (made if missing). */
+static int resolve_dir(int root_fd, const char *name)
+{
+	struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+	int fd = (int)syscall(SYS_openat2, root_fd, name, &how, sizeof(how));
+	if (fd < 0 && errno == ENOENT && mkdirat(root_fd, name, 0755) == 0)
+		fd = (int)syscall(SYS_openat2, root_fd, name, &how, sizeof(how));
+	return fd;
+}
 
 static int mkdir_p(const char *path, mode_t mode)
 {
@@ -105,11 +118,9 @@ static int overlay_mount(const struct shim_spec *spec, const char *rootfs,
 	return 0;
 }
 
+/* Fill /dev (already a tmpfs: see shim_mounts_setup). */
 static int mount_dev(struct shim_child_error *cerr)
 {
-	if (mkdir_p("/dev", 0755) < 0 ||
-	    mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k") < 0)
-		return shim_child_fail(cerr, 125, errno, "mount /dev");
 	char path[64];
 	for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++) {
 		snprintf(path, sizeof(path), "/dev/%s", devices[i].name);
@@ -195,15 +206,24 @@ int shim_mounts_setup(const struct shim_spec *spec, struct shim_child_error *cer
 	}
 	int sys_fd = spec->host_network ? -1 : open("/sys", O_PATH | O_CLOEXEC);
 
-	/* pivot_root with the old root under a name the image cannot guess, so that no
-	 * symlink in it can reach the host's tree while we mount. */
+	/* /dev's tmpfs goes on first, found without leaving the rootfs (RESOLVE_IN_ROOT), and
+	 * holds the old root during pivot_root: the container's upper dir sees no writes, and the
+	 * old root's name is one the image cannot guess or point a symlink into. */
+	_cleanup_close_ int root_fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int dev_fd = resolve_dir(root_fd, "dev");
+	char fdpath[64];
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", dev_fd);
+	if (dev_fd < 0 || mount("tmpfs", fdpath, "tmpfs", MS_NOSUID | MS_STRICTATIME,
+				"mode=755,size=65536k") < 0)
+		return shim_child_fail(cerr, 125, errno, "mount /dev");
+	_cleanup_close_ int devtmp_fd = resolve_dir(root_fd, "dev");
 	unsigned long long rnd = 0;
 	getrandom(&rnd, sizeof(rnd), 0);
-	snprintf(oldroot, sizeof(oldroot), "/.berth-oldroot-%016llx", rnd);
-	char put_old[4200];
-	snprintf(put_old, sizeof(put_old), "%s%s", rootfs, oldroot);
-	if (mkdir(put_old, 0700) < 0)
-		return shim_child_fail(cerr, 125, errno, "mkdir %s", put_old);
+	snprintf(oldroot, sizeof(oldroot), ".oldroot-%016llx", rnd);
+	char put_old[128];
+	snprintf(put_old, sizeof(put_old), "/proc/self/fd/%d/%s", devtmp_fd, oldroot);
+	if (devtmp_fd < 0 || mkdirat(devtmp_fd, oldroot, 0700) < 0)
+		return shim_child_fail(cerr, 125, errno, "mkdir /dev/%s", oldroot);
 	if (syscall(SYS_pivot_root, rootfs, put_old) < 0)
 		return shim_child_fail(cerr, 125, errno, "pivot_root %s", rootfs);
 	if (chdir("/") < 0)
@@ -243,9 +263,11 @@ int shim_mounts_setup(const struct shim_spec *spec, struct shim_child_error *cer
 	free(mount_fd);
 	if (sys_fd >= 0)
 		close(sys_fd);
-	if (umount2(oldroot, MNT_DETACH) < 0)
+	if (fchdir(devtmp_fd) < 0 || umount2(oldroot, MNT_DETACH) < 0)
 		return shim_child_fail(cerr, 125, errno, "unmount the old root");
-	rmdir(oldroot);
+	unlinkat(devtmp_fd, oldroot, AT_REMOVEDIR);
+	if (chdir("/") < 0)
+		return shim_child_fail(cerr, 125, errno, "chdir /");
 	/* The working dir is made before / turns read-only (Docker makes it at create). */
 	if (spec->cwd && *spec->cwd)
 		mkdir_p(spec->cwd, 0755);
@@ -255,9 +277,18 @@ int shim_mounts_setup(const struct shim_spec *spec, struct shim_child_error *cer
 	return 0;
 }
 
+/* Rewritten only when it changed: a truncate-and-write on ext4 starts writeback at close. */
 static int write_small_file(const char *path, const char *buf, size_t n)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	char old[8192];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t r = read(fd, old, sizeof(old));
+		close(fd);
+		if (r == (ssize_t)n && memcmp(old, buf, n) == 0)
+			return 0;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -1;
 	ssize_t w = write(fd, buf, n);

@@ -190,10 +190,7 @@ static const char **env_with_home(const char **env, const char *home)
 static int child_setup(const struct shim_spec *spec, int sync_fd, int in, int out, int err,
 		       struct shim_child_error *cerr)
 {
-	char go;
-	if (read(sync_fd, &go, 1) != 1)
-		_exit(1); /* the shim is gone */
-	int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
+	int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
 	if (spec->netns) {
 		int fd = open(spec->netns, O_RDONLY | O_CLOEXEC);
 		if (fd < 0 || setns(fd, CLONE_NEWNET) < 0)
@@ -211,6 +208,15 @@ static int child_setup(const struct shim_spec *spec, int sync_fd, int in, int ou
 		return shim_child_fail(cerr, 125, errno, "sethostname");
 	if (shim_mounts_setup(spec, cerr) < 0)
 		return -1;
+	/* Moving a task between v1 cgroups waits out an RCU grace period (~10 ms here): the
+	 * shim does it while we build the filesystem above, and we wait for it only now,
+	 * before anything of the workload runs. The cgroup namespace is rooted at the
+	 * container's cgroup, so it is made after the move. */
+	char go;
+	if (read(sync_fd, &go, 1) != 1)
+		_exit(1); /* the shim is gone */
+	if (unshare(CLONE_NEWCGROUP) < 0)
+		return shim_child_fail(cerr, 125, errno, "create the cgroup namespace");
 	if (spec->tty) {
 		if (setup_tty(sync_fd, cerr) < 0)
 			return -1;
@@ -295,10 +301,14 @@ int shim_spawn(struct shim_spec *spec, const struct shim_cgroups *cg, pid_t *pid
 	*out_fd = outp[0];
 	*err_fd = errp[0];
 	*stdin_fd = inp[1];
-	int rc = shim_cgroups_add(cg, child, cerr);
-	if (rc == 0 && write(sync[0], "G", 1) != 1)
-		rc = shim_child_fail(cerr, 125, errno, "start the container's init");
-	if (rc < 0) {
+	if (shim_cgroups_add(cg, child, cerr) < 0) {
+		kill(child, SIGKILL);
+		close(sync[0]);
+		return -1;
+	}
+	/* Fails only when the child already gave up: its error is in the socket. */
+	if (send(sync[0], "G", 1, MSG_NOSIGNAL) != 1 && errno != EPIPE && errno != ECONNRESET) {
+		shim_child_fail(cerr, 125, errno, "start the container's init");
 		kill(child, SIGKILL);
 		close(sync[0]);
 		return -1;
