@@ -1,0 +1,42 @@
+/* The embedded DNS server: a UDP socket on each bridge network's gateway address, port 53.
+ * It answers A queries for the names of the endpoints on the asking client's network
+ * (container names, aliases, short ids; a name shared by several endpoints answers all their
+ * addresses, rotated), and forwards everything else to the upstream resolvers without blocking:
+ * an id map and a timeout. */
+#ifndef BERTH_NETD_DNS_H
+#define BERTH_NETD_DNS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "berth/error.h"
+
+struct netd;
+struct netd_network;
+struct dns_server;
+
+#define DNS_TTL 600
+#define DNS_UPSTREAM_TIMEOUT_MS 2000
+
+struct dns_server *dns_server_new(struct netd *nd, struct berth_error *err);
+void dns_server_free(struct dns_server *s);
+/* "IP" or "IP:PORT" (53 by default). */
+int dns_parse_upstream(const char *s, char out[64], struct berth_error *err);
+/* Nameserver lines of a resolv.conf (IPv4 only), as "IP:53"; returns how many. */
+int dns_read_resolv_conf(const char *path, char out[][64], int max);
+
+int dns_listen(struct dns_server *s, struct netd_network *net, struct berth_error *err);
+void dns_unlisten(struct dns_server *s, struct netd_network *net);
+
+/* Addresses (network order) of name for a client on net: how many were written (at most
+ * max), rotated by one on every call. 0: not a name of this network. */
+size_t dns_lookup(struct dns_server *s, struct netd_network *net, const char *name,
+		  uint32_t *addrs_be, size_t max);
+
+/* Handle one query datagram from a client on net; writes the reply to out and returns its
+ * length, 0 when the query was forwarded (the reply comes later) or dropped. */
+size_t dns_handle_query(struct dns_server *s, struct netd_network *net, const uint8_t *buf,
+			size_t len, const void *client_addr, size_t client_len, int reply_fd,
+			uint8_t *out, size_t out_size);
+
+#endif

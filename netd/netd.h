@@ -1,0 +1,152 @@
+/* netd's shared state: networks, endpoints, port bindings, and the daemon context that holds
+ * them. Everything here lives on the loop thread; the worker (worker.c) only touches the
+ * kernel objects a job names. */
+#ifndef BERTH_NETD_H
+#define BERTH_NETD_H
+
+#include <limits.h>
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <jansson.h>
+#include <event2/event.h>
+
+#include "berth/error.h"
+#include "berth/id.h"
+#include "ipam.h"
+#include "ports.h"
+#include "proxy.h"
+
+struct nl_sock;
+
+#define NETD_MAX_ATTACH 8 /* networks per container: eth0 .. eth7 */
+#define NETD_DEFAULT_SUBNET "10.88.0.0/16"
+#define NETD_DEFAULT_BRIDGE "berth0"
+
+enum netd_driver { NETD_DRIVER_BRIDGE, NETD_DRIVER_HOST, NETD_DRIVER_NULL };
+
+struct netd_network {
+	char id[BERTH_ID_LEN + 1];
+	char *name;
+	enum netd_driver driver;
+	char bridge[IFNAMSIZ];
+	struct ipam ipam; /* subnet, gateway and leases (bridge driver only) */
+	bool internal;
+	bool predefined; /* bridge, host, none: cannot be removed */
+	json_t *labels;	 /* object */
+	int64_t created_ns;
+	struct dns_listener *dns;
+	struct netd_network *next;
+};
+
+struct netd_attachment {
+	struct netd_network *net;
+	uint32_t ip;		  /* host order */
+	char ifname[IFNAMSIZ];	  /* inside the container: eth0, eth1 ... */
+	char host_veth[IFNAMSIZ]; /* vb<10 hex of the id>.<n> */
+	json_t *aliases;	  /* array of strings */
+	bool pending;		  /* being connected: not saved yet */
+};
+
+enum netd_mode { NETD_MODE_BRIDGE, NETD_MODE_NONE, NETD_MODE_HOST };
+
+struct netd_port {
+	int container_port;
+	enum proxy_proto proto;
+	char host_ip[16]; /* "0.0.0.0" or a literal IPv4 address */
+	int host_port;
+	char *service; /* "" or "project/service": shares the listener */
+};
+
+struct netd_endpoint {
+	char id[BERTH_ID_LEN + 1];
+	char *name;
+	char *hostname;
+	enum netd_mode mode;
+	struct netd_attachment att[NETD_MAX_ATTACH];
+	size_t n_att;
+	struct netd_port *ports;
+	size_t n_ports;
+	bool busy;     /* a worker job for it is in flight */
+	bool creating; /* its first setup is in flight: not saved yet */
+	struct netd_endpoint *next;
+};
+
+struct netd_config {
+	char bridge_name[IFNAMSIZ];
+	char bridge_subnet[64];
+	int port_low, port_high;
+	char upstreams[4][64]; /* "IP:PORT" */
+	int n_upstreams;
+	bool upstreams_given;
+};
+
+struct netd {
+	struct event_base *base;
+	struct netd_config cfg;
+	struct proxy *proxy;
+	struct netd_worker *worker;
+	struct nl_sock *sk; /* the loop thread's netlink socket (bridges) */
+	struct dns_server *dns;
+	struct netd_network *networks;
+	struct netd_endpoint *endpoints;
+	struct port_table ports;
+	char state_path[PATH_MAX];
+	char netns_dir[PATH_MAX];
+};
+
+/* network.c */
+struct netd_network *netd_network_find(struct netd *nd, const char *name_or_id);
+struct netd_network *netd_network_by_id(struct netd *nd, const char *id);
+/* Parse and check a create request, make the bridge, start its DNS listener, save. */
+struct netd_network *netd_network_create(struct netd *nd, json_t *req, struct berth_error *err);
+int netd_network_remove(struct netd *nd, struct netd_network *net, struct berth_error *err);
+/* The predefined networks, and every bridge network's kernel objects (at start). */
+int netd_networks_setup(struct netd *nd, struct berth_error *err);
+json_t *netd_network_json(struct netd *nd, const struct netd_network *net);
+void netd_network_free(struct netd_network *net);
+/* Pick the next free /16 from 10.89.0.0 up. */
+int netd_network_pick_subnet(struct netd *nd, uint32_t *subnet, int *prefix,
+			     struct berth_error *err);
+
+/* endpoint.c */
+struct netd_endpoint *netd_endpoint_find(struct netd *nd, const char *id);
+void netd_endpoint_free(struct netd_endpoint *ep);
+/* Releases addresses and ports of ep (not its kernel objects) and unlinks it from the list. */
+void netd_endpoint_forget(struct netd *nd, struct netd_endpoint *ep);
+json_t *netd_endpoint_json(struct netd *nd, const struct netd_endpoint *ep);
+void netd_endpoint_netns_path(struct netd *nd, const char *id, char *out, size_t size);
+void netd_attachment_veth_name(const char *id, size_t index, char out[IFNAMSIZ]);
+/* 02:42 + the address, as Docker derives it. */
+void netd_mac_from_ip(uint32_t ip, uint8_t mac[6]);
+void netd_mac_format(uint32_t ip, char out[18]);
+
+/* endpoint_api.c: the asynchronous create/remove/connect/disconnect. */
+struct berth_http_call;
+void netd_endpoint_create(struct netd *nd, struct berth_http_call *call, json_t *req);
+void netd_endpoint_delete(struct netd *nd, struct berth_http_call *call, const char *id);
+void netd_endpoint_connect(struct netd *nd, struct berth_http_call *call, const char *id,
+			   json_t *req);
+void netd_endpoint_disconnect(struct netd *nd, struct berth_http_call *call, const char *id,
+			      json_t *req);
+
+/* Queue the removal of ep's kernel objects: all of them, or only attachment *only. */
+void netd_endpoint_teardown(struct netd *nd, const struct netd_endpoint *ep, const size_t *only);
+/* Point ep's published ports at its first address (or remove it as a backend). */
+void netd_endpoint_backends_sync(struct netd *nd, struct netd_endpoint *ep);
+
+/* recover.c */
+int netd_recover(struct netd *nd, struct berth_error *err);
+/* Drop endpoints whose container is not in ids (array of strings); returns the removed ids. */
+json_t *netd_reconcile(struct netd *nd, json_t *ids);
+
+/* state.c */
+int netd_state_save(struct netd *nd, struct berth_error *err);
+int netd_state_load(struct netd *nd, struct berth_error *err);
+json_t *netd_state_to_json(struct netd *nd);
+int netd_state_from_json(struct netd *nd, json_t *root, struct berth_error *err);
+
+/* api.c */
+struct berth_http_server *netd_api_start(struct netd *nd, struct berth_error *err);
+
+#endif
