@@ -52,13 +52,14 @@ static void join_cgroups(pid_t pid)
 	fclose(f);
 }
 
+/* docker exec reports a process it could not start (bad user, cwd...) as 126. */
 static void exec_fail(const struct shim_child_error *cerr)
 {
 	dprintf(2,
 		"OCI runtime exec failed: exec failed: unable to start container process: %s: "
 		"unknown\r\n",
 		cerr->msg);
-	_exit(cerr->exit_code ? cerr->exit_code : 126);
+	_exit(cerr->exit_code == 127 ? 127 : 126);
 }
 
 int shim_exec_main(int argc, char **argv)

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,6 +22,10 @@ void shim_init_run(pid_t child)
 					SIGUSR1, SIGUSR2, SIGWINCH};
 	init_child = child;
 	prctl(PR_SET_NAME, "init", 0, 0, 0);
+	if (shim_argv_area && shim_argv_area_len > 5) {
+		memset(shim_argv_area, 0, shim_argv_area_len);
+		memcpy(shim_argv_area, "init", 4);
+	}
 	struct sigaction sa = {.sa_handler = init_forward, .sa_flags = SA_RESTART};
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)

@@ -408,8 +408,13 @@ static int fail_start(const struct shim_child_error *cerr, const char *dir)
 	return 0;
 }
 
+char *shim_argv_area;
+size_t shim_argv_area_len;
+
 int main(int argc, char **argv)
 {
+	shim_argv_area = argv[0];
+	shim_argv_area_len = (size_t)(argv[argc - 1] + strlen(argv[argc - 1]) - argv[0]);
 	if (argc >= 2 && !strcmp(argv[1], "exec"))
 		return shim_exec_main(argc, argv);
 	if (argc != 3) {

@@ -115,6 +115,11 @@ void shim_log_close(void);
 void shim_format_time(char *buf, size_t size, int64_t ns);
 int64_t shim_now_ns(void);
 
+/* The shim's argv strings (contiguous): the --init rewrites them so that no host path shows
+ * in the container's ps. Set by main. */
+extern char *shim_argv_area;
+extern size_t shim_argv_area_len;
+
 /* init.c: PID 1 for --init: forward signals to child, reap everything, exit with its status. */
 void shim_init_run(pid_t child) __attribute__((noreturn));
 
