@@ -53,6 +53,8 @@ struct image_job {
 	struct event *resume_ev; /* save: waiting for the client to drain */
 };
 
+static unsigned jobs_running; /* workers alive (all on the loop thread) */
+
 static const char *const job_commands[] = {"import", "load", "save"};
 
 static void pipe_close(struct job_pipe *p)
@@ -227,6 +229,8 @@ static void job_finish(struct image_job *job)
 	if (!ok) {
 		/* Nothing of a failed run is registered; its temporaries carry its pid. */
 		image_store_sweep_pid(store, job->pid);
+		if (jobs_running == 1)
+			image_store_collect_orphans(store);
 		job_error(job, &err);
 		log_warn("image %s failed: %s", job_commands[job->kind], err.msg);
 	} else {
@@ -257,6 +261,7 @@ static void job_finish(struct image_job *job)
 	} else {
 		reply_lines(job);
 	}
+	jobs_running--;
 	image_job_free(job);
 	/* The body and pipe buffers were freed: hand the pages back, the agent stays small. */
 	malloc_trim(0);
@@ -466,6 +471,7 @@ static int job_launch(struct image_job *job, struct berth_error *err)
 	if (!job->exit_ev || !job->out.ev || !job->err.ev || !job->resume_ev ||
 	    (feed && !job->in_ev))
 		abort();
+	jobs_running++;
 	event_add(job->exit_ev, NULL);
 	event_add(job->out.ev, NULL);
 	event_add(job->err.ev, NULL);

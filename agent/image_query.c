@@ -115,9 +115,22 @@ json_t *image_store_list(struct image_store *store, bool all, json_t *filters,
 		_cleanup_json_ json_t *labels = labels_of(config);
 		if (want_dangling && (json_array_size(tags) == 0) != dangling_value)
 			continue;
-		if (filter_has(filters, "reference") &&
-		    !filter_any(filters, "reference", match_reference, tags))
-			continue;
+		if (filter_has(filters, "reference")) {
+			/* Like Docker, list only the tags that matched. */
+			json_t *matched = json_array();
+			size_t i;
+			json_t *t;
+			json_array_foreach(tags, i, t)
+			{
+				_cleanup_json_ json_t *one = json_pack("[O]", t);
+				if (filter_any(filters, "reference", match_reference, one))
+					json_array_append(matched, t);
+			}
+			json_decref(tags);
+			tags = matched;
+			if (json_array_size(tags) == 0)
+				continue;
+		}
 		if (filter_has(filters, "label") &&
 		    !filter_any(filters, "label", match_label, labels))
 			continue;

@@ -1,5 +1,6 @@
 /* Removing images as Docker does (DELETE /images/{name}, POST /images/prune): untag, refuse
  * images that containers use, delete configs, layers and blobs no other image shares. */
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 
 #include "berth/cleanup.h"
 #include "berth/fsutil.h"
+#include "berth/id.h"
 #include "berth/log.h"
 #include "image_store_private.h"
 
@@ -284,4 +286,60 @@ json_t *image_store_prune(struct image_store *store, bool dangling_only, image_i
 	}
 	return json_pack("{s:o, s:I}", "ImagesDeleted", deleted, "SpaceReclaimed",
 			 (json_int_t)reclaimed);
+}
+
+/* Names in dir (64 hex each) that keep is missing: trashed (dirs) or unlinked (files). */
+static size_t drop_unreferenced(struct image_store *store, const char *dir, json_t *keep, bool dirs)
+{
+	_cleanup_closedir_ DIR *d = opendir(dir);
+	struct dirent *de;
+	size_t n = 0;
+	while (d && (de = readdir(d))) {
+		if (strlen(de->d_name) != 64 || !berth_is_hex(de->d_name, 64) ||
+		    json_object_get(keep, de->d_name))
+			continue;
+		_cleanup_free_ char *p = berth_strdupf("%s/%s", dir, de->d_name);
+		if (dirs)
+			image_store_trash(store, p);
+		else
+			unlink(p);
+		n++;
+	}
+	return n;
+}
+
+void image_store_collect_orphans(struct image_store *store)
+{
+	pthread_mutex_lock(&store->lock);
+	int lock = image_store_lock_disk(store, LOCK_EX, NULL);
+	if (lock < 0) {
+		pthread_mutex_unlock(&store->lock);
+		return;
+	}
+	image_store_reload_locked(store);
+	_cleanup_json_ json_t *layers = json_object();
+	_cleanup_json_ json_t *blobs = json_object();
+	const char *id;
+	json_t *rec;
+	json_object_foreach(store->images, id, rec)
+	{
+		json_object_set_new(blobs, image_hex(id), json_true());
+		size_t i;
+		json_t *v;
+		json_array_foreach(json_object_get(rec, "chain_ids"), i, v)
+		    json_object_set_new(layers, image_hex(json_string_value(v) ?: ""), json_true());
+		json_array_foreach(
+		    json_object_get(json_object_get(json_object_get(rec, "config"), "rootfs"),
+				    "diff_ids"),
+		    i, v)
+		    json_object_set_new(blobs, image_hex(json_string_value(v) ?: ""), json_true());
+	}
+	_cleanup_free_ char *ldir = berth_strdupf("%s/layers", store->root);
+	_cleanup_free_ char *bdir = berth_strdupf("%s/blobs/sha256", store->root);
+	size_t n = drop_unreferenced(store, ldir, layers, true);
+	n += drop_unreferenced(store, bdir, blobs, false);
+	image_store_unlock_disk(lock);
+	pthread_mutex_unlock(&store->lock);
+	if (n)
+		log_info("image store: removed %zu layers and blobs no image uses", n);
 }

@@ -220,10 +220,11 @@ static struct image_store *store_new(const char *root, struct berth_error *err)
 	snprintf(store->root, sizeof(store->root), "%s", root);
 	store->images = json_object();
 	store->tags = json_object();
-	if (image_store_reload(store, err) < 0) {
-		image_store_free(store);
-		return NULL;
-	}
+	/* Without the disk lock: every file is replaced atomically, and a worker must not wait
+	 * for the lock before its slow part (it takes it to register). */
+	pthread_mutex_lock(&store->lock);
+	image_store_reload_locked(store);
+	pthread_mutex_unlock(&store->lock);
 	return store;
 }
 

@@ -29,6 +29,10 @@ int image_store_reload(struct image_store *store, struct berth_error *err);
 /* Remove what process pid left in tmp/ (a worker that died): every temporary name a
  * process makes there carries "-<pid>-". */
 void image_store_sweep_pid(struct image_store *store, pid_t pid);
+/* Remove unpacked layers and blobs that no image references: what a worker killed between
+ * unpacking and registering leaves. Only while no worker runs: a running one may hold layers
+ * it has yet to register (so a worker registers what it unpacks in the same run). */
+void image_store_collect_orphans(struct image_store *store);
 
 /* Resolve a reference as Docker does: a full or short image ID ("sha256:" optional), or a
  * name ("busybox" = "busybox:latest", "docker.io/library/busybox:latest" = "busybox:latest").

@@ -143,3 +143,66 @@ teardown() {
 	[ "$status" -ne 0 ]
 	[[ "$output" =~ "No such image: nosuch:latest" ]]
 }
+
+@test "berth-agent maps neither libarchive nor libcrypto: berth-image-worker does that work" {
+	run ldd "$(command -v berth-agent)"
+	[ "$status" -eq 0 ]
+	! [[ "$output" =~ libarchive|libcrypto ]]
+	run ldd "$(command -v berth-image-worker)"
+	[[ "$output" =~ libarchive ]] && [[ "$output" =~ libcrypto ]]
+	# and after the agent ran imports and a save, nothing of them is mapped either
+	berth image save busybox | tar -t >/dev/null
+	! grep -E 'libarchive|libcrypto' "/proc/$(cat "$BERTH_RUN/agent.pid")/maps"
+}
+
+@test "concurrent imports keep every tag" {
+	d=$BATS_TEST_TMPDIR
+	for i in 1 2 3 4 5 6; do
+		mkdir -p "$d/r$i" && echo "$((i % 3))" >"$d/r$i/file"
+		tar -C "$d/r$i" -cf "$d/r$i.tar" .
+	done
+	pids=
+	for i in 1 2 3 4 5 6; do
+		berth image import "$d/r$i.tar" "par:$i" >"$d/out$i" 2>&1 &
+		pids="$pids $!"
+	done
+	berth image tag busybox par:tagged
+	for p in $pids; do wait "$p"; done
+	cat "$d"/out*
+	run berth images --format '{{.Tag}}' par
+	echo "$output"
+	[ "$(echo "$output" | sort | tr '\n' ' ')" = "1 2 3 4 5 6 tagged " ]
+}
+
+@test "a worker killed before it registers: a 500, nothing registered, nothing left behind" {
+	d=$BATS_TEST_TMPDIR
+	mkdir -p "$d/root" && echo "killed $$" >"$d/root/file" && tar -C "$d/root" -cf "$d/k.tar" .
+	layers_before=$(ls "$BERTH_ROOT/layers" | sort)
+	blobs_before=$(ls "$BERTH_ROOT/blobs/sha256" | sort)
+	# Hold the index lock: the worker unpacks its layer, then waits for the lock to register.
+	flock -o "$BERTH_ROOT/images.lock" sleep 60 >/dev/null 2>&1 3>&- &
+	holder=$!
+	wait_for 5 sh -c "! flock -n '$BERTH_ROOT/images.lock' true"
+	berth image import "$d/k.tar" killed:1 >"$d/out" 2>&1 &
+	client=$!
+	wait_for 10 pgrep -f berth-image-worker
+	wpid=$(pgrep -f berth-image-worker)
+	wait_for 10 sh -c "[ \$(ls '$BERTH_ROOT/layers' | wc -l) -gt $(echo "$layers_before" | wc -l) ]"
+	# nothing of the agent's but stdio reaches the worker (no sockets)
+	! ls -l "/proc/$wpid/fd" | grep -q socket
+	kill -9 "$wpid"
+	pkill -P "$holder" sleep
+	kill "$holder" || true
+	run wait "$client"
+	[ "$status" -ne 0 ]
+	run cat "$d/out"
+	[[ "$output" =~ "image worker was killed by signal 9" ]]
+	run berth image inspect killed:1
+	[ "$status" -ne 0 ]
+	wait_for 10 sh -c "[ \"\$(ls '$BERTH_ROOT/layers' | sort)\" = '$layers_before' ]"
+	[ "$(ls "$BERTH_ROOT/blobs/sha256" | sort)" = "$blobs_before" ]
+	wait_for 10 sh -c "! ls '$BERTH_ROOT/tmp' | grep -q -- '-$wpid-'"
+	# and the next import works
+	run berth image import "$d/k.tar" killed:2
+	[ "$status" -eq 0 ]
+}
