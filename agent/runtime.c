@@ -36,7 +36,7 @@ struct runtime_handle {
 	pid_t pid;
 	char dir[PATH_MAX];
 	bool exited;
-	bool released;	/* runtime_release called inside one of our callbacks */
+	bool released;	 /* runtime_release called inside one of our callbacks */
 	int dispatching; /* > 0 while we are inside a callback */
 };
 
@@ -89,13 +89,14 @@ static bool handle_leave(struct runtime_handle *h)
 	return false;
 }
 
-static int send_frame(struct runtime_handle *h, int type, int stream, const void *data,
-		      size_t len)
+static int send_frame(struct runtime_handle *h, int type, int stream, const void *data, size_t len)
 {
 	if (!h || !h->bev)
 		return -1;
-	struct shim_frame_header hdr = {.len = (uint32_t)len, .type = (uint8_t)type,
-					.stream = (uint8_t)stream, .version = SHIM_PROTO_VERSION};
+	struct shim_frame_header hdr = {.len = (uint32_t)len,
+					.type = (uint8_t)type,
+					.stream = (uint8_t)stream,
+					.version = SHIM_PROTO_VERSION};
 	if (bufferevent_write(h->bev, &hdr, sizeof(hdr)) < 0 ||
 	    (len && bufferevent_write(h->bev, data, len) < 0))
 		return -1;
@@ -120,9 +121,9 @@ static void write_exit_json(const char *dir, const struct runtime_exit *e)
 {
 	char path[PATH_MAX + 16];
 	snprintf(path, sizeof(path), "%s/exit.json", dir);
-	_cleanup_json_ json_t *j = json_pack("{s:i,s:b,s:s,s:I}", "exit_code", e->exit_code,
-					    "oom_killed", e->oom_killed, "finished_at", "",
-					    "finished_ns", (json_int_t)e->finished_ns);
+	_cleanup_json_ json_t *j =
+	    json_pack("{s:i,s:b,s:s,s:I}", "exit_code", e->exit_code, "oom_killed", e->oom_killed,
+		      "finished_at", "", "finished_ns", (json_int_t)e->finished_ns);
 	berth_write_json_atomic(path, j, NULL);
 }
 
@@ -148,8 +149,7 @@ static void shim_lost(struct runtime_handle *h)
 		h->cbs.on_exit(h->arg, &e);
 }
 
-static void on_frame(struct runtime_handle *h, const struct shim_frame_header *hdr,
-		     const char *p)
+static void on_frame(struct runtime_handle *h, const struct shim_frame_header *hdr, const char *p)
 {
 	switch (hdr->type) {
 	case SHIM_MSG_STARTED:
@@ -251,8 +251,9 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 		struct runtime_exit e;
 		if (read_exit_json(h->dir, &e) == 0 && (e.exit_code == 126 || e.exit_code == 127))
 			err.exit_code = e.exit_code;
-		snprintf(err.msg, sizeof(err.msg), "berth-shim exited before starting the container"
-						   " (see the agent's log)");
+		snprintf(err.msg, sizeof(err.msg),
+			 "berth-shim exited before starting the container"
+			 " (see the agent's log)");
 		runtime_started_cb cb = h->started;
 		h->started = NULL;
 		h->exited = true;
@@ -320,7 +321,7 @@ int runtime_start(struct event_base *base, const char *shim_path, const char *di
 	posix_spawnattr_setsigdefault(&attr, &all);
 	/* Its own session: a signal to the agent's process group never reaches it. */
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
-						POSIX_SPAWN_SETSIGDEF);
+					    POSIX_SPAWN_SETSIGDEF);
 	char *const argv[] = {(char *)"berth-shim", (char *)dir, (char *)run_dir, NULL};
 	pid_t shim_pid;
 	int rc = posix_spawn(&shim_pid, shim_path, &fa, &attr, argv, environ);
@@ -400,7 +401,8 @@ int runtime_adopt(struct event_base *base, const char *dir, const char *run_dir,
 		    hdr.type == SHIM_MSG_EXIT) {
 			struct shim_msg_exit e = {0};
 			memcpy(&e, buf, hdr.len < sizeof(e) ? hdr.len : sizeof(e));
-			*exited = (struct runtime_exit){e.exit_code, e.oom_killed != 0, e.finished_ns};
+			*exited =
+			    (struct runtime_exit){e.exit_code, e.oom_killed != 0, e.finished_ns};
 			struct shim_frame_header ack = {.type = SHIM_MSG_ACK,
 							.version = SHIM_PROTO_VERSION};
 			send(fd, &ack, sizeof(ack), MSG_NOSIGNAL);
@@ -465,8 +467,7 @@ void runtime_release(struct runtime_handle *h)
 	handle_free(h);
 }
 
-static int cgroup_dirs(const char *cgroup_parent, const char *id, char dirs[][PATH_MAX],
-		       int max)
+static int cgroup_dirs(const char *cgroup_parent, const char *id, char dirs[][PATH_MAX], int max)
 {
 	int n = 0;
 	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0) {
@@ -478,7 +479,8 @@ static int cgroup_dirs(const char *cgroup_parent, const char *id, char dirs[][PA
 	while (d && (de = readdir(d)) && n < max) {
 		if (de->d_name[0] == '.' || de->d_type == DT_LNK)
 			continue;
-		snprintf(dirs[n], PATH_MAX, "/sys/fs/cgroup/%s/%s/%s", de->d_name, cgroup_parent, id);
+		snprintf(dirs[n], PATH_MAX, "/sys/fs/cgroup/%s/%s/%s", de->d_name, cgroup_parent,
+			 id);
 		if (access(dirs[n], F_OK) == 0)
 			n++;
 	}
@@ -501,8 +503,8 @@ static int kill_cgroup_tasks(const char *cgroup_parent, const char *id)
 	return killed;
 }
 
-int runtime_cleanup(const char *dir, const char *run_dir, const char *id,
-		    const char *cgroup_parent, struct berth_error *err)
+int runtime_cleanup(const char *dir, const char *run_dir, const char *id, const char *cgroup_parent,
+		    struct berth_error *err)
 {
 	char sock[128], path[PATH_MAX + 16];
 	if (shim_socket_path(sock, sizeof(sock), run_dir, id) == 0)

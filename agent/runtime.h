@@ -37,7 +37,7 @@
 #include "berth/error.h"
 
 struct runtime_exit {
-	int exit_code;	  /* 128+n after signal n */
+	int exit_code; /* 128+n after signal n */
 	bool oom_killed;
 	int64_t finished_ns;
 };
@@ -77,8 +77,8 @@ int runtime_resize(struct runtime_handle *h, unsigned rows, unsigned cols);
 /* Drop the connection; after on_exit this also lets the shim exit. */
 void runtime_release(struct runtime_handle *h);
 /* Remove what a dead container may have left: cgroups, the shim socket, a stale mount. */
-int runtime_cleanup(const char *dir, const char *run_dir, const char *id,
-		    const char *cgroup_parent, struct berth_error *err);
+int runtime_cleanup(const char *dir, const char *run_dir, const char *id, const char *cgroup_parent,
+		    struct berth_error *err);
 
 /* exec: a process inside a running container (its namespaces, cgroup, rootfs).
  * spec: {"args": [...], "env": [...], "cwd": "", "user": "", "tty": bool, "stdin": bool,

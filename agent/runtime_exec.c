@@ -220,8 +220,8 @@ int runtime_exec_start(struct event_base *base, pid_t container_pid, const char 
 	char pidbuf[16];
 	snprintf(pidbuf, sizeof(pidbuf), "%d", (int)container_pid);
 	const char *shim = exec_shim_path();
-	char *const argv[] = {(char *)"berth-shim", (char *)"exec", pidbuf, (char *)dir,
-			      spec_json, NULL};
+	char *const argv[] = {(char *)"berth-shim", (char *)"exec", pidbuf,
+			      (char *)dir,	    spec_json,	    NULL};
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	posix_spawn_file_actions_init(&fa);
@@ -234,7 +234,7 @@ int runtime_exec_start(struct event_base *base, pid_t container_pid, const char 
 	posix_spawnattr_setsigmask(&attr, &none);
 	posix_spawnattr_setsigdefault(&attr, &all);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
-						POSIX_SPAWN_SETSIGDEF);
+					    POSIX_SPAWN_SETSIGDEF);
 	pid_t child;
 	int rc = spec_json ? posix_spawn(&child, shim, &fa, &attr, argv, environ) : ENOMEM;
 	posix_spawn_file_actions_destroy(&fa);

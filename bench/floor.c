@@ -20,7 +20,8 @@ static int child(void *arg __attribute__((unused)))
 {
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
 	    mount("overlay", rootfs, "overlay", 0, opts) < 0 || chdir(rootfs) < 0 ||
-	    syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 || chdir("/") < 0) {
+	    syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 ||
+	    chdir("/") < 0) {
 		perror("floor: setup");
 		return 125;
 	}
@@ -46,10 +47,10 @@ int main(int argc, char **argv)
 	mkdir(rootfs, 0755);
 	snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s,workdir=%s", argv[1], upper, work);
 	static char stack[64 * 1024];
-	pid_t pid = clone(child, stack + sizeof(stack),
-			  CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET |
-				  SIGCHLD,
-			  NULL);
+	pid_t pid =
+	    clone(child, stack + sizeof(stack),
+		  CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | SIGCHLD,
+		  NULL);
 	if (pid < 0) {
 		perror("floor: clone");
 		return 125;

@@ -213,8 +213,8 @@ int shim_mounts_setup(const struct shim_spec *spec, struct shim_child_error *cer
 	_cleanup_close_ int dev_fd = resolve_dir(root_fd, "dev");
 	char fdpath[64];
 	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", dev_fd);
-	if (dev_fd < 0 || mount("tmpfs", fdpath, "tmpfs", MS_NOSUID | MS_STRICTATIME,
-				"mode=755,size=65536k") < 0)
+	if (dev_fd < 0 ||
+	    mount("tmpfs", fdpath, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k") < 0)
 		return shim_child_fail(cerr, 125, errno, "mount /dev");
 	_cleanup_close_ int devtmp_fd = resolve_dir(root_fd, "dev");
 	unsigned long long rnd = 0;

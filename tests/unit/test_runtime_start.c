@@ -108,8 +108,8 @@ static void run_spec(struct result *r, json_t *spec)
 {
 	r->base = event_base_new();
 	struct berth_error err = {0};
-	int rc = runtime_start(r->base, shim_path, r->dir, run_dir, spec, &cbs, r, on_started, &r->h,
-			       &err);
+	int rc = runtime_start(r->base, shim_path, r->dir, run_dir, spec, &cbs, r, on_started,
+			       &r->h, &err);
 	json_decref(spec);
 	if (rc < 0)
 		fail_msg("runtime_start: %s", err.msg);
@@ -147,7 +147,8 @@ static char *read_all(const char *path)
 static void test_output_log_exit(void **state)
 {
 	struct result r = {0};
-	run(&r, "{\"args\": [\"sh\", \"-c\", \"echo hello; echo oops >&2; printf partial; exit 3\"]}");
+	run(&r,
+	    "{\"args\": [\"sh\", \"-c\", \"echo hello; echo oops >&2; printf partial; exit 3\"]}");
 	assert_true(r.started);
 	assert_false(r.failed);
 	assert_true(r.exited);
@@ -179,7 +180,8 @@ static void test_not_found_127(void **state)
 	run(&r, "{\"args\": [\"nosuchcmd\", \"x\"]}");
 	assert_true(r.failed);
 	assert_int_equal(r.err.exit_code, 127);
-	assert_non_null(strstr(r.err.msg, "exec: \"nosuchcmd\": executable file not found in $PATH"));
+	assert_non_null(
+	    strstr(r.err.msg, "exec: \"nosuchcmd\": executable file not found in $PATH"));
 	char path[PATH_MAX + 20];
 	snprintf(path, sizeof(path), "%s/exit.json", r.dir);
 	char *ej = read_all(path);
@@ -214,9 +216,10 @@ static void test_not_executable_126(void **state)
 static void test_hostname_hosts_env(void **state)
 {
 	struct result r = {0};
-	run(&r, "{\"hostname\": \"box1\", \"env\": [\"FOO=bar\"], \"cwd\": \"/work/dir\","
-		"\"args\": [\"sh\", \"-c\", \"hostname; cat /etc/hostname; grep localhost /etc/hosts;"
-		" echo $FOO $HOME $HOSTNAME; pwd; ip link | grep -c '^[0-9]'; echo $$\"]}");
+	run(&r,
+	    "{\"hostname\": \"box1\", \"env\": [\"FOO=bar\"], \"cwd\": \"/work/dir\","
+	    "\"args\": [\"sh\", \"-c\", \"hostname; cat /etc/hostname; grep localhost /etc/hosts;"
+	    " echo $FOO $HOME $HOSTNAME; pwd; ip link | grep -c '^[0-9]'; echo $$\"]}");
 	assert_int_equal(r.exit.exit_code, 0);
 	assert_non_null(strstr(r.out, "box1\nbox1\n127.0.0.1\tlocalhost\n"));
 	assert_non_null(strstr(r.out, "bar /root box1\n/work/dir\n1\n1\n"));
@@ -390,12 +393,13 @@ static void test_readonly_and_binds(void **state)
 	mkdir(src, 0755);
 	struct result r = {0};
 	char spec[4 * PATH_MAX];
-	snprintf(spec, sizeof(spec),
-		 "{\"readonly_rootfs\": true, \"mounts\": [{\"source\": \"%s\", \"target\": "
-		 "\"/data/rw\"}, {\"source\": \"%s\", \"target\": \"/data/ro\", \"readonly\": true}],"
-		 "\"args\": [\"sh\", \"-c\", \"touch /x; touch /data/rw/f && echo rw ok;"
-		 " touch /data/ro/g; echo hi > /dev/shm/ok && echo shm ok\"]}",
-		 src, src);
+	snprintf(
+	    spec, sizeof(spec),
+	    "{\"readonly_rootfs\": true, \"mounts\": [{\"source\": \"%s\", \"target\": "
+	    "\"/data/rw\"}, {\"source\": \"%s\", \"target\": \"/data/ro\", \"readonly\": true}],"
+	    "\"args\": [\"sh\", \"-c\", \"touch /x; touch /data/rw/f && echo rw ok;"
+	    " touch /data/ro/g; echo hi > /dev/shm/ok && echo shm ok\"]}",
+	    src, src);
 	run(&r, spec);
 	assert_non_null(strstr(r.errout, "touch: /x: Read-only file system"));
 	assert_non_null(strstr(r.out, "rw ok\nshm ok\n"));
@@ -476,8 +480,9 @@ static void test_exec(void **state)
 	r.after_start = release_now;
 	run(&r, "{\"hostname\": \"exechost\", \"args\": [\"sleep\", \"30\"]}");
 	struct exec_result x = {0};
-	run_exec(&r, "{\"args\": [\"sh\", \"-c\", \"hostname; echo $$; id -u; pwd; ls /proc |"
-		     " grep -c '^[0-9]'\"], \"env\": [], \"cwd\": \"/tmp\"}",
+	run_exec(&r,
+		 "{\"args\": [\"sh\", \"-c\", \"hostname; echo $$; id -u; pwd; ls /proc |"
+		 " grep -c '^[0-9]'\"], \"env\": [], \"cwd\": \"/tmp\"}",
 		 &x);
 	assert_int_equal(x.code, 0);
 	x.out[x.len] = '\0';
@@ -556,8 +561,9 @@ static int setup(void **state)
 	char src[1024];
 	snprintf(src, sizeof(src), "%s", __FILE__);
 	char cmd[4 * PATH_MAX];
-	snprintf(cmd, sizeof(cmd), "%s/../../scripts/mkbusybox-rootfs.sh %s/bb.tar >/dev/null && "
-				   "tar -xf %s/bb.tar -C %s",
+	snprintf(cmd, sizeof(cmd),
+		 "%s/../../scripts/mkbusybox-rootfs.sh %s/bb.tar >/dev/null && "
+		 "tar -xf %s/bb.tar -C %s",
 		 dirname(src), tmp_dir, tmp_dir, layer_dir);
 	if (system(cmd) != 0)
 		return -1;
@@ -600,21 +606,21 @@ int main(int argc, char **argv)
 	}
 	mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_output_log_exit),
-		cmocka_unit_test(test_not_found_127),
-		cmocka_unit_test(test_not_executable_126),
-		cmocka_unit_test(test_hostname_hosts_env),
-		cmocka_unit_test(test_isolation),
-		cmocka_unit_test(test_caps_and_user),
-		cmocka_unit_test(test_oom_killed),
-		cmocka_unit_test(test_pids_limit),
-		cmocka_unit_test(test_init_forwards_and_reaps),
-		cmocka_unit_test(test_adopt),
-		cmocka_unit_test(test_stdin_and_tty),
-		cmocka_unit_test(test_readonly_and_binds),
-		cmocka_unit_test(test_log_rotation),
-		cmocka_unit_test(test_exec),
-		cmocka_unit_test(test_shim_detached),
+	    cmocka_unit_test(test_output_log_exit),
+	    cmocka_unit_test(test_not_found_127),
+	    cmocka_unit_test(test_not_executable_126),
+	    cmocka_unit_test(test_hostname_hosts_env),
+	    cmocka_unit_test(test_isolation),
+	    cmocka_unit_test(test_caps_and_user),
+	    cmocka_unit_test(test_oom_killed),
+	    cmocka_unit_test(test_pids_limit),
+	    cmocka_unit_test(test_init_forwards_and_reaps),
+	    cmocka_unit_test(test_adopt),
+	    cmocka_unit_test(test_stdin_and_tty),
+	    cmocka_unit_test(test_readonly_and_binds),
+	    cmocka_unit_test(test_log_rotation),
+	    cmocka_unit_test(test_exec),
+	    cmocka_unit_test(test_shim_detached),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

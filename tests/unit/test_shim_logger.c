@@ -1,4 +1,5 @@
-/* berth-shim's json-file logger: line splitting, Go-compatible escaping, partial lines, rotation. */
+/* berth-shim's json-file logger: line splitting, Go-compatible escaping, partial lines, rotation.
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -51,12 +52,12 @@ static void test_lines_and_escapes(void **state)
 	char *s = slurp(path);
 	strip_times(s);
 	assert_string_equal(
-		s, "{\"log\":\"hello\\n\",\"stream\":\"stdout\",\"time\":\"\"}\n"
-		   "{\"log\":\"tab\\there \\\"q\\\" \\\\ \\u003cb\\u003e\\u0026\\u0001\\r\\n\","
-		   "\"stream\":\"stderr\",\"time\":\"\"}\n"
-		   "{\"log\":\"world\\n\",\"stream\":\"stdout\",\"time\":\"\"}\n"
-		   "{\"log\":\"\xc3\xa9t\\ufffd\\ufffd\\n\",\"stream\":\"stdout\",\"time\":\"\"}\n"
-		   "{\"log\":\"no newline\",\"stream\":\"stdout\",\"time\":\"\"}\n");
+	    s, "{\"log\":\"hello\\n\",\"stream\":\"stdout\",\"time\":\"\"}\n"
+	       "{\"log\":\"tab\\there \\\"q\\\" \\\\ \\u003cb\\u003e\\u0026\\u0001\\r\\n\","
+	       "\"stream\":\"stderr\",\"time\":\"\"}\n"
+	       "{\"log\":\"world\\n\",\"stream\":\"stdout\",\"time\":\"\"}\n"
+	       "{\"log\":\"\xc3\xa9t\\ufffd\\ufffd\\n\",\"stream\":\"stdout\",\"time\":\"\"}\n"
+	       "{\"log\":\"no newline\",\"stream\":\"stdout\",\"time\":\"\"}\n");
 	free(s);
 }
 
@@ -126,10 +127,10 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_lines_and_escapes),
-		cmocka_unit_test(test_long_line_split),
-		cmocka_unit_test(test_rotation),
-		cmocka_unit_test(test_time_format),
+	    cmocka_unit_test(test_lines_and_escapes),
+	    cmocka_unit_test(test_long_line_split),
+	    cmocka_unit_test(test_rotation),
+	    cmocka_unit_test(test_time_format),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
