@@ -232,7 +232,11 @@ static void job_finish(struct image_job *job)
 		if (jobs_running == 1)
 			image_store_collect_orphans(store);
 		job_error(job, &err);
-		log_warn("image %s failed: %s", job_commands[job->kind], err.msg);
+		if (job->call)
+			log_warn("image %s failed: %s", job_commands[job->kind], err.msg);
+		else
+			log_info("image %s: the client went away, worker stopped",
+				 job_commands[job->kind]);
 	} else {
 		find_error(job->err.buf, &err); /* logs what the worker said */
 		berth_err_clear(&err);

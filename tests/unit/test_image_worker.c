@@ -58,9 +58,11 @@ static int teardown(void **state)
 	return 0;
 }
 
-static size_t count_entries(const char *dir)
+/* Entries in dir (taken and freed). */
+static size_t count_entries(char *dir)
 {
 	DIR *d = opendir(dir);
+	free(dir);
 	size_t n = 0;
 	struct dirent *de;
 	while (d && (de = readdir(d)))
@@ -185,14 +187,12 @@ static void test_dead_worker_leftovers(void **state)
 	for (int i = 0; i < 100 && stat(layer, &st) == 0; i++)
 		usleep(10000);
 	assert_int_not_equal(stat(layer, &st), 0);
-	char *layers_dir = berth_strdupf("%s/layers", root);
-	assert_int_equal(count_entries(layers_dir), layers - 1);
+	assert_int_equal(count_entries(berth_strdupf("%s/layers", root)), layers - 1);
 	struct image_info info;
 	assert_int_equal(image_store_resolve(s, "keep:1", &info, &err), 0);
 	assert_int_equal(stat(info.layers[0], &st), 0);
 	image_info_clear(&info);
 	image_store_free(s);
-	free(layers_dir);
 	free(stage);
 	free(other);
 	free(layer);
@@ -272,7 +272,9 @@ static void test_worker_program(void **state)
 	assert_non_null(strstr(json_string_value(json_object_get(j, "message")), "tar"));
 	json_decref(j);
 	struct berth_error err = {0};
-	struct image_store *s = image_store_open(p("root"), &err);
+	char *root = p("root");
+	struct image_store *s = image_store_open(root, &err);
+	free(root);
 	char id[72];
 	assert_int_equal(image_store_resolve_id(s, "bad:1", id, &err), -1);
 	assert_int_equal(image_store_resolve_id(s, "w:1", id, &err), 0);
