@@ -75,11 +75,17 @@ void netd_endpoint_teardown(struct netd *nd, const struct netd_endpoint *ep, con
 {
 	struct ep_job *j = ep_job_new(nd, EPJ_TEARDOWN, ep->id, NULL);
 	j->netns_remove = !only && ep->mode != NETD_MODE_HOST;
+	/* Deleting a veth waits out an RCU grace period (~0.2 s here) and would hold up the
+	 * creates queued behind it. Unmounting the namespace is enough: once its last user is
+	 * gone the kernel destroys it, and its veth pairs with it, in the background. */
+	if (j->netns_remove)
+		goto submit;
 	for (size_t i = 0; i < ep->n_att; i++) {
 		if (!ep->att[i].host_veth[0] || (only && *only != i))
 			continue;
 		snprintf(j->veths[j->n_veths++], IFNAMSIZ, "%s", ep->att[i].host_veth);
 	}
+submit:
 	netd_worker_submit(nd->worker, &j->job);
 }
 
@@ -159,8 +165,15 @@ static int ep_parse_ports(json_t *in, struct netd_endpoint *ep, struct berth_err
 			return berth_err(
 			    err, 400, "invalid port: ContainerPort and HostPort must be numbers");
 		json_int_t c = json_integer_value(cp), h = hp ? json_integer_value(hp) : 0;
-		p->container_port = c < 0 || c > 65536 ? 65536 : (int)c;
-		p->host_port = h < -1 || h > 65536 ? 65536 : (int)h;
+		if (c < 1 || c > 65535)
+			return berth_err(err, 400, "invalid container port %lld: must be 1-65535",
+					 (long long)c);
+		if (h < 0 || h > 65535)
+			return berth_err(err, 400,
+					 "invalid host port %lld: must be 1-65535 (or 0 for any)",
+					 (long long)h);
+		p->container_port = (int)c;
+		p->host_port = (int)h;
 		if (port_parse_proto(proto, &p->proto) < 0)
 			return berth_err(err, 400, "invalid protocol %s: only tcp and udp", proto);
 		snprintf(p->host_ip, sizeof(p->host_ip), "%s", hip ? hip : "");

@@ -62,10 +62,10 @@ int port_parse_proto(const char *s, enum proxy_proto *out)
 int port_validate(struct netd_port *p, struct berth_error *err)
 {
 	if (p->container_port < 1 || p->container_port > 65535)
-		return berth_err(err, 400, "invalid container port %d: must be within 1-65535",
+		return berth_err(err, 400, "invalid container port %d: must be 1-65535",
 				 p->container_port);
 	if (p->host_port < 0 || p->host_port > 65535)
-		return berth_err(err, 400, "invalid host port %d: must be within 1-65535",
+		return berth_err(err, 400, "invalid host port %d: must be 1-65535 (or 0 for any)",
 				 p->host_port);
 	if (!p->host_ip[0])
 		snprintf(p->host_ip, sizeof(p->host_ip), "0.0.0.0");
