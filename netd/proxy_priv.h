@@ -16,6 +16,7 @@
 /* Work done per event callback before yielding to the other connections. */
 #define PROXY_ACCEPT_BATCH 64
 #define PROXY_SPLICE_ROUNDS 8
+#define PROXY_SPLICE_LONG_READ (32 * 1024)
 #define PROXY_UDP_BATCH 64
 /* Largest UDP payload over IPv4. */
 #define PROXY_UDP_BUF 65535

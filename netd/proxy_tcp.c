@@ -79,12 +79,14 @@ static int conn_pump(struct proxy_conn *c, int d)
 	if (c->shut[d])
 		return 0;
 	for (int round = 0; round < PROXY_SPLICE_ROUNDS; round++) {
-		bool moved = false;
+		/* A short read most likely emptied the socket: rather than a splice that would
+		 * only say EAGAIN, let the (level-triggered) read event say whether more came. */
+		bool again = false;
 		if (!c->eof[d]) {
 			ssize_t n = splice(src, NULL, c->pipe[d][1], NULL, 1 << 20, flags);
 			if (n > 0) {
 				c->pending[d] += (size_t)n;
-				moved = true;
+				again = n >= PROXY_SPLICE_LONG_READ;
 			} else if (n == 0) {
 				c->eof[d] = true;
 			} else if (errno != EAGAIN && errno != EINTR) {
@@ -96,14 +98,13 @@ static int conn_pump(struct proxy_conn *c, int d)
 			if (n > 0) {
 				c->pending[d] -= (size_t)n;
 				c->port->p->stats.bytes += (unsigned long long)n;
-				moved = true;
 			} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
 				return -1;
 			} else {
 				break; /* the destination is full: wait until it is writable */
 			}
 		}
-		if (!moved)
+		if (!again)
 			break;
 	}
 	if (c->eof[d] && c->pending[d] == 0) {

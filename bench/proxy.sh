@@ -1,0 +1,132 @@
+#!/bin/bash
+# Published ports: HTTP through berth's proxy (netd/proxy*.c) and through Docker's docker-proxy,
+# against the same server reached directly. wrk -t2 -c32 against bench/echo-server.c (keep-alive
+# HTTP/1.1): requests/s on a small body (GET /) and MB/s on a 1 MiB body (GET /big); then the
+# proxy's RSS with 1,000 published ports, against docker-proxy's (a process per port).
+#
+# The "container" is a network namespace with a veth pair to the sandbox's root namespace
+# (10.99.0.2, as a bridge network would give it): direct = wrk -> veth -> server;
+# berth = wrk -> 127.0.0.1:9000 -> proxy -> veth -> server; docker = the same via docker-proxy.
+# Until netd publishes ports end to end, berth's proxy runs in bench/proxy-driver.c, the same
+# code netd links, on its own loop.
+#
+# Usage: bench/proxy.sh   (as root; env: BENCH_PROXY_ROUNDS (default 3), BENCH_PROXY_SECS
+# (default 10), BENCH_PROXY_PORTS (default 1000); see bench/lib.sh for the rest)
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+bench_enter_sandbox "$@"
+ROUNDS=${BENCH_PROXY_ROUNDS:-3}
+SECS=${BENCH_PROXY_SECS:-10}
+NPORTS=${BENCH_PROXY_PORTS:-1000}
+CTR_IP=10.99.0.2
+OUT="$BENCH_RESULTS/proxy.tsv"
+: >"$OUT"
+
+command -v wrk >/dev/null || bench_die "wrk not found (scripts/install-deps.sh --bench, or apt-get install wrk)"
+
+# --- build ---------------------------------------------------------------------------------
+CC=${CC:-cc}
+$CC -O2 -static -o "$BENCH_TMP/echo-server" "$BENCH_DIR/echo-server.c" ||
+	$CC -O2 -o "$BENCH_TMP/echo-server" "$BENCH_DIR/echo-server.c"
+# shellcheck disable=SC2046
+$CC -O2 -D_GNU_SOURCE -I"$BENCH_REPO/include" -I"$BENCH_REPO/netd" -o "$BENCH_TMP/proxy-driver" \
+	"$BENCH_DIR/proxy-driver.c" "$BENCH_REPO"/netd/proxy*.c "$BENCH_REPO/lib/log.c" \
+	"$BENCH_REPO/lib/error.c" $(pkg-config --cflags --libs libevent)
+
+# --- the "container": a netns behind a veth pair, running the server ------------------------
+ip netns add bench-ctr
+bench_on_exit "ip netns del bench-ctr"
+ip link add bench-veth type veth peer name eth0 netns bench-ctr
+ip addr add 10.99.0.1/24 dev bench-veth
+ip link set bench-veth up
+ip netns exec bench-ctr ip link set lo up
+ip netns exec bench-ctr ip addr add $CTR_IP/24 dev eth0
+ip netns exec bench-ctr ip link set eth0 up
+ip netns exec bench-ctr "$BENCH_TMP/echo-server" -a 0.0.0.0 -p 8080 &
+SERVER=$!
+bench_on_exit "kill $SERVER"
+bench_wait_for 5 bash -c "exec 3<>/dev/tcp/$CTR_IP/8080" || bench_die "echo-server did not start"
+
+# --- the proxies ---------------------------------------------------------------------------
+"$BENCH_TMP/proxy-driver" -a 0.0.0.0 -p 9000 -b $CTR_IP:8080 >"$BENCH_TMP/driver.out" 2>&1 &
+DRIVER=$!
+bench_on_exit "kill $DRIVER"
+# docker-proxy 20.10 reports readiness on fd 3 and then closes it: give it one, or it closes
+# its own listener.
+DOCKER_PROXY=$(command -v docker-proxy || echo /usr/sbin/docker-proxy)
+HAVE_DOCKER=0
+if [ -x "$DOCKER_PROXY" ]; then
+	"$DOCKER_PROXY" -proto tcp -host-ip 0.0.0.0 -host-port 9001 -container-ip $CTR_IP \
+		-container-port 8080 3>/dev/null >"$BENCH_TMP/docker-proxy.out" 2>&1 &
+	DP=$!
+	bench_on_exit "kill $DP"
+	HAVE_DOCKER=1
+else
+	bench_na docker-proxy "no docker-proxy (apt-get install docker.io)"
+fi
+bench_wait_for 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/9000" || bench_die "proxy-driver did not start: $(cat "$BENCH_TMP/driver.out")"
+[ $HAVE_DOCKER = 0 ] || bench_wait_for 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/9001" ||
+	bench_die "docker-proxy did not start: $(cat "$BENCH_TMP/docker-proxy.out")"
+
+# --- throughput: rounds interleave the peers so drift hits them alike; medians -------------
+# wrk's "Requests/sec: N" and "Transfer/sec: N[KMG]B", as requests/s and MB/s.
+wrk_run() { # URL -> "reqs mbs"
+	wrk -t2 -c32 -d"${SECS}s" "$1" | awk '
+		/^Requests\/sec:/ { r = $2 }
+		/^Transfer\/sec:/ { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[A-Za-z]+$/, "", v)
+			m = (u == "GB") ? v * 1024 : (u == "KB") ? v / 1024 : (u == "B") ? v / 1048576 : v }
+		END { printf "%.0f %.1f\n", r, m }'
+}
+declare -A URL=([direct]="http://$CTR_IP:8080" [berth]="http://127.0.0.1:9000" [docker]="http://127.0.0.1:9001")
+PEERS=(direct berth)
+[ $HAVE_DOCKER = 1 ] && PEERS+=(docker)
+for round in $(seq "$ROUNDS"); do
+	for peer in "${PEERS[@]}"; do
+		read -r reqs _ < <(wrk_run "${URL[$peer]}/")
+		read -r _ mbs < <(wrk_run "${URL[$peer]}/big")
+		printf 'small\t%s\t%s\t%s\n' "$peer" "$round" "$reqs" >>"$OUT"
+		printf 'big\t%s\t%s\t%s\n' "$peer" "$round" "$mbs" >>"$OUT"
+		bench_log "round $round $peer: $reqs requests/s small, $mbs MB/s 1 MiB"
+	done
+done
+median() { # WHAT PEER
+	awk -F'\t' -v w="$1" -v p="$2" '$1 == w && $2 == p { print $4 }' "$OUT" | sort -g |
+		awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "n/a" }'; }
+
+# --- memory: the proxy with NPORTS published ports; docker-proxy's cost per port ---------------
+kill "$DRIVER"
+wait "$DRIVER" 2>/dev/null || true
+"$BENCH_TMP/proxy-driver" -a 0.0.0.0 -m 20000:"$NPORTS" -b $CTR_IP:8080 >"$BENCH_TMP/driver-many.out" 2>&1 &
+MANY=$!
+bench_on_exit "kill $MANY"
+bench_wait_for 10 grep -q ready "$BENCH_TMP/driver-many.out" || bench_die "proxy-driver -m failed: $(cat "$BENCH_TMP/driver-many.out")"
+# every one answers: a connection to the last port goes through
+bench_wait_for 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$((20000 + NPORTS - 1))" || bench_die "port $((20000 + NPORTS - 1)) does not answer"
+sleep 1
+RSS_MANY=$(bench_rss_kb $MANY)
+FDS_MANY=$(ls /proc/$MANY/fd | wc -l)
+DP_RSS=0
+[ $HAVE_DOCKER = 1 ] && DP_RSS=$(bench_rss_kb "$DP")
+
+# --- the table -------------------------------------------------------------------------------
+D_S=$(median small direct) D_B=$(median big direct)
+B_S=$(median small berth) B_B=$(median big berth)
+{
+	echo "| published port ($ROUNDS rounds of wrk -t2 -c32 -d${SECS}s, medians) | small body, requests/s | vs direct | 1 MiB body, MB/s | vs direct |"
+	echo "|---|---|---|---|---|"
+	echo "| direct to the container (veth) | $D_S | 1.00x | $D_B | 1.00x |"
+	echo "| berth (netd proxy, splice) | $B_S | $(ratio "$B_S" "$D_S") | $B_B | $(ratio "$B_B" "$D_B") |"
+	if [ $HAVE_DOCKER = 1 ]; then
+		K_S=$(median small docker) K_B=$(median big docker)
+		echo "| docker-proxy 20.10 | $K_S | $(ratio "$K_S" "$D_S") | $K_B | $(ratio "$K_B" "$D_B") |"
+	fi
+	echo
+	echo "| $NPORTS published ports | RSS |"
+	echo "|---|---|"
+	echo "| berth proxy (one process, $FDS_MANY fds) | $((RSS_MANY / 1024)).$(((RSS_MANY % 1024) * 10 / 1024)) MB |"
+	[ $HAVE_DOCKER = 1 ] && echo "| docker-proxy (a process per port: $DP_RSS KB each, after its benchmark) | $((DP_RSS * NPORTS / 1024)) MB |"
+} | tee "$BENCH_RESULTS/proxy.md"
+bench_log "results in $BENCH_RESULTS (proxy.tsv, proxy.md)"
+bench_finish
