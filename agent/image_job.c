@@ -184,7 +184,10 @@ static bool find_error(struct evbuffer *buf, struct berth_error *err)
 
 static void job_error(struct image_job *job, struct berth_error *err)
 {
-	if (find_error(job->out.buf, err) | find_error(job->err.buf, err))
+	/* Both parsed: stderr's other lines are logged either way. */
+	bool on_stdout = find_error(job->out.buf, err);
+	bool on_stderr = find_error(job->err.buf, err);
+	if (on_stdout || on_stderr)
 		return;
 	int st = job->wait_status;
 	if (WIFSIGNALED(st))
