@@ -24,3 +24,20 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 	ctest --output-on-failure -j"$jobs" --timeout 300 -L unit -E test_runtime_start)
 (cd build-asan && ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 	ctest --output-on-failure -j"$jobs" --timeout 300 -R 'system/|test_runtime_start')
+
+echo "== fuzz harnesses (clang, libFuzzer), 10 s each"
+cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DBERTH_FUZZ=ON -DBERTH_TESTS=OFF >/dev/null
+cmake --build build-fuzz -j"$jobs" >/dev/null
+for fuzzer in build-fuzz/fuzz/fuzz_*; do
+	name=$(basename "$fuzzer")
+	corpus="tests/fuzz/corpus/$name"
+	mkdir -p "build-fuzz/corpus/$name"
+	[ -d "$corpus" ] && cp -r "$corpus"/. "build-fuzz/corpus/$name/"
+	ASAN_OPTIONS=detect_leaks=1 "$fuzzer" -max_total_time=10 -print_final_stats=0 \
+		"build-fuzz/corpus/$name" >"build-fuzz/$name.log" 2>&1 || {
+		tail -n 40 "build-fuzz/$name.log"
+		echo "fuzz: $name found a crash" >&2
+		exit 1
+	}
+	echo "fuzz: $name: $(grep -o "Done [0-9]* runs" "build-fuzz/$name.log"), no crash"
+done
