@@ -50,6 +50,64 @@ void proxy_reserve_fd_refill(struct proxy *p)
 		p->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
+int proxy_pipe_get(struct proxy *p, int out[2])
+{
+	if (p->n_pipes > 0) {
+		p->n_pipes--;
+		out[0] = p->pipes[p->n_pipes][0];
+		out[1] = p->pipes[p->n_pipes][1];
+		return 0;
+	}
+	if (pipe2(out, O_NONBLOCK | O_CLOEXEC) < 0) {
+		out[0] = out[1] = -1;
+		return -1;
+	}
+	/* A bigger pipe moves a large transfer in fewer splices; failure keeps the default. */
+	if (p->pipe_size > 0)
+		(void)fcntl(out[1], F_SETPIPE_SZ, p->pipe_size);
+	return 0;
+}
+
+void proxy_pipe_put(struct proxy *p, int pipe[2])
+{
+	if (pipe[0] < 0)
+		return;
+	if (p->n_pipes < PROXY_PIPE_POOL) {
+		p->pipes[p->n_pipes][0] = pipe[0];
+		p->pipes[p->n_pipes][1] = pipe[1];
+		p->n_pipes++;
+	} else {
+		close(pipe[0]);
+		close(pipe[1]);
+	}
+	pipe[0] = pipe[1] = -1;
+}
+
+unsigned proxy_pipe_pool_drain(struct proxy *p)
+{
+	unsigned n = p->n_pipes;
+	for (unsigned i = 0; i < n; i++) {
+		close(p->pipes[i][0]);
+		close(p->pipes[i][1]);
+	}
+	p->n_pipes = 0;
+	return n;
+}
+
+void proxy_warn_no_fds(struct proxy *p, int port, const char *what, int errno_value)
+{
+	time_t now = time(NULL);
+	if (now - p->fd_warned < 10) {
+		p->fd_warn_skipped++;
+		return;
+	}
+	log_warn("published port %d: %s: %s; refusing connections (%u more since the last "
+		 "warning)",
+		 port, what, strerror(errno_value), p->fd_warn_skipped);
+	p->fd_warned = now;
+	p->fd_warn_skipped = 0;
+}
+
 struct proxy *proxy_new(struct event_base *base)
 {
 	struct proxy *p = calloc(1, sizeof(*p));
@@ -87,6 +145,7 @@ void proxy_free(struct proxy *p)
 	}
 	if (p->reserve_fd >= 0)
 		close(p->reserve_fd);
+	proxy_pipe_pool_drain(p);
 	free(p->udp_buf);
 	free(p);
 }
@@ -169,7 +228,8 @@ static int proxy_bind_socket(const struct sockaddr_in *addr, enum proxy_proto pr
 		proxy_go_strerror(e, msg, sizeof(msg));
 		return berth_err(err, e == EADDRINUSE ? 409 : 500,
 				 "Error starting userland proxy: listen %s4 %s:%d: %s: %s",
-				 proxy_proto_name(proto), ip, ntohs(addr->sin_port), step, msg);
+				 proxy_proto_name(proto), ip, ntohs(addr->sin_port),
+				 e == EADDRINUSE ? "bind" : step, msg);
 	}
 	return fd;
 }
@@ -312,6 +372,7 @@ const struct proxy_backend *proxy_port_pick(struct proxy_port *port)
 void proxy_get_stats(struct proxy *p, struct proxy_stats *out)
 {
 	*out = p->stats;
+	out->pooled_pipes = p->n_pipes;
 }
 
 void proxy_raise_nofile(void)

@@ -54,6 +54,7 @@ struct proxy_stats {
 	unsigned long long connect_failures; /* backend connects that failed or timed out */
 	unsigned long long udp_dropped;	     /* datagrams dropped: flow table full, no backend */
 	unsigned long long bytes;	     /* relayed, both directions, TCP and UDP */
+	unsigned pooled_pipes;		     /* empty pipes kept for reuse (2 fds each) */
 };
 void proxy_get_stats(struct proxy *p, struct proxy_stats *out);
 

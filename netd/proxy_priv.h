@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include "proxy.h"
 
@@ -18,6 +19,9 @@
 #define PROXY_SPLICE_ROUNDS 8
 #define PROXY_SPLICE_LONG_READ (32 * 1024)
 #define PROXY_UDP_BATCH 64
+/* Empty pipes kept for the next connection (2 fds each): a keep-alive connection between
+ * requests holds none. */
+#define PROXY_PIPE_POOL 64
 /* Largest UDP payload over IPv4. */
 #define PROXY_UDP_BUF 65535
 
@@ -51,17 +55,29 @@ struct proxy_port {
 struct proxy {
 	struct event_base *base;
 	struct proxy_port *ports;
-	int pipe_size;		/* bytes asked of F_SETPIPE_SZ; 0 keeps the kernel default */
-	int reserve_fd;		/* spent to refuse a connection when out of fds */
-	unsigned udp_idle_ms;	/* a flow without traffic this long is closed */
-	unsigned udp_max_flows; /* per port; datagrams from new clients are dropped beyond */
-	unsigned char *udp_buf; /* one datagram at a time: the loop is single-threaded */
+	int pipe_size;		       /* bytes asked of F_SETPIPE_SZ; 0 keeps the kernel default */
+	int reserve_fd;		       /* spent to refuse a connection when out of fds */
+	unsigned udp_idle_ms;	       /* a flow without traffic this long is closed */
+	unsigned udp_max_flows;	       /* per port; datagrams from new clients are dropped beyond */
+	unsigned char *udp_buf;	       /* one datagram at a time: the loop is single-threaded */
+	int pipes[PROXY_PIPE_POOL][2]; /* the pool: [0, n_pipes) are empty pipes */
+	unsigned n_pipes;
+	time_t fd_warned; /* rate limit for the out-of-fds warning */
+	unsigned fd_warn_skipped;
 	struct proxy_stats stats;
 };
 
 /* The next backend that is up, round-robin; NULL when none is. */
 const struct proxy_backend *proxy_port_pick(struct proxy_port *port);
 void proxy_reserve_fd_refill(struct proxy *p);
+/* An empty pipe from the pool or a new one; -1 (errno set) when none can be made. */
+int proxy_pipe_get(struct proxy *p, int out[2]);
+/* Back to the pool (it must be empty) or closed; out is set to -1. */
+void proxy_pipe_put(struct proxy *p, int pipe[2]);
+/* Closes the pooled pipes: they are fds someone else needs now. Returns how many. */
+unsigned proxy_pipe_pool_drain(struct proxy *p);
+/* Out of fds: warns at most every few seconds. */
+void proxy_warn_no_fds(struct proxy *p, int port, const char *what, int errno_value);
 
 int proxy_tcp_port_start(struct proxy_port *port);
 void proxy_tcp_port_stop(struct proxy_port *port);

@@ -44,9 +44,12 @@ static void conn_close(struct proxy_conn *c)
 			event_free(c->wr[i]);
 		if (c->fd[i] >= 0)
 			close(c->fd[i]);
-		for (int j = 0; j < 2; j++)
-			if (c->pipe[i][j] >= 0)
-				close(c->pipe[i][j]);
+		if (c->pending[i] == 0) {
+			proxy_pipe_put(p, c->pipe[i]);
+		} else {
+			close(c->pipe[i][0]);
+			close(c->pipe[i][1]);
+		}
 	}
 	if (c->connect_ev)
 		event_free(c->connect_ev);
@@ -78,6 +81,11 @@ static int conn_pump(struct proxy_conn *c, int d)
 	int src = c->fd[d], dst = c->fd[1 - d];
 	if (c->shut[d])
 		return 0;
+	if (!c->eof[d] && c->pipe[d][0] < 0 && proxy_pipe_get(c->port->p, c->pipe[d]) < 0) {
+		proxy_warn_no_fds(c->port->p, ntohs(c->port->addr.sin_port), "cannot make a pipe",
+				  errno);
+		return -1;
+	}
 	for (int round = 0; round < PROXY_SPLICE_ROUNDS; round++) {
 		/* A short read most likely emptied the socket: rather than a splice that would
 		 * only say EAGAIN, let the (level-triggered) read event say whether more came. */
@@ -107,6 +115,8 @@ static int conn_pump(struct proxy_conn *c, int d)
 		if (!again)
 			break;
 	}
+	if (c->pending[d] == 0)
+		proxy_pipe_put(c->port->p, c->pipe[d]);
 	if (c->eof[d] && c->pending[d] == 0) {
 		shutdown(dst, SHUT_WR);
 		c->shut[d] = true;
@@ -126,16 +136,6 @@ static void conn_on_event(evutil_socket_t fd, short what, void *arg)
 		conn_close(c);
 }
 
-static int conn_make_pipe(struct proxy_conn *c, int d)
-{
-	if (pipe2(c->pipe[d], O_NONBLOCK | O_CLOEXEC) < 0)
-		return -1;
-	/* A bigger pipe moves a large transfer in fewer splices; failure keeps the default. */
-	if (c->port->p->pipe_size > 0)
-		(void)fcntl(c->pipe[d][1], F_SETPIPE_SZ, c->port->p->pipe_size);
-	return 0;
-}
-
 /* The backend accepted: set up the pipes and events and start moving bytes. */
 static void conn_start_relay(struct proxy_conn *c)
 {
@@ -146,12 +146,6 @@ static void conn_start_relay(struct proxy_conn *c)
 	}
 	int one = 1;
 	setsockopt(c->fd[1], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (conn_make_pipe(c, 0) < 0 || conn_make_pipe(c, 1) < 0) {
-		if (errno == EMFILE || errno == ENFILE)
-			log_warn("published port %d: out of file descriptors, closing a connection",
-				 ntohs(c->port->addr.sin_port));
-		goto fail;
-	}
 	for (int i = 0; i < 2; i++) {
 		c->rd[i] = event_new(base, c->fd[i], EV_READ | EV_PERSIST, conn_on_event, c);
 		c->wr[i] = event_new(base, c->fd[i], EV_WRITE | EV_PERSIST, conn_on_event, c);
@@ -159,8 +153,12 @@ static void conn_start_relay(struct proxy_conn *c)
 			goto fail;
 	}
 	/* Bytes may already wait on either side. */
-	if (conn_pump(c, 0) < 0 || conn_pump(c, 1) < 0 || (c->shut[0] && c->shut[1]))
+	if (conn_pump(c, 0) < 0 || conn_pump(c, 1) < 0) {
+		c->port->p->stats.refused++;
 		conn_close(c);
+	} else if (c->shut[0] && c->shut[1]) {
+		conn_close(c);
+	}
 	return;
 fail:
 	c->port->p->stats.refused++;
@@ -196,9 +194,12 @@ static void conn_connect_next(struct proxy_conn *c)
 			break;
 		c->backend = b->addr;
 		c->fd[1] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (c->fd[1] < 0 && (errno == EMFILE || errno == ENFILE) &&
+		    proxy_pipe_pool_drain(p) > 0)
+			c->fd[1] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (c->fd[1] < 0) {
-			log_warn("published port %d: cannot make a socket to a backend: %s",
-				 ntohs(c->port->addr.sin_port), strerror(errno));
+			proxy_warn_no_fds(p, ntohs(c->port->addr.sin_port),
+					  "cannot make a socket to a backend", errno);
 			break; /* out of fds: trying another backend will not help */
 		}
 		if (connect(c->fd[1], (struct sockaddr *)&b->addr, sizeof(b->addr)) == 0) {
@@ -272,6 +273,7 @@ static bool port_refuse(struct proxy_port *port)
 		if (fd >= 0) {
 			close(fd);
 			p->stats.refused++;
+			proxy_warn_no_fds(p, ntohs(port->addr.sin_port), "cannot accept", EMFILE);
 		}
 		proxy_reserve_fd_refill(p);
 		if (p->reserve_fd >= 0)
@@ -294,6 +296,8 @@ static void port_on_accept(evutil_socket_t fd, short what, void *arg)
 		int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (cfd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if ((errno == EMFILE || errno == ENFILE) && proxy_pipe_pool_drain(port->p))
 				continue;
 			if ((errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
 			     errno == ENOMEM) &&

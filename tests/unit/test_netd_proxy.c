@@ -595,7 +595,9 @@ static void test_thousand_listeners(void **state)
 	proxy_get_stats(f->p, &st);
 	assert_int_equal(st.listeners, 0);
 	backend_stop(b);
-	assert_int_equal(count_fds(), fds_before);
+	/* what is left is the pool of empty pipes */
+	assert_true(st.pooled_pipes <= 2);
+	assert_int_equal(count_fds(), fds_before + 2 * (int)st.pooled_pipes);
 }
 
 static void test_many_sequential_connections(void **state)
@@ -737,9 +739,9 @@ static void test_out_of_fds(void **state)
 	struct scenario s = {.fn = scenario_refused_fd};
 	s.port = publish(f, PROXY_TCP, &b, 1);
 	struct rlimit rl;
-	/* With `spare` fds left the proxy fails at: accept, the backend socket, the first pipe,
-	 * the second pipe. */
-	const int spares[] = {0, 1, 2, 4};
+	/* With `spare` fds left the proxy fails at: accept, the backend socket, the pipe (twice:
+	 * no fd, one fd). (With two more it works: a pipe is held only while bytes are in it.) */
+	const int spares[] = {0, 1, 2, 3};
 	for (size_t i = 0; i < 4; i++) {
 		s.n = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		int lowest = open("/dev/null", O_RDONLY | O_CLOEXEC);
