@@ -34,6 +34,7 @@ struct runtime_handle {
 	void *arg;
 	runtime_started_cb started; /* NULL once called */
 	pid_t pid;
+	pid_t shim_pid; /* 0 when the shim did not say */
 	char dir[PATH_MAX];
 	bool exited;
 	bool released;	 /* runtime_release called inside one of our callbacks */
@@ -157,6 +158,7 @@ static void on_frame(struct runtime_handle *h, const struct shim_frame_header *h
 		struct shim_msg_started m = {0};
 		memcpy(&m, p, hdr->len < sizeof(m) ? hdr->len : sizeof(m));
 		h->pid = m.pid;
+		h->shim_pid = m.shim_pid;
 		runtime_started_cb cb = h->started;
 		h->started = NULL;
 		if (cb)
@@ -392,6 +394,7 @@ int runtime_adopt(struct event_base *base, const char *dir, const char *run_dir,
 		if (!m.exited) {
 			struct runtime_handle *h = handle_new(base, steal_fd(&fd), dir, cbs, arg);
 			h->pid = m.pid;
+			h->shim_pid = m.shim_pid;
 			*pid = m.pid;
 			*out = h;
 			return 0;
@@ -427,6 +430,10 @@ int runtime_kill(struct runtime_handle *h, int sig, struct berth_error *err)
 	int32_t s = sig;
 	if (!h || h->exited)
 		return berth_err(err, 409, "container is not running");
+	/* A signal to the shim overtakes stdin queued on the connection. */
+	union sigval v = {.sival_int = sig};
+	if (h->shim_pid > 0 && sigqueue(h->shim_pid, SHIM_KILL_SIGNAL, v) == 0)
+		return 0;
 	if (send_frame(h, SHIM_MSG_KILL, 0, &s, sizeof(s)) < 0)
 		return berth_err(err, 500, "container's shim is not connected");
 	return 0;

@@ -13,6 +13,7 @@
 #ifndef BERTH_SHIM_PROTO_H
 #define BERTH_SHIM_PROTO_H
 
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -46,7 +47,12 @@ struct shim_frame_header {
 struct shim_msg_started {
 	int32_t pid;
 	int32_t exited;
+	int32_t shim_pid; /* for SHIM_KILL_SIGNAL */
 };
+
+/* A signal for the container can also reach the shim as sigqueue(shim, SHIM_KILL_SIGNAL,
+ * {.sival_int = signal}): it is never stuck behind stdin the container does not read. */
+#define SHIM_KILL_SIGNAL (SIGRTMIN + 1)
 
 struct shim_msg_exit {
 	int32_t exit_code;

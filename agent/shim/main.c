@@ -109,7 +109,7 @@ static void send_exit(void)
 
 static void send_hello(void)
 {
-	struct shim_msg_started m = {S.pid, S.finalized};
+	struct shim_msg_started m = {S.pid, S.finalized, getpid()};
 	client_send(SHIM_MSG_HELLO, 0, &m, sizeof(m));
 	if (S.finalized)
 		send_exit();
@@ -149,6 +149,8 @@ static void stream_closed(int *fd, int stream)
 	shim_log_flush(stream);
 	if (*fd == S.stdin_fd)
 		S.stdin_fd = -1; /* the pty master serves both */
+	if (*fd == S.tty_fd)
+		S.tty_fd = -1;
 	close(*fd);
 	*fd = -1;
 }
@@ -287,8 +289,11 @@ static void accept_client(void)
 static void reap(void)
 {
 	struct signalfd_siginfo si;
-	while (read(S.sig_fd, &si, sizeof(si)) == sizeof(si))
-		;
+	while (read(S.sig_fd, &si, sizeof(si)) == sizeof(si)) {
+		if ((int)si.ssi_signo == SHIM_KILL_SIGNAL && !S.exited && si.ssi_int > 0 &&
+		    si.ssi_int < 65)
+			kill(S.pid, si.ssi_int);
+	}
 	int status;
 	pid_t p;
 	while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
@@ -437,6 +442,7 @@ int main(int argc, char **argv)
 	sigset_t chld;
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
+	sigaddset(&chld, SHIM_KILL_SIGNAL);
 	sigprocmask(SIG_BLOCK, &chld, NULL);
 	S.sig_fd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
 
@@ -475,7 +481,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "berth-shim: listen on %s: %s\n", S.sock_path, strerror(errno));
 	S.client_fd = SHIM_FD_AGENT;
 	fcntl(S.client_fd, F_SETFL, O_NONBLOCK);
-	struct shim_msg_started m = {S.pid, 0};
+	struct shim_msg_started m = {S.pid, 0, getpid()};
 	client_send(SHIM_MSG_STARTED, 0, &m, sizeof(m));
 	json_decref(spec->json); /* the loop needs none of it */
 	spec->json = NULL;

@@ -370,8 +370,25 @@ static void write_ping(struct result *r)
 	runtime_close_stdin(r->h);
 }
 
+/* Stdin nobody reads must not hold up a kill. */
+static void flood_then_kill(struct result *r)
+{
+	static char junk[300000];
+	memset(junk, 'j', sizeof(junk));
+	runtime_write_stdin(r->h, junk, sizeof(junk));
+	struct berth_error err = {0};
+	assert_int_equal(runtime_kill(r->h, SIGKILL, &err), 0);
+}
+
 static void test_stdin_and_tty(void **state)
 {
+	struct result r0 = {0};
+	r0.after_start = flood_then_kill;
+	run(&r0, "{\"stdin\": true, \"args\": [\"sleep\", \"30\"]}");
+	assert_true(r0.exited);
+	assert_int_equal(r0.exit.exit_code, 137);
+	finish(&r0);
+
 	struct result r = {0};
 	r.after_start = write_ping;
 	run(&r, "{\"stdin\": true, \"args\": [\"cat\"]}");
