@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,9 +18,10 @@ static struct {
 	int64_t max_size;
 	int max_file;
 	int64_t size;
-	char line[2][LINE_MAX_BYTES]; /* partial line per stream */
 	size_t line_len[2];
-	char out[8 * LINE_MAX_BYTES]; /* one encoded line: at most 6 bytes per input byte */
+	char line[2][LINE_MAX_BYTES] __attribute__((aligned(4096))); /* partial line per stream */
+	/* one encoded line: at most 6 bytes per input byte */
+	char out[8 * LINE_MAX_BYTES] __attribute__((aligned(4096)));
 } log_state = {.fd = -1};
 
 int64_t shim_now_ns(void)
@@ -54,6 +56,14 @@ void shim_log_open(const char *path, int64_t max_size, int max_file)
 	log_state.max_file = max_file < 1 ? 1 : max_file;
 	if (path && *path)
 		log_reopen();
+}
+
+void shim_log_release(void)
+{
+	madvise(log_state.out, sizeof(log_state.out), MADV_DONTNEED);
+	for (int s = 0; s < 2; s++)
+		if (log_state.line_len[s] == 0)
+			madvise(log_state.line[s], sizeof(log_state.line[s]), MADV_DONTNEED);
 }
 
 void shim_log_close(void)

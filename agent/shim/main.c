@@ -2,12 +2,16 @@
  * and serves the agent over a unix socket (protocol in ../shim_proto.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -22,6 +26,8 @@
 #include "shim_proto.h"
 
 #define READ_CHUNK 32768
+#define PAGE_ALIGNED __attribute__((aligned(4096)))
+#define IDLE_RELEASE_MS 2000
 #define ERR_PREFIX                                                                                 \
 	"failed to create task for container: failed to create shim task: OCI runtime create "     \
 	"failed: berth-shim create failed: unable to start container process: "
@@ -38,14 +44,15 @@ static struct {
 	bool oom_killed;
 	int64_t finished_ns, exit_deadline_ns;
 	/* frames waiting for the agent to read them */
-	char cbuf[4 * (READ_CHUNK + sizeof(struct shim_frame_header)) + 4096];
+	bool touched; /* buffers used since they were last given back */
+	char cbuf[4 * (READ_CHUNK + sizeof(struct shim_frame_header)) + 4096] PAGE_ALIGNED;
 	size_t clen;
 	/* frames from the agent, possibly partial */
-	char ibuf[SHIM_FRAME_MAX + sizeof(struct shim_frame_header)];
+	char ibuf[SHIM_FRAME_MAX + sizeof(struct shim_frame_header)] PAGE_ALIGNED;
 	size_t ilen;
 	/* stdin bytes the container has not taken yet */
 	size_t stdin_frame, stdin_off, stdin_len;
-	char rbuf[READ_CHUNK];
+	char rbuf[READ_CHUNK] PAGE_ALIGNED;
 } S = {.out_fd = -1,
        .err_fd = -1,
        .tty_fd = -1,
@@ -53,6 +60,30 @@ static struct {
        .listen_fd = -1,
        .client_fd = -1,
        .sig_fd = -1};
+
+/* An idle shim gives its buffers' pages back: what a container costs is mostly this. */
+static void release_idle_memory(void)
+{
+	if (S.clen == 0)
+		madvise(S.cbuf, sizeof(S.cbuf) & ~4095UL, MADV_DONTNEED);
+	if (S.ilen == 0)
+		madvise(S.ibuf, sizeof(S.ibuf) & ~4095UL, MADV_DONTNEED);
+	madvise(S.rbuf, sizeof(S.rbuf), MADV_DONTNEED);
+	shim_log_release();
+	/* and the stack below this frame, deep only during setup */
+	pthread_attr_t a;
+	void *addr;
+	size_t size;
+	if (pthread_getattr_np(pthread_self(), &a) == 0) {
+		pthread_attr_getstack(&a, &addr, &size);
+		pthread_attr_destroy(&a);
+		char here;
+		uintptr_t top = ((uintptr_t)&here & ~4095UL) - 2 * 4096;
+		if (top > (uintptr_t)addr)
+			madvise(addr, top - (uintptr_t)addr, MADV_DONTNEED);
+	}
+	S.touched = false;
+}
 
 static void client_drop(void)
 {
@@ -164,6 +195,7 @@ static void read_output(int *fd, int stream)
 		stream_closed(fd, stream);
 		return;
 	}
+	S.touched = true;
 	shim_log_write(stream, S.rbuf, (size_t)n);
 	client_send(SHIM_MSG_OUTPUT, stream, S.rbuf, (size_t)n);
 }
@@ -273,6 +305,7 @@ static void read_client(void)
 		return;
 	}
 	S.ilen += (size_t)n;
+	S.touched = true;
 	parse_frames();
 }
 
@@ -343,7 +376,7 @@ static void loop(void)
 			p[n] = (struct pollfd){S.err_fd, POLLIN, 0}, i_err = n++;
 		if (S.stdin_fd >= 0 && S.stdin_len > 0)
 			p[n] = (struct pollfd){S.stdin_fd, POLLOUT, 0}, i_in = n++;
-		int timeout = -1;
+		int timeout = S.touched ? IDLE_RELEASE_MS : -1;
 		if (S.exited && !S.finalized)
 			timeout = 100;
 		else if (S.finalized)
@@ -355,6 +388,8 @@ static void loop(void)
 			unlink(S.sock_path);
 			exit(0);
 		}
+		if (r == 0 && !S.exited)
+			release_idle_memory();
 		if (r > 0) {
 			if (p[i_sig].revents)
 				reap();
@@ -450,17 +485,8 @@ int main(int argc, char **argv)
 	if (shim_spec_load(argv[1], argv[2], spec, &cerr) < 0)
 		return fail_start(&cerr, argv[1]);
 	char path[4200];
-	static const char *const subdirs[] = {"rootfs", "upper", "work"};
-	for (int i = 0; i < 3; i++) {
-		snprintf(path, sizeof(path), "%s/%s", spec->dir, subdirs[i]);
-		mkdir(path, 0755);
-	}
 	snprintf(path, sizeof(path), "%s/exit.json", spec->dir);
 	unlink(path);
-	if (shim_write_etc_files(spec) < 0) {
-		shim_child_fail(&cerr, 125, errno, "write /etc files in %s", spec->dir);
-		return fail_start(&cerr, spec->dir);
-	}
 	if (shim_cgroups_create(spec, &S.cg, &cerr) < 0)
 		return fail_start(&cerr, spec->dir);
 	static char log_path[4096];
@@ -485,6 +511,11 @@ int main(int argc, char **argv)
 	client_send(SHIM_MSG_STARTED, 0, &m, sizeof(m));
 	json_decref(spec->json); /* the loop needs none of it */
 	spec->json = NULL;
+	free(spec->layers), free(spec->args), free(spec->env), free(spec->mounts);
+	spec->layers = spec->args = spec->env = NULL;
+	spec->mounts = NULL;
+	malloc_trim(0);
+	S.touched = true; /* setup's stack and buffers go back once the loop is idle */
 	loop();
 	return 0;
 }

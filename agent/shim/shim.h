@@ -111,6 +111,8 @@ void shim_log_write(int stream, const char *data, size_t len);
 /* The stream has ended: write its partial last line. */
 void shim_log_flush(int stream);
 void shim_log_close(void);
+/* Give the pages of buffers that hold nothing back to the kernel. */
+void shim_log_release(void);
 /* "2026-11-28T01:42:40.123456789Z" into buf (at least 32 bytes) */
 void shim_format_time(char *buf, size_t size, int64_t ns);
 int64_t shim_now_ns(void);

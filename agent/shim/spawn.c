@@ -190,6 +190,15 @@ static const char **env_with_home(const char **env, const char *home)
 static int child_setup(const struct shim_spec *spec, int sync_fd, int in, int out, int err,
 		       struct shim_child_error *cerr)
 {
+	/* Work with big buffers is done here, in the child: the shim's own memory stays small. */
+	static const char *const subdirs[] = {"rootfs", "upper", "work"};
+	for (int i = 0; i < 3; i++) {
+		char path[4200];
+		snprintf(path, sizeof(path), "%s/%s", spec->dir, subdirs[i]);
+		mkdir(path, 0755);
+	}
+	if (shim_write_etc_files(spec) < 0)
+		return shim_child_fail(cerr, 125, errno, "write /etc files in %s", spec->dir);
 	int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
 	if (spec->netns) {
 		int fd = open(spec->netns, O_RDONLY | O_CLOEXEC);

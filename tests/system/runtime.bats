@@ -176,5 +176,5 @@ shim_pids() {
 	shim=$(shim_pids)
 	anon=$(awk '/^Pss_Anon:/ {print $2}' "/proc/$shim/smaps_rollup")
 	echo "shim Pss_Anon ${anon} kB"
-	[ "$anon" -lt 400 ]
+	[ "$anon" -lt 200 ]
 }
