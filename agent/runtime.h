@@ -10,7 +10,7 @@
  *   "env"           ["K=V", ...] (image env merged with -e; PATH defaulted)
  *   "cwd"           "/" or the working dir (created if missing, as Docker does)
  *   "user"          "" | "name" | "uid" | "uid:gid" | "name:group" (resolved in the rootfs)
- *   "hostname"      first 12 hex of the id unless set
+ *   "hostname"      first 12 hex of the id unless set (the whole id also gives these 12)
  *   "tty", "stdin"  booleans (-t, -i)
  *   "init"          boolean (--init: a minimal init as PID 1)
  *   "readonly_rootfs" boolean
@@ -18,7 +18,8 @@
  *                   volumes, already resolved to host paths)
  *   "memory"        bytes, 0 = none; "nano_cpus" 1e9 per CPU, 0 = none; "pids_limit" 0 = none
  *   "cap_add", "cap_drop"  ["NET_ADMIN", "ALL", ...] on top of Docker's default set
- *   "log_path"      <dir>/<id>-json.log; "log_max_size" bytes (default 10 MB); "log_max_file" 3
+ *   "log_path"      <dir>/<id>-json.log; "log_max_size" bytes (0 or absent: 10 MB and 3
+ *                   files; < 0: never rotate); "log_max_file" files in all, 3 by default
  *   "cgroup_parent" "berth" (one cgroup per container under each controller)
  *   "netns"         path of a network namespace to join, or absent for a new private one
  *                   with only loopback; "network_mode": "none" | "host" | "bridge"

@@ -138,7 +138,8 @@ int shim_spec_load(const char *dir, const char *run_dir, struct shim_spec *s,
 		return shim_child_fail(cerr, 125, 0, "%s: no \"layers\"", path);
 	static char hostname[65];
 	snprintf(hostname, sizeof(hostname), "%s", str_or(j, "hostname", ""));
-	if (!hostname[0])
+	/* no hostname, or the whole ID: the short ID, as Docker */
+	if (!hostname[0] || !strcmp(hostname, s->id))
 		snprintf(hostname, sizeof(hostname), "%.12s", s->id);
 	s->hostname = hostname;
 	s->env = env_defaults(json_object_get(j, "env"), hostname);
@@ -171,8 +172,13 @@ int shim_spec_load(const char *dir, const char *run_dir, struct shim_spec *s,
 				     &s->caps, cerr) < 0)
 		return -1;
 	s->log_path = str_or(j, "log_path", NULL);
-	s->log_max_size = int_or(j, "log_max_size", 10 * 1024 * 1024);
+	/* 0 or absent: the default, 10 MB x 3; negative: never rotate */
+	s->log_max_size = int_or(j, "log_max_size", 0);
 	s->log_max_file = (int)int_or(j, "log_max_file", 3);
+	if (s->log_max_size == 0) {
+		s->log_max_size = 10 * 1024 * 1024;
+		s->log_max_file = 3;
+	}
 	s->cgroup_parent = str_or(j, "cgroup_parent", "berth");
 	const char *mode = str_or(j, "network_mode", "");
 	s->host_network = !strcmp(mode, "host");

@@ -33,6 +33,10 @@ shim_pids() {
 	[ "${lines[3]}" = 1 ]
 	[ "${lines[4]}" = " lo" ]
 	[[ "$output" == *$'null\nptmx\npts\nrandom\nshm\nstderr\nstdin\nstdout\ntty\nurandom\nzero'* ]]
+	id=$(berth run -d busybox hostname)
+	berth wait "$id" >/dev/null
+	run berth logs "$id"
+	[ "$output" = "${id:0:12}" ]
 }
 
 @test "masked and read-only paths, read-only /sys, Docker's capabilities" {
