@@ -562,6 +562,42 @@ static void test_shim_detached(void **state)
 	finish(&r);
 }
 
+static void test_network_modes(void **state)
+{
+	char cmd[1024];
+	snprintf(
+	    cmd, sizeof(cmd),
+	    "touch %s/netns && unshare --net=%s/netns true && nsenter --net=%s/netns ip link add "
+	    "joined0 type veth peer name joined1 && ip link add hostveth0 type veth peer name "
+	    "hostveth1",
+	    tmp_dir, tmp_dir, tmp_dir);
+	assert_int_equal(system(cmd), 0);
+	struct result r = {0};
+	char spec[1024];
+	snprintf(spec, sizeof(spec),
+		 "{\"netns\": \"%s/netns\", \"args\": [\"sh\", \"-c\", \"ip -o link | cut -d: -f2;"
+		 " ls /sys/class/net | tr '\\\\n' ' '\"]}",
+		 tmp_dir);
+	run(&r, spec);
+	assert_int_equal(r.exit.exit_code, 0);
+	assert_non_null(strstr(r.out, " joined0@joined1\n"));
+	assert_non_null(strstr(r.out, "joined0 joined1 lo "));
+	finish(&r);
+
+	struct result r2 = {0};
+	run(&r2, "{\"network_mode\": \"host\", \"args\": [\"sh\", \"-c\", \"ip -o link | grep -c "
+		 "hostveth\"]}");
+	assert_string_equal(r2.out, "2\n"); /* hostveth0 and its peer */
+	finish(&r2);
+
+	struct result r3 = {0};
+	run(&r3, "{\"network_mode\": \"bridge\", \"args\": [\"sh\", \"-c\", \"ip -o link | cut "
+		 "-d: -f2; ip -o addr show lo | grep -c 127.0.0.1\"]}");
+	assert_string_equal(r3.out, " lo\n1\n");
+	finish(&r3);
+	assert_int_equal(system("ip link del hostveth0"), 0);
+}
+
 static int setup(void **state)
 {
 	snprintf(tmp_dir, sizeof(tmp_dir), "/tmp/berth-rt-test.XXXXXX");
@@ -638,6 +674,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_log_rotation),
 	    cmocka_unit_test(test_exec),
 	    cmocka_unit_test(test_shim_detached),
+	    cmocka_unit_test(test_network_modes),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
