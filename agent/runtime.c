@@ -35,7 +35,7 @@ struct runtime_handle {
 	runtime_started_cb started; /* NULL once called */
 	pid_t pid;
 	pid_t shim_pid; /* 0 when the shim did not say */
-	char dir[PATH_MAX];
+	char *dir; /* the container's directory (exit.json) */
 	bool exited;
 	bool released;	 /* runtime_release called inside one of our callbacks */
 	int dispatching; /* > 0 while we are inside a callback */
@@ -76,6 +76,7 @@ static void handle_free(struct runtime_handle *h)
 {
 	if (h->bev)
 		bufferevent_free(h->bev);
+	free(h->dir);
 	free(h);
 }
 
@@ -276,7 +277,9 @@ static struct runtime_handle *handle_new(struct event_base *base, int fd, const 
 	if (cbs)
 		h->cbs = *cbs;
 	h->arg = arg;
-	snprintf(h->dir, sizeof(h->dir), "%s", dir);
+	h->dir = strdup(dir);
+	if (!h->dir)
+		abort();
 	evutil_make_socket_nonblocking(fd);
 	h->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (!h->bev)
