@@ -22,6 +22,8 @@
 /* Empty pipes kept for the next connection (2 fds each): a keep-alive connection between
  * requests holds none. */
 #define PROXY_PIPE_POOL 64
+/* UDP flows over all ports (each holds a socket). */
+#define PROXY_UDP_MAX_FLOWS_TOTAL 8192
 /* Largest UDP payload over IPv4. */
 #define PROXY_UDP_BUF 65535
 

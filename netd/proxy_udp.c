@@ -153,7 +153,8 @@ static struct proxy_flow *flow_new(struct proxy_port *port, const struct sockadd
 				   struct in_addr local)
 {
 	struct proxy *p = port->p;
-	if (port->n_flows >= p->udp_max_flows)
+	/* Each flow is an fd: all ports together must leave room for TCP connections. */
+	if (port->n_flows >= p->udp_max_flows || p->stats.udp_flows >= PROXY_UDP_MAX_FLOWS_TOTAL)
 		return NULL;
 	const struct proxy_backend *b = proxy_port_pick(port);
 	if (!b)
