@@ -72,6 +72,7 @@ if [ "$VIA" = netd ]; then
 	netd_start
 	netd_endpoint "$ID1" '[{"ContainerPort":8080,"Proto":"tcp","HostIp":"","HostPort":9000}]'
 	CTR_IP=$EP_IP
+	BERTH_PID=$NETD
 	BERTH_LABEL="berth-netd (splice proxy)"
 else
 	CTR_IP=10.99.0.2
@@ -87,6 +88,7 @@ else
 	bench_on_exit "kill $!"
 	"$BENCH_TMP/proxy-driver" -a 0.0.0.0 -p 9000 -b $CTR_IP:8080 >"$BENCH_TMP/driver.out" 2>&1 &
 	DRIVER=$!
+	BERTH_PID=$DRIVER
 	bench_on_exit "kill $DRIVER"
 	BERTH_LABEL="berth proxy (proxy-driver, splice)"
 fi
@@ -118,15 +120,29 @@ wrk_run() { # URL -> "reqs mbs"
 			m = (u == "GB") ? v * 1024 : (u == "KB") ? v / 1024 : (u == "B") ? v / 1048576 : v }
 		END { printf "%.0f %.1f\n", r, m }'
 }
+# CPU time (user + system, in clock ticks) a proxy process spent: noise on a shared machine moves
+# throughput, much less the proxy's own cost per request and per GB.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+TICK_US=$((1000000 / $(getconf CLK_TCK)))
 declare -A URL=([direct]="http://$CTR_IP:8080" [berth]="http://127.0.0.1:9000" [docker]="http://127.0.0.1:9001")
+declare -A PID=([direct]="" [berth]="$BERTH_PID" [docker]="${DP:-}")
 PEERS=(direct berth)
 [ $HAVE_DOCKER = 1 ] && PEERS+=(docker)
 for round in $(seq "$ROUNDS"); do
 	for peer in "${PEERS[@]}"; do
+		pid=${PID[$peer]} c0=0 c1=0 c2=0
+		[ -n "$pid" ] && c0=$(cpu_ticks "$pid")
 		read -r reqs _ < <(wrk_run "${URL[$peer]}/")
+		[ -n "$pid" ] && c1=$(cpu_ticks "$pid")
 		read -r _ mbs < <(wrk_run "${URL[$peer]}/big")
+		[ -n "$pid" ] && c2=$(cpu_ticks "$pid")
 		printf 'small\t%s\t%s\t%s\n' "$peer" "$round" "$reqs" >>"$OUT"
 		printf 'big\t%s\t%s\t%s\n' "$peer" "$round" "$mbs" >>"$OUT"
+		if [ -n "$pid" ]; then
+			# µs of proxy CPU per request; ms per GB
+			awk -v t=$(((c1 - c0) * TICK_US)) -v r="$reqs" -v s="$SECS" 'BEGIN { printf "cpu-small\t%s\t%s\t%.1f\n", "'"$peer"'", "'"$round"'", t / (r * s) }' >>"$OUT"
+			awk -v t=$(((c2 - c1) * TICK_US)) -v m="$mbs" -v s="$SECS" 'BEGIN { printf "cpu-big\t%s\t%s\t%.0f\n", "'"$peer"'", "'"$round"'", (t / 1000) / (m * s / 1024) }' >>"$OUT"
+		fi
 		bench_log "round $round $peer: $reqs requests/s small, $mbs MB/s 1 MiB"
 	done
 done
@@ -170,13 +186,13 @@ DP_RSS=0
 D_S=$(median small direct) D_B=$(median big direct)
 B_S=$(median small berth) B_B=$(median big berth)
 {
-	echo "| published port, $(nproc) CPUs ($ROUNDS rounds of wrk -t2 -c32 -d${SECS}s, medians) | small body, requests/s | vs direct | 1 MiB body, MB/s | vs direct |"
-	echo "|---|---|---|---|---|"
-	echo "| direct to the container ($CTR_IP over a veth) | $D_S | 1.00x | $D_B | 1.00x |"
-	echo "| $BERTH_LABEL | $B_S | $(ratio "$B_S" "$D_S") | $B_B | $(ratio "$B_B" "$D_B") |"
+	echo "| published port, $(nproc) CPUs ($ROUNDS rounds of wrk -t2 -c32 -d${SECS}s, medians) | small body, requests/s | vs direct | 1 MiB body, MB/s | vs direct | proxy CPU per request | proxy CPU per GB |"
+	echo "|---|---|---|---|---|---|---|"
+	echo "| direct to the container ($CTR_IP over a veth) | $D_S | 1.00x | $D_B | 1.00x | | |"
+	echo "| $BERTH_LABEL | $B_S | $(ratio "$B_S" "$D_S") | $B_B | $(ratio "$B_B" "$D_B") | $(median cpu-small berth) µs | $(median cpu-big berth) ms |"
 	if [ $HAVE_DOCKER = 1 ]; then
 		K_S=$(median small docker) K_B=$(median big docker)
-		echo "| docker-proxy 20.10 | $K_S | $(ratio "$K_S" "$D_S") | $K_B | $(ratio "$K_B" "$D_B") |"
+		echo "| docker-proxy 20.10 | $K_S | $(ratio "$K_S" "$D_S") | $K_B | $(ratio "$K_B" "$D_B") | $(median cpu-small docker) µs | $(median cpu-big docker) ms |"
 	fi
 	echo
 	echo "| $NPORTS published ports | RSS |"
