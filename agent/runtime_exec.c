@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -54,9 +55,14 @@ struct runtime_exec {
 	void *arg;
 	pid_t pid;
 	int pidfd;
-	int fd[3]; /* stdin (write end), stdout, stderr; with a tty all three are the master */
+	/* stdin (write end), stdout, stderr, pty master. With a tty, the process's terminal is
+	 * made inside the container (its own devpts) and its master arrives on ctl_fd; stdin is
+	 * the master then, stdout a pipe for what the helper says before the terminal exists. */
+	int fd[4];
 	bool tty;
-	struct event *ev_out, *ev_err, *ev_in, *ev_pid;
+	int ctl_fd;
+	unsigned short rows, cols; /* a resize that came before the master */
+	struct event *ev_out, *ev_err, *ev_in, *ev_pid, *ev_tty, *ev_ctl;
 	struct evbuffer *pending_in;
 	bool close_stdin;
 	bool exited, freed;
@@ -68,11 +74,13 @@ static void exec_close_fd(struct runtime_exec *x, int i)
 	int fd = x->fd[i];
 	if (fd < 0)
 		return;
-	for (int k = 0; k < 3; k++)
+	for (int k = 0; k < 4; k++)
 		if (x->fd[k] == fd)
 			x->fd[k] = -1;
 	if (x->ev_out && event_get_fd(x->ev_out) == fd)
 		event_del(x->ev_out);
+	if (x->ev_tty && event_get_fd(x->ev_tty) == fd)
+		event_del(x->ev_tty);
 	if (x->ev_err && event_get_fd(x->ev_err) == fd)
 		event_del(x->ev_err);
 	if (x->ev_in && event_get_fd(x->ev_in) == fd)
@@ -102,12 +110,15 @@ static bool exec_read(struct runtime_exec *x, int i)
 
 static void exec_free_now(struct runtime_exec *x)
 {
-	struct event *evs[] = {x->ev_out, x->ev_err, x->ev_in, x->ev_pid};
+	struct event *evs[] = {x->ev_out, x->ev_err, x->ev_in, x->ev_pid, x->ev_tty, x->ev_ctl};
 	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
 		if (evs[i])
 			event_free(evs[i]);
-	for (int i = 0; i < 3; i++)
+	x->ev_out = x->ev_err = x->ev_in = x->ev_tty = NULL;
+	for (int i = 0; i < 4; i++)
 		exec_close_fd(x, i);
+	if (x->ctl_fd >= 0)
+		close(x->ctl_fd);
 	if (x->pending_in)
 		evbuffer_free(x->pending_in);
 	if (!x->exited && x->pid > 0)
@@ -127,8 +138,59 @@ static void exec_output_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct runtime_exec *x = arg;
 	x->dispatching++;
-	exec_read(x, fd == x->fd[2] && !x->tty ? 2 : 1);
+	int i = 1;
+	for (int k = 1; k < 4; k++)
+		if (x->fd[k] == fd)
+			i = k;
+	exec_read(x, i);
 	exec_leave(x);
+}
+
+static void exec_flush_stdin(struct runtime_exec *x);
+static void exec_stdin_cb(evutil_socket_t fd, short what, void *arg);
+
+/* The helper sends the pty master it made in the container (or closes: no terminal). */
+static void exec_take_master(struct runtime_exec *x)
+{
+	if (x->ctl_fd < 0)
+		return;
+	char byte;
+	struct iovec iov = {&byte, 1};
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf)};
+	ssize_t n = recvmsg(x->ctl_fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
+	if (c && c->cmsg_type == SCM_RIGHTS) {
+		int master;
+		memcpy(&master, CMSG_DATA(c), sizeof(int));
+		evutil_make_socket_nonblocking(master);
+		x->fd[3] = master;
+		x->fd[0] = master;
+		x->ev_tty = event_new(x->base, master, EV_READ | EV_PERSIST, exec_output_cb, x);
+		event_add(x->ev_tty, NULL);
+		x->ev_in = event_new(x->base, master, EV_WRITE, exec_stdin_cb, x);
+		if (x->rows || x->cols) {
+			struct winsize ws = {.ws_row = x->rows, .ws_col = x->cols};
+			ioctl(master, TIOCSWINSZ, &ws);
+		}
+		exec_flush_stdin(x);
+	}
+	event_del(x->ev_ctl);
+	close(x->ctl_fd);
+	x->ctl_fd = -1;
+}
+
+static void exec_ctl_cb(evutil_socket_t fd, short what, void *arg)
+{
+	exec_take_master(arg);
 }
 
 static void exec_pid_cb(evutil_socket_t fd, short what, void *arg)
@@ -142,9 +204,10 @@ static void exec_pid_cb(evutil_socket_t fd, short what, void *arg)
 	int code = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 	x->dispatching++;
 	/* Output written before the exit is in the pipes: deliver it first. */
+	exec_take_master(x);
 	exec_read(x, 1);
-	if (!x->tty)
-		exec_read(x, 2);
+	exec_read(x, 2);
+	exec_read(x, 3);
 	if (!x->freed && x->cbs.on_exit)
 		x->cbs.on_exit(x->arg, code);
 	exec_leave(x);
@@ -162,7 +225,8 @@ static void exec_flush_stdin(struct runtime_exec *x)
 		}
 	}
 	if (evbuffer_get_length(x->pending_in) > 0) {
-		event_add(x->ev_in, NULL);
+		if (fd >= 0 && x->ev_in)
+			event_add(x->ev_in, NULL);
 		return;
 	}
 	if (x->close_stdin && !x->tty && x->fd[0] >= 0)
@@ -181,39 +245,34 @@ int runtime_exec_start(struct event_base *base, pid_t container_pid, const char 
 	*out = NULL;
 	bool tty = json_is_true(json_object_get(spec, "tty"));
 	bool want_stdin = json_is_true(json_object_get(spec, "stdin"));
-	int child_fd[3] = {-1, -1, -1}, parent_fd[3] = {-1, -1, -1};
-	if (tty) {
-		int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-		if (master < 0 || unlockpt(master) < 0)
-			return berth_err_errno(err, 500, errno, "open a pseudo-terminal");
-		int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
-		if (slave < 0) {
-			close(master);
-			return berth_err_errno(err, 500, errno, "open the pseudo-terminal's peer");
-		}
-		for (int i = 0; i < 3; i++) {
-			child_fd[i] = slave;
-			parent_fd[i] = master;
-		}
-	} else {
-		int p[3][2];
+	int child_fd[4] = {-1, -1, -1, -1}, parent_fd[4] = {-1, -1, -1, -1};
+	int p[3][2];
+	for (int i = 0; i < 3; i++)
+		p[i][0] = p[i][1] = -1;
+	bool ok = pipe2(p[1], O_CLOEXEC) == 0;
+	if (ok && !tty)
+		ok = pipe2(p[2], O_CLOEXEC) == 0;
+	if (ok && want_stdin && !tty)
+		ok = pipe2(p[0], O_CLOEXEC) == 0;
+	else if (ok)
+		p[0][0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (ok && tty) /* [0]: ours, [1]: the helper's fd 3 */
+		ok = socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p[2]) == 0;
+	if (!ok) {
+		int e = errno;
 		for (int i = 0; i < 3; i++)
-			p[i][0] = p[i][1] = -1;
-		bool ok = pipe2(p[1], O_CLOEXEC) == 0 && pipe2(p[2], O_CLOEXEC) == 0;
-		if (ok && want_stdin)
-			ok = pipe2(p[0], O_CLOEXEC) == 0;
-		else if (ok)
-			p[0][0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		if (!ok) {
-			int e = errno;
-			for (int i = 0; i < 3; i++)
-				for (int k = 0; k < 2; k++)
-					if (p[i][k] >= 0)
-						close(p[i][k]);
-			return berth_err_errno(err, 500, e, "pipe");
-		}
-		child_fd[0] = p[0][0], parent_fd[0] = p[0][1];
-		child_fd[1] = p[1][1], parent_fd[1] = p[1][0];
+			for (int k = 0; k < 2; k++)
+				if (p[i][k] >= 0)
+					close(p[i][k]);
+		return berth_err_errno(err, 500, e, "pipe");
+	}
+	child_fd[0] = p[0][0], parent_fd[0] = p[0][1];
+	child_fd[1] = p[1][1], parent_fd[1] = p[1][0];
+	if (tty) {
+		child_fd[2] = p[1][1]; /* the helper's own errors, before the terminal exists */
+		child_fd[3] = p[2][1];
+		parent_fd[3] = p[2][0]; /* becomes ctl_fd */
+	} else {
 		child_fd[2] = p[2][1], parent_fd[2] = p[2][0];
 	}
 	_cleanup_free_ char *spec_json = json_dumps(spec, JSON_COMPACT);
@@ -225,8 +284,9 @@ int runtime_exec_start(struct event_base *base, pid_t container_pid, const char 
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	posix_spawn_file_actions_init(&fa);
-	for (int i = 0; i < 3; i++)
-		posix_spawn_file_actions_adddup2(&fa, child_fd[i], i);
+	for (int i = 0; i < 4; i++)
+		if (child_fd[i] >= 0)
+			posix_spawn_file_actions_adddup2(&fa, child_fd[i], i);
 	posix_spawnattr_init(&attr);
 	sigset_t none, all;
 	sigemptyset(&none);
@@ -239,12 +299,12 @@ int runtime_exec_start(struct event_base *base, pid_t container_pid, const char 
 	int rc = spec_json ? posix_spawn(&child, shim, &fa, &attr, argv, environ) : ENOMEM;
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		if (child_fd[i] >= 0 && (i == 0 || child_fd[i] != child_fd[i - 1]))
 			close(child_fd[i]);
 	if (rc != 0) {
-		for (int i = 0; i < 3; i++)
-			if (parent_fd[i] >= 0 && (i == 0 || parent_fd[i] != parent_fd[i - 1]))
+		for (int i = 0; i < 4; i++)
+			if (parent_fd[i] >= 0)
 				close(parent_fd[i]);
 		return berth_err_errno(err, 500, rc, "start %s", shim);
 	}
@@ -258,6 +318,13 @@ int runtime_exec_start(struct event_base *base, pid_t container_pid, const char 
 	x->pid = child;
 	x->tty = tty;
 	memcpy(x->fd, parent_fd, sizeof(x->fd));
+	x->ctl_fd = -1;
+	if (tty) {
+		x->ctl_fd = x->fd[3];
+		x->fd[3] = -1;
+		x->ev_ctl = event_new(base, x->ctl_fd, EV_READ | EV_PERSIST, exec_ctl_cb, x);
+		event_add(x->ev_ctl, NULL);
+	}
 	x->pending_in = evbuffer_new();
 	x->pidfd = (int)syscall(SYS_pidfd_open, child, 0);
 	for (int i = 0; i < 3; i++)
@@ -269,7 +336,7 @@ int runtime_exec_start(struct event_base *base, pid_t container_pid, const char 
 		x->ev_err = event_new(base, x->fd[2], EV_READ | EV_PERSIST, exec_output_cb, x);
 		event_add(x->ev_err, NULL);
 	}
-	if (x->fd[0] >= 0)
+	if (x->fd[0] >= 0 && !tty)
 		x->ev_in = event_new(base, x->fd[0], EV_WRITE, exec_stdin_cb, x);
 	if (x->pidfd >= 0) {
 		x->ev_pid = event_new(base, x->pidfd, EV_READ | EV_PERSIST, exec_pid_cb, x);
@@ -282,8 +349,8 @@ int runtime_exec_start(struct event_base *base, pid_t container_pid, const char 
 
 int runtime_exec_write_stdin(struct runtime_exec *x, const void *data, size_t len)
 {
-	if (!x || x->fd[0] < 0 || x->close_stdin)
-		return -1;
+	if (!x || (x->fd[0] < 0 && !(x->tty && x->ctl_fd >= 0)) || x->close_stdin)
+		return -1; /* (with a tty, input before the terminal exists waits for it) */
 	evbuffer_add(x->pending_in, data, len);
 	exec_flush_stdin(x);
 	return 0;
@@ -300,10 +367,14 @@ int runtime_exec_close_stdin(struct runtime_exec *x)
 
 int runtime_exec_resize(struct runtime_exec *x, unsigned rows, unsigned cols)
 {
-	if (!x || !x->tty || x->fd[1] < 0)
+	if (!x || !x->tty)
 		return -1;
+	x->rows = (unsigned short)rows;
+	x->cols = (unsigned short)cols;
+	if (x->fd[3] < 0)
+		return 0;
 	struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
-	return ioctl(x->fd[1], TIOCSWINSZ, &ws);
+	return ioctl(x->fd[3], TIOCSWINSZ, &ws);
 }
 
 void runtime_exec_free(struct runtime_exec *x)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -53,6 +54,26 @@ static void join_cgroups(pid_t pid)
 }
 
 /* docker exec reports a process it could not start (bad user, cwd...) as 126. */
+static int send_fd(int sock, int fd)
+{
+	char byte = 'T';
+	struct iovec iov = {&byte, 1};
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf)};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 ? -1 : 0;
+}
+
 static void exec_fail(const struct shim_child_error *cerr)
 {
 	dprintf(2,
@@ -115,15 +136,36 @@ int shim_exec_main(int argc, char **argv)
 		}
 		close(ns_fd[i]);
 	}
+	/* A terminal is made in the container's own devpts (so that tty(1) and ttyname() work
+	 * there); the agent gets its master over fd 3. */
+	bool tty = json_is_true(json_object_get(spec, "tty"));
+	int slave = -1;
+	if (tty) {
+		int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+		if (master < 0 || unlockpt(master) < 0 ||
+		    (slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY)) < 0) {
+			shim_child_fail(&cerr, 126, errno, "open a terminal in the container");
+			exec_fail(&cerr);
+		}
+		if (send_fd(3, master) < 0) {
+			shim_child_fail(&cerr, 126, errno, "hand the terminal to the agent");
+			exec_fail(&cerr);
+		}
+		close(master);
+		close(3);
+	}
 	pid_t child = fork();
 	if (child < 0) {
 		shim_child_fail(&cerr, 126, errno, "fork");
 		exec_fail(&cerr);
 	}
 	if (child == 0) {
-		if (json_is_true(json_object_get(spec, "tty"))) {
+		if (tty) {
 			setsid();
-			ioctl(0, TIOCSCTTY, 0);
+			ioctl(slave, TIOCSCTTY, 0);
+			for (int i = 0; i < 3; i++)
+				dup2(slave, i);
+			close(slave);
 		}
 		struct shim_user u;
 		if (shim_user_resolve(user, &u, &cerr) < 0)
@@ -156,6 +198,8 @@ int shim_exec_main(int argc, char **argv)
 		shim_exec_command(args, full, &cerr);
 		exec_fail(&cerr);
 	}
+	if (slave >= 0)
+		close(slave);
 	/* Only the process holds the stdio: the agent sees EOF when it and its children do. */
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	for (int i = 0; i < 3; i++)

@@ -506,6 +506,12 @@ static void test_exec(void **state)
 	/* its own PID in the container's namespace, after the container's init (1) */
 	assert_non_null(strstr(x.out, "exechost\n"));
 	assert_non_null(strstr(x.out, "0\n/tmp\n"));
+	/* a terminal of the container's own devpts */
+	struct exec_result t = {0};
+	run_exec(&r, "{\"tty\": true, \"args\": [\"sh\", \"-c\", \"tty; ls /dev/pts\"]}", &t);
+	assert_int_equal(t.code, 0);
+	t.out[t.len] = '\0';
+	assert_string_equal(t.out, "/dev/pts/0\r\n0     ptmx\r\n");
 	struct exec_result y = {0};
 	run_exec(&r, "{\"args\": [\"nosuch\"]}", &y);
 	assert_int_equal(y.code, 127);
@@ -631,9 +637,11 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	char cmd[PATH_MAX + 200];
-	snprintf(cmd, sizeof(cmd),
-		 "for d in /sys/fs/cgroup/*/%s; do [ -d $d ] && rmdir $d; done; true",
-		 cgroup_parent);
+	snprintf(
+	    cmd, sizeof(cmd),
+	    "for d in /sys/fs/cgroup/*/%s; do [ -d $d ] && find $d -depth -type d -exec rmdir {} +;"
+	    " done; true",
+	    cgroup_parent);
 	if (system(cmd) != 0)
 		return -1;
 	umount2(tmp_dir, MNT_DETACH);
