@@ -11,7 +11,8 @@
  *   "cwd"           "/" or the working dir (created if missing, as Docker does)
  *   "user"          "" | "name" | "uid" | "uid:gid" | "name:group" (resolved in the rootfs)
  *   "hostname"      first 12 hex of the id unless set (the whole id also gives these 12)
- *   "tty", "stdin"  booleans (-t, -i)
+ *   "tty", "stdin"  booleans (-t, -i); "console_size" [rows, cols]: the terminal's first size
+ *                   (Docker's HostConfig.ConsoleSize), so that it is right before any resize
  *   "init"          boolean (--init: a minimal init as PID 1)
  *   "readonly_rootfs" boolean
  *   "mounts"        [{"source": host path, "target": ctr path, "readonly": bool}] (binds and
@@ -83,7 +84,7 @@ int runtime_cleanup(const char *dir, const char *run_dir, const char *id, const 
 
 /* exec: a process inside a running container (its namespaces, cgroup, rootfs).
  * spec: {"args": [...], "env": [...], "cwd": "", "user": "", "tty": bool, "stdin": bool,
- *        "privileged": bool} */
+ *        "privileged": bool, "console_size": [rows, cols]} */
 struct runtime_exec;
 struct runtime_exec_callbacks {
 	void (*on_output)(void *arg, int stream, const char *data, size_t len);

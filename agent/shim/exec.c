@@ -147,6 +147,13 @@ int shim_exec_main(int argc, char **argv)
 			shim_child_fail(&cerr, 126, errno, "open a terminal in the container");
 			exec_fail(&cerr);
 		}
+		json_t *size = json_object_get(spec, "console_size");
+		if (json_array_size(size) == 2) {
+			struct winsize ws = {
+			    .ws_row = (unsigned short)json_integer_value(json_array_get(size, 0)),
+			    .ws_col = (unsigned short)json_integer_value(json_array_get(size, 1))};
+			ioctl(master, TIOCSWINSZ, &ws);
+		}
 		if (send_fd(3, master) < 0) {
 			shim_child_fail(&cerr, 126, errno, "hand the terminal to the agent");
 			exec_fail(&cerr);

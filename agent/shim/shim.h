@@ -26,6 +26,7 @@ struct shim_spec {
 	const char **env;    /* NULL-terminated, HOSTNAME/HOME/PATH added when missing */
 	const char *cwd, *user, *hostname;
 	bool tty, stdin_open, init, readonly_rootfs;
+	unsigned short rows, cols; /* "console_size": [rows, cols], the tty's first size */
 	struct shim_mount *mounts;
 	size_t n_mounts;
 	int64_t memory, nano_cpus, pids_limit;

@@ -130,7 +130,7 @@ static int send_fd(int sock, int fd)
 }
 
 /* The pty lives in the container's own devpts; the shim gets its master. */
-static int setup_tty(int sync_fd, struct shim_child_error *cerr)
+static int setup_tty(const struct shim_spec *spec, int sync_fd, struct shim_child_error *cerr)
 {
 	int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (master < 0 || unlockpt(master) < 0)
@@ -138,6 +138,10 @@ static int setup_tty(int sync_fd, struct shim_child_error *cerr)
 	int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
 	if (slave < 0)
 		return shim_child_fail(cerr, 125, errno, "open the pseudo-terminal's peer");
+	if (spec->rows || spec->cols) {
+		struct winsize ws = {.ws_row = spec->rows, .ws_col = spec->cols};
+		ioctl(master, TIOCSWINSZ, &ws);
+	}
 	if (send_fd(sync_fd, master) < 0)
 		return shim_child_fail(cerr, 125, errno, "send the pseudo-terminal");
 	close(master);
@@ -227,7 +231,7 @@ static int child_setup(const struct shim_spec *spec, int sync_fd, int in, int ou
 	if (unshare(CLONE_NEWCGROUP) < 0)
 		return shim_child_fail(cerr, 125, errno, "create the cgroup namespace");
 	if (spec->tty) {
-		if (setup_tty(sync_fd, cerr) < 0)
+		if (setup_tty(spec, sync_fd, cerr) < 0)
 			return -1;
 	} else {
 		if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)

@@ -146,6 +146,9 @@ int shim_spec_load(const char *dir, const char *run_dir, struct shim_spec *s,
 	s->cwd = str_or(j, "cwd", "/");
 	s->user = str_or(j, "user", "");
 	s->tty = json_is_true(json_object_get(j, "tty"));
+	json_t *size = json_object_get(j, "console_size");
+	s->rows = (unsigned short)json_integer_value(json_array_get(size, 0));
+	s->cols = (unsigned short)json_integer_value(json_array_get(size, 1));
 	s->stdin_open = json_is_true(json_object_get(j, "stdin"));
 	s->init = json_is_true(json_object_get(j, "init"));
 	s->readonly_rootfs = json_is_true(json_object_get(j, "readonly_rootfs"));

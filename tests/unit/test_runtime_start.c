@@ -397,9 +397,10 @@ static void test_stdin_and_tty(void **state)
 	finish(&r);
 
 	struct result r2 = {0};
-	run(&r2, "{\"tty\": true, \"args\": [\"sh\", \"-c\", \"tty; echo err >&2\"]}");
+	run(&r2, "{\"tty\": true, \"console_size\": [33, 101], \"args\": [\"sh\", \"-c\", \"tty;"
+		 " echo err >&2; stty size\"]}");
 	assert_int_equal(r2.exit.exit_code, 0);
-	assert_string_equal(r2.out, "/dev/pts/0\r\nerr\r\n");
+	assert_string_equal(r2.out, "/dev/pts/0\r\nerr\r\n33 101\r\n");
 	finish(&r2);
 }
 
