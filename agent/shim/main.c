@@ -441,6 +441,8 @@ static int fail_start(const struct shim_child_error *cerr, const char *dir)
 	memcpy(frame + sizeof(h) + 4, msg, (size_t)n);
 	if (S.pid > 0)
 		waitpid(S.pid, NULL, 0);
+	if (S.sock_path[0])
+		unlink(S.sock_path);
 	shim_cgroups_remove(&S.cg);
 	write_exit_json(dir, code, false, shim_now_ns());
 	if (send(SHIM_FD_AGENT, frame, sizeof(h) + 4 + (size_t)n, MSG_NOSIGNAL) < 0)
@@ -495,6 +497,11 @@ int main(int argc, char **argv)
 	char path[4200];
 	snprintf(path, sizeof(path), "%s/exit.json", spec->dir);
 	unlink(path);
+	/* Listening before the container starts: an agent restarted at any moment from here on
+	 * finds us (it waits for HELLO, sent once the loop runs). */
+	S.listen_fd = listen_socket(spec);
+	if (S.listen_fd < 0)
+		fprintf(stderr, "berth-shim: listen on %s: %s\n", S.sock_path, strerror(errno));
 	if (shim_cgroups_create(spec, &S.cg, &cerr) < 0)
 		return fail_start(&cerr, spec->dir);
 	static char log_path[4096];
@@ -510,9 +517,6 @@ int main(int argc, char **argv)
 	}
 	if (S.stdin_fd >= 0)
 		fcntl(S.stdin_fd, F_SETFL, O_NONBLOCK);
-	S.listen_fd = listen_socket(spec);
-	if (S.listen_fd < 0)
-		fprintf(stderr, "berth-shim: listen on %s: %s\n", S.sock_path, strerror(errno));
 	S.client_fd = SHIM_FD_AGENT;
 	fcntl(S.client_fd, F_SETFL, O_NONBLOCK);
 	struct shim_msg_started m = {S.pid, 0, getpid()};
