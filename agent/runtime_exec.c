@@ -197,11 +197,15 @@ static void exec_pid_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct runtime_exec *x = arg;
 	int status;
-	if (waitpid(x->pid, &status, WNOHANG) <= 0)
+	pid_t r = waitpid(x->pid, &status, WNOHANG);
+	if (r == 0 || (r < 0 && errno == EINTR))
 		return;
 	event_del(x->ev_pid);
 	x->exited = true;
-	int code = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+	/* r < 0: someone else reaped it (a waitpid(-1) elsewhere): the status is lost */
+	int code = r < 0		 ? 255
+		   : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
+					 : WEXITSTATUS(status);
 	x->dispatching++;
 	/* Output written before the exit is in the pipes: deliver it first. */
 	exec_take_master(x);
