@@ -48,7 +48,10 @@ struct runtime_callbacks {
 	/* Live output: stream 1 = stdout, 2 = stderr (with a TTY everything is 1). */
 	void (*on_output)(void *arg, int stream, const char *data, size_t len);
 	/* The container's init has exited. Called once; the shim has already written the exit
-	 * status to <dir>/exit.json and the last log line to the log. */
+	 * status to <dir>/exit.json and the last log line to the log, and removed the cgroups.
+	 * When this returns the shim is told it may go. Also called (137) when the shim dies
+	 * while the container runs: the container is then killed, never left unaccounted.
+	 * Not called after a start that failed (started had the error; exit.json has it too). */
 	void (*on_exit)(void *arg, const struct runtime_exit *exit);
 };
 
@@ -59,19 +62,27 @@ struct runtime_handle;
 typedef void (*runtime_started_cb)(void *arg, pid_t pid, const struct berth_error *err);
 
 /* Spawn the shim for the container in dir (<root>/containers/<id>) and start it. started is
- * called from the loop when the process runs or failed to; callbacks follow after. */
+ * called from the loop when the process runs or failed to; callbacks follow after. The shim
+ * is in its own session (a signal to the agent's process group misses it), outlives the
+ * agent, and is reaped through a pidfd (no SIGCHLD handler needed). Writes dir/runtime.json,
+ * and the shim writes dir/hostname, hosts, resolv.conf (bound over the container's /etc),
+ * dir/exit.json, and listens on $run_dir/shims/<first 16 hex of id>.sock. May be called from
+ * any callback; runtime_release may be called from inside any of ours. */
 int runtime_start(struct event_base *base, const char *shim_path, const char *dir,
 		  const char *run_dir, const json_t *spec, const struct runtime_callbacks *cbs,
 		  void *arg, runtime_started_cb started, struct runtime_handle **out,
 		  struct berth_error *err);
 
 /* After an agent restart: reconnect to the container's shim. When the shim is gone, fills
- * *exited from <dir>/exit.json (or exit code 137-ish "unknown" 255 if none) and returns 1
- * with *out NULL; returns 0 with *out set when the container still runs (pid in *pid). */
+ * *exited from <dir>/exit.json and returns 1 with *out NULL (with no exit.json, what is left
+ * in the container's cgroups is killed: 137, or 255 when nothing was); returns 0 with *out
+ * set when the container still runs (pid in *pid). Blocks at most ~2 s on a hung shim. */
 int runtime_adopt(struct event_base *base, const char *dir, const char *run_dir,
 		  const struct runtime_callbacks *cbs, void *arg, struct runtime_handle **out,
 		  pid_t *pid, struct runtime_exit *exited, struct berth_error *err);
 
+/* 409 when the container has exited. The signal goes to the container's init (PID 1 in its
+ * namespace: ignored unless it handles it, as in Docker; --init forwards it). */
 int runtime_kill(struct runtime_handle *h, int sig, struct berth_error *err);
 int runtime_write_stdin(struct runtime_handle *h, const void *data, size_t len);
 int runtime_close_stdin(struct runtime_handle *h);
