@@ -93,7 +93,12 @@ void runtime_release(struct runtime_handle *h);
 int runtime_cleanup(const char *dir, const char *run_dir, const char *id, const char *cgroup_parent,
 		    struct berth_error *err);
 
-/* exec: a process inside a running container (its namespaces, cgroup, rootfs).
+/* exec: a process inside a running container (its namespaces, cgroup, rootfs), run by
+ * `berth-shim exec` (a clean single-threaded process: no fork of the agent). *pid is that
+ * helper's host PID; it waits for the process and exits with its status. cwd and user default
+ * to the container's; capabilities are the container's (all with "privileged"). A command
+ * that cannot run ends with 126/127 and Docker's "OCI runtime exec failed: ..." on stream 2
+ * (on the terminal with a tty).
  * spec: {"args": [...], "env": [...], "cwd": "", "user": "", "tty": bool, "stdin": bool,
  *        "privileged": bool, "console_size": [rows, cols]} */
 struct runtime_exec;
