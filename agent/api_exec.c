@@ -198,7 +198,7 @@ static const struct runtime_exec_callbacks exec_cbs = {
     .on_exit = exec_on_exit,
 };
 
-static json_t *exec_spec(struct exec_inst *e, struct container *c)
+static json_t *exec_spec(struct exec_inst *e, struct container *c, const json_t *start)
 {
 	json_t *config = json_object_get(c->config, "Config");
 	json_t *env = json_is_array(json_object_get(config, "Env"))
@@ -213,10 +213,19 @@ static json_t *exec_spec(struct exec_inst *e, struct container *c)
 	const char *user = json_string_value(json_object_get(e->config, "User"));
 	if (!user || !*user)
 		user = json_string_value(json_object_get(config, "User"));
-	return json_pack(
+	json_t *spec = json_pack(
 	    "{s:O, s:o, s:s, s:s, s:b, s:b, s:b}", "args", json_object_get(e->config, "Cmd"), "env",
 	    env, "cwd", cwd && *cwd ? cwd : "/", "user", user ? user : "", "tty", e->tty, "stdin",
 	    e->stdin_on, "privileged", json_is_true(json_object_get(e->config, "Privileged")));
+	/* The start's ConsoleSize wins over the create's, as in Docker. */
+	json_t *size = container_console_size(json_object_get(start, "ConsoleSize"));
+	if (!size)
+		size = container_console_size(json_object_get(e->config, "ConsoleSize"));
+	if (spec && size && e->tty)
+		json_object_set_new(spec, "console_size", size);
+	else
+		json_decref(size);
+	return spec;
 }
 
 static void api_exec_start(struct berth_http_call *call)
@@ -246,7 +255,7 @@ static void api_exec_start(struct berth_http_call *call)
 	if (json_is_boolean(json_object_get(body, "Tty")))
 		e->tty = json_is_true(json_object_get(body, "Tty"));
 	bool detach = json_is_true(json_object_get(body, "Detach"));
-	_cleanup_json_ json_t *spec = exec_spec(e, c);
+	_cleanup_json_ json_t *spec = exec_spec(e, c, body);
 	e->started = true;
 	if (!detach) {
 		e->bev = berth_http_hijack(call, "application/vnd.docker.raw-stream");

@@ -115,6 +115,9 @@ struct container *container_create(struct container_store *store, const char *na
 /* Build the runtime spec (see runtime.h) from the stored config and the image's layers. */
 json_t *container_runtime_spec(struct container *c, const struct image_info *image,
 			       struct berth_error *err);
+/* Docker's ConsoleSize [rows, cols] as the runtime's "console_size" (new), or NULL when it
+ * is absent, zero or out of range. */
+json_t *container_console_size(const json_t *size);
 /* "SIGTERM", "TERM", "15" → 15; -1 if unknown. */
 int container_parse_signal(const char *s);
 

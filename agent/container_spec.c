@@ -27,6 +27,15 @@ static json_t *string_array_or_empty(json_t *a)
 	return json_is_array(a) ? json_deep_copy(a) : json_array();
 }
 
+json_t *container_console_size(const json_t *size)
+{
+	json_int_t rows = json_integer_value(json_array_get(size, 0));
+	json_int_t cols = json_integer_value(json_array_get(size, 1));
+	if (rows <= 0 || cols <= 0 || rows > 65535 || cols > 65535)
+		return NULL;
+	return json_pack("[I, I]", rows, cols);
+}
+
 json_t *container_runtime_spec(struct container *c, const struct image_info *image,
 			       struct berth_error *err)
 {
@@ -110,7 +119,12 @@ json_t *container_runtime_spec(struct container *c, const struct image_info *ima
 	    (json_int_t)(log_max > 0 ? log_max : 0), "log_max_file", log_files > 0 ? log_files : 1,
 	    "cgroup_parent", agent->cgroup_parent, "network_mode", netmode, "stop_signal",
 	    stop_signal > 0 ? stop_signal : SIGTERM);
-	if (!spec)
+	if (!spec) {
 		berth_err(err, 500, "container %.12s: cannot build the runtime spec", c->id);
+		return NULL;
+	}
+	json_t *size = container_console_size(json_object_get(host, "ConsoleSize"));
+	if (size)
+		json_object_set_new(spec, "console_size", size);
 	return spec;
 }

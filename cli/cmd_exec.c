@@ -42,6 +42,12 @@ static int exec_exec(struct cli *cli, struct cli_args *a)
 	    "Privileged", v[F_PRIVILEGED].b, "Tty", tty, "AttachStdin", in && !detach,
 	    "AttachStderr", !detach, "AttachStdout", !detach, "Env", env, "WorkingDir",
 	    v[F_WORKDIR].s ? v[F_WORKDIR].s : "", "Cmd", cmd, "Detach", detach);
+	int rows = 0, cols = 0;
+	if (tty && !cli_term_size(STDOUT_FILENO, &rows, &cols))
+		cli_term_size(STDIN_FILENO, &rows, &cols);
+	/* The size from the start, as docker does: a resize after start races the command. */
+	if (rows > 0)
+		json_object_set_new(body, "ConsoleSize", json_pack("[i, i]", rows, cols));
 	char path[1024];
 	char *e = cli_escape(a->pos[0]);
 	snprintf(path, sizeof(path), CLI_API_PREFIX "/containers/%s/exec", e);
@@ -64,6 +70,8 @@ static int exec_exec(struct cli *cli, struct cli_args *a)
 	json_decref(reply);
 	snprintf(path, sizeof(path), CLI_API_PREFIX "/exec/%s/start", id);
 	json_t *start = json_pack("{s:b,s:b}", "Detach", detach, "Tty", tty);
+	if (rows > 0)
+		json_object_set_new(start, "ConsoleSize", json_pack("[i, i]", rows, cols));
 	if (detach) {
 		if (cli_conn_json(&conn, "POST", path, start, NULL, &err) < 0) {
 			fprintf(stderr, "%s\n", err.msg);
@@ -103,8 +111,7 @@ static int exec_exec(struct cli *cli, struct cli_args *a)
 		goto out;
 	}
 	if (tty) {
-		int rows, cols;
-		if (cli_term_size(STDOUT_FILENO, &rows, &cols)) {
+		if (rows > 0) {
 			char rpath[256];
 			snprintf(rpath, sizeof(rpath), CLI_API_PREFIX "/exec/%s/resize?h=%d&w=%d",
 				 id, rows, cols);

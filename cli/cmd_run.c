@@ -137,6 +137,17 @@ static int run_or_create(struct cli *cli, struct cli_args *a, bool run)
 		cli_report_error(cli, err.msg, true);
 		return 125;
 	}
+	int rows, cols;
+	if (v[CO_TTY].b &&
+	    (cli_term_size(STDOUT_FILENO, &rows, &cols) || cli_term_size(STDIN_FILENO, &rows, &cols))) {
+		/* The terminal's size from the start: a resize after start races the command. */
+		json_t *host = json_object_get(config, "HostConfig");
+		if (!json_is_object(host)) {
+			host = json_object();
+			json_object_set_new(config, "HostConfig", host);
+		}
+		json_object_set_new(host, "ConsoleSize", json_pack("[i, i]", rows, cols));
+	}
 	struct cli_conn conn;
 	char id[80];
 	if (cli_conn_open(&conn, cli->sock, &err) < 0 ||

@@ -278,9 +278,9 @@ int cli_term_raw(int fd)
 	if (tcgetattr(fd, &saved_termios) < 0)
 		return -1;
 	struct termios raw = saved_termios;
+	/* Fully raw, output too, as docker's: the container's own terminal already turned "\n"
+	 * into "\r\n", a second pass would make it "\r\r\n". */
 	cfmakeraw(&raw);
-	/* Keep output processing so "\n" from a non-tty stream still returns the carriage. */
-	raw.c_oflag = saved_termios.c_oflag;
 	if (tcsetattr(fd, TCSADRAIN, &raw) < 0)
 		return -1;
 	saved_fd = fd;

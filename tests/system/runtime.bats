@@ -175,6 +175,31 @@ shim_pids() {
 	[ "$status" -eq 127 ]
 }
 
+# A pty for the client: util-linux script. Its stdin stays open (sleep), as a person's would:
+# at EOF script types its EOF character into the terminal, which then echoes it.
+in_pty() {
+	sleep "${PTY_HOLD:-2}" | script -qec "$1" /dev/null | tr -d '\r'
+}
+
+@test "-it: the container's terminal has the client's size before the command runs" {
+	command -v script >/dev/null || skip "util-linux script is not installed"
+	for i in 1 2 3; do
+		run in_pty "stty rows 37 cols 101; berth run -it --rm busybox stty size"
+		[ "$output" = "37 101" ]
+	done
+	run in_pty "stty rows 20 cols 70; berth run -t --rm busybox sh -c 'stty size; tty'"
+	[ "$output" = $'20 70\n/dev/pts/0' ]
+}
+
+@test "exec -it: a terminal of the client's size" {
+	command -v script >/dev/null || skip "util-linux script is not installed"
+	berth run -d --name tt busybox sleep 60 >/dev/null
+	run in_pty "stty rows 33 cols 90; berth exec -it tt sh -c 'tty; stty size'"
+	[ "$output" = $'/dev/pts/0\n33 90' ]
+	run in_pty "stty rows 34 cols 91; berth exec -t tt stty size"
+	[ "$output" = "34 91" ]
+}
+
 @test "the shim stays small" {
 	berth run -d --name small busybox sleep 60 >/dev/null
 	shim=$(shim_pids)
