@@ -201,12 +201,7 @@ static const struct runtime_exec_callbacks exec_cbs = {
 static json_t *exec_spec(struct exec_inst *e, struct container *c, const json_t *start)
 {
 	json_t *config = json_object_get(c->config, "Config");
-	json_t *env = json_is_array(json_object_get(config, "Env"))
-			  ? json_deep_copy(json_object_get(config, "Env"))
-			  : json_array();
-	json_t *extra = json_object_get(e->config, "Env");
-	if (json_is_array(extra))
-		json_array_extend(env, extra);
+	json_t *env = container_env(c, e->tty, json_object_get(e->config, "Env"));
 	const char *cwd = json_string_value(json_object_get(e->config, "WorkingDir"));
 	if (!cwd || !*cwd)
 		cwd = json_string_value(json_object_get(config, "WorkingDir"));

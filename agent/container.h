@@ -115,6 +115,9 @@ struct container *container_create(struct container_store *store, const char *na
 /* Build the runtime spec (see runtime.h) from the stored config and the image's layers. */
 json_t *container_runtime_spec(struct container *c, const struct image_info *image,
 			       struct berth_error *err);
+/* The process environment as Docker builds it: PATH, HOSTNAME (the short ID unless set) and
+ * TERM=xterm with a tty, replaced or extended by Config.Env, then by extra (an exec's Env). */
+json_t *container_env(struct container *c, bool tty, const json_t *extra);
 /* Docker's ConsoleSize [rows, cols] as the runtime's "console_size" (new), or NULL when it
  * is absent, zero or out of range. */
 json_t *container_console_size(const json_t *size);

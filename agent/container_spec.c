@@ -9,17 +9,48 @@
 #include "container.h"
 #include "image_store.h"
 
-static void env_add_default(json_t *env, const char *key, const char *kv)
+/* Replace the variable's entry if the key is there, else append: Docker's ReplaceOrAppend. */
+static void env_set(json_t *env, const char *kv)
 {
-	size_t i, klen = strlen(key);
+	const char *eq = strchr(kv, '=');
+	size_t i, klen = eq ? (size_t)(eq - kv) : strlen(kv);
 	json_t *e;
 	json_array_foreach(env, i, e)
 	{
 		const char *s = json_string_value(e);
-		if (s && strncmp(s, key, klen) == 0 && s[klen] == '=')
+		if (s && strncmp(s, kv, klen) == 0 && (s[klen] == '=' || s[klen] == '\0')) {
+			json_array_set_new(env, i, json_string(kv));
 			return;
+		}
 	}
 	json_array_append_new(env, json_string(kv));
+}
+
+json_t *container_env(struct container *c, bool tty, const json_t *extra)
+{
+	json_t *config = json_object_get(c->config, "Config");
+	const char *hostname = json_string_value(json_object_get(config, "Hostname"));
+	char hn[300];
+	snprintf(hn, sizeof(hn), "HOSTNAME=%.12s", c->id);
+	if (hostname && *hostname)
+		snprintf(hn, sizeof(hn), "HOSTNAME=%.280s", hostname);
+	json_t *env = json_array();
+	json_array_append_new(
+	    env, json_string("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
+	json_array_append_new(env, json_string(hn));
+	if (tty)
+		json_array_append_new(env, json_string("TERM=xterm"));
+	const json_t *lists[] = {json_object_get(config, "Env"), extra};
+	for (int l = 0; l < 2; l++) {
+		size_t i;
+		json_t *e;
+		json_array_foreach(lists[l], i, e)
+		{
+			if (json_is_string(e))
+				env_set(env, json_string_value(e));
+		}
+	}
+	return env;
 }
 
 static json_t *string_array_or_empty(json_t *a)
@@ -55,15 +86,8 @@ json_t *container_runtime_spec(struct container *c, const struct image_info *ima
 	json_array_append(args, path);
 	json_array_extend(args, json_object_get(c->config, "Args"));
 
-	json_t *env = string_array_or_empty(json_object_get(config, "Env"));
-	env_add_default(env, "PATH",
-			"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+	json_t *env = container_env(c, json_is_true(json_object_get(config, "Tty")), NULL);
 	const char *hostname = json_string_value(json_object_get(config, "Hostname"));
-	char hn[300];
-	snprintf(hn, sizeof(hn), "HOSTNAME=%s", hostname ? hostname : "");
-	env_add_default(env, "HOSTNAME", hn);
-	if (json_is_true(json_object_get(config, "Tty")))
-		env_add_default(env, "TERM", "TERM=xterm");
 
 	json_t *mounts = json_array();
 	size_t i;

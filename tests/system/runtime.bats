@@ -80,6 +80,10 @@ shim_pids() {
 	[[ "$output" != *survived* ]]
 	run berth inspect -f '{{.State.ExitCode}} {{.State.OOMKilled}}' hog
 	[ "$output" = "137 true" ]
+	run berth ps -a --filter name=hog --format '{{.Status}}'
+	[[ "$output" == "Exited (137) "* ]]
+	run berth inspect hog
+	[[ "$output" == *'"OOMKilled": true'* ]]
 }
 
 @test "--pids-limit stops forks" {
@@ -198,6 +202,29 @@ in_pty() {
 	[ "$output" = $'/dev/pts/0\n33 90' ]
 	run in_pty "stty rows 34 cols 91; berth exec -t tt stty size"
 	[ "$output" = "34 91" ]
+}
+
+@test "HOSTNAME and the hostname are the short ID, or --hostname" {
+	run berth run --name hn busybox sh -c 'echo $HOSTNAME; hostname; cat /etc/hostname'
+	[ "$status" -eq 0 ]
+	id=$(berth inspect -f '{{.Id}}' hn)
+	[[ "${lines[0]}" =~ ^[0-9a-f]{12}$ ]]
+	[ "${lines[0]}" = "${id:0:12}" ]
+	[ "${lines[1]}" = "${id:0:12}" ]
+	[ "${lines[2]}" = "${id:0:12}" ]
+	run berth inspect -f '{{.Config.Hostname}}' hn
+	[ "$output" = "${id:0:12}" ]
+	run berth run --rm --hostname web1 busybox sh -c 'echo $HOSTNAME; hostname'
+	[ "$output" = $'web1\nweb1' ]
+	run berth run --rm -e HOSTNAME=mine busybox sh -c 'echo $HOSTNAME'
+	[ "$output" = mine ]
+	# exec sees the container's environment, as docker exec does
+	berth run -d --name hn2 busybox sleep 60 >/dev/null
+	id=$(berth inspect -f '{{.Id}}' hn2)
+	run berth exec -e X=1 hn2 sh -c 'echo $HOSTNAME $X $TERM'
+	[ "$output" = "${id:0:12} 1" ]
+	run berth exec -t hn2 sh -c 'echo $HOSTNAME $TERM'
+	[ "$output" = "${id:0:12} xterm"$'\r' ]
 }
 
 @test "the shim stays small" {
