@@ -173,6 +173,7 @@ struct scenario {
 	int n;		/* scenario-specific count */
 	char fail[256]; /* set by the scenario thread on failure */
 	atomic_bool done;
+	atomic_bool ready; /* scenario_hold: connected, waiting for the proxy to close it */
 };
 
 #define SCENARIO_CHECK(s, cond)                                                                    \
@@ -764,6 +765,73 @@ static void test_out_of_fds(void **state)
 	backend_stop(b);
 }
 
+/* One connection, one round trip, then it waits for the proxy to end it. */
+static void scenario_hold(struct scenario *s)
+{
+	int fd = dial(s->port);
+	SCENARIO_CHECK(s, fd >= 0);
+	char buf[8];
+	SCENARIO_CHECK(s, write_all(fd, "a", 1));
+	SCENARIO_CHECK(s, recv(fd, buf, 1, 0) == 1);
+	atomic_store(&s->ready, true);
+	ssize_t n = recv(fd, buf, sizeof(buf), 0);
+	close(fd);
+	SCENARIO_CHECK(s, n == 0 || (n < 0 && errno == ECONNRESET));
+}
+
+/* Runs s while calling act once the scenario holds its connection. */
+static void run_scenario_then(struct fixture *f, struct scenario *s,
+			      void (*act)(struct fixture *f, struct scenario *s))
+{
+	pthread_t t;
+	s->fail[0] = 0;
+	atomic_store(&s->done, false);
+	atomic_store(&s->ready, false);
+	pthread_create(&t, NULL, scenario_main, s);
+	loop_for(f->base, 30000, &s->ready);
+	if (atomic_load(&s->ready))
+		act(f, s);
+	loop_for(f->base, 30000, &s->done);
+	assert_true(atomic_load(&s->done));
+	pthread_join(t, NULL);
+	if (s->fail[0])
+		fail_msg("%s", s->fail);
+}
+
+static void act_remove_backend(struct fixture *f, struct scenario *s)
+{
+	proxy_backend_remove(f->p, HOST, s->port, PROXY_TCP, "b0");
+}
+
+static void act_unlisten(struct fixture *f, struct scenario *s)
+{
+	proxy_unlisten(f->p, HOST, s->port, PROXY_TCP);
+}
+
+/* Open connections end when their backend is removed or their port unpublished. */
+static void test_close_on_remove(void **state)
+{
+	struct fixture *f = *state;
+	int fds_before = count_fds();
+	struct backend *b = backend_start("127.0.0.2", false);
+	struct scenario s = {.fn = scenario_hold};
+	s.port = publish(f, PROXY_TCP, &b, 1);
+	run_scenario_then(f, &s, act_remove_backend);
+	struct proxy_stats st;
+	proxy_get_stats(f->p, &st);
+	assert_int_equal(st.tcp_connections, 0);
+	struct berth_error err = {0};
+	assert_int_equal(
+	    proxy_backend_add(f->p, HOST, s.port, PROXY_TCP, "b0", b->ip, b->port, &err), 0);
+	run_scenario_then(f, &s, act_unlisten);
+	proxy_get_stats(f->p, &st);
+	assert_int_equal(st.tcp_connections, 0);
+	assert_int_equal(st.listeners, 0);
+	assert_false(proxy_is_listening(f->p, HOST, s.port, PROXY_TCP));
+	backend_stop(b);
+	assert_int_equal(count_fds(), fds_before + 2 * (int)st.pooled_pipes);
+}
+
 static void test_nofile(void **state)
 {
 	proxy_raise_nofile();
@@ -785,6 +853,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_port_taken, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_udp_flows, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_out_of_fds, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_close_on_remove, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_thousand_listeners, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_many_sequential_connections, setup, teardown),
 	};
