@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "berth/cleanup.h"
 #include "berth/fsutil.h"
@@ -12,6 +13,25 @@
 #include "berth/log.h"
 #include "agent.h"
 #include "container.h"
+#include "runtime.h"
+
+/* A directory without config.json is a create the agent died in (the config is written
+ * last, atomically, and nothing starts without it): nobody was told of it, remove it. */
+static void remove_half_created(struct container_store *store, const char *id)
+{
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/%s/config.json", store->dir, id);
+	if (access(path, F_OK) == 0 || errno != ENOENT)
+		return;
+	struct agent *agent = store->agent;
+	struct berth_error err = {0};
+	snprintf(path, sizeof(path), "%s/%s", store->dir, id);
+	runtime_cleanup(path, agent->run, id, agent->cgroup_parent, &err);
+	if (berth_rm_rf(path, &err) < 0)
+		log_warn("container %.12s: removing a half-created container: %s", id, err.msg);
+	else
+		log_info("container %.12s: removed a half-created container", id);
+}
 
 int container_store_load(struct container_store *store, struct berth_error *err)
 {
@@ -27,6 +47,8 @@ int container_store_load(struct container_store *store, struct berth_error *err)
 		struct container *c = container_load_one(store, de->d_name);
 		if (c)
 			container_store_add(store, c);
+		else
+			remove_half_created(store, de->d_name);
 	}
 	/* Adopt after all are loaded: an exit found now may remove a --rm container. */
 	struct container *next;
