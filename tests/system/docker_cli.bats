@@ -1,12 +1,16 @@
 #!/usr/bin/env bats
-# The real docker CLI (28.x) pointed at berth's agent socket.
+# The real docker CLIs pointed at berth's agent socket: the same checks with the 28.x client
+# (/usr/local/bin/docker) and Debian's 20.10 (/usr/bin/docker, docker.io), each skipped with
+# a message when that client is not installed.
 
 load helpers
 load agent_api_helpers
 bats_require_minimum_version 1.5.0
 
+DOCKER_28=${BERTH_DOCKER_28:-/usr/local/bin/docker}
+DOCKER_20=${BERTH_DOCKER_20:-/usr/bin/docker}
+
 setup_file() {
-	command -v docker >/dev/null || skip "no docker CLI"
 	export DOCKER_CONFIG="$BATS_FILE_TMPDIR/docker-config"
 	agent_start
 	import_busybox
@@ -16,11 +20,28 @@ teardown_file() {
 	agent_cleanup
 }
 
-d() {
-	timeout 60 docker -H "unix://$BERTH_RUN/agent.sock" "$@"
+teardown() {
+	[ -n "${BATS_TEST_COMPLETED:-}" ] || cat "$BERTH_RUN/agent.log" >&3
+	[ -n "${DOCKER:-}" ] && d rm -f $(d ps -aq) >/dev/null 2>&1
+	true
 }
 
-@test "docker version and images" {
+# use_client 28|20: the client the test's d() runs, or skip when it is absent.
+use_client() {
+	local bin want=$1
+	[ "$want" = 28 ] && bin=$DOCKER_28 || bin=$DOCKER_20
+	[ -x "$bin" ] || skip "docker CLI $want.x not installed at $bin (scripts/install-deps.sh --test)"
+	"$bin" --version | grep -q "version $want\." ||
+		skip "$bin is not docker $want.x: $("$bin" --version)"
+	DOCKER=$bin
+}
+
+d() {
+	timeout 60 "$DOCKER" -H "unix://$BERTH_RUN/agent.sock" "$@"
+}
+
+# docker version and images
+check_version_images() {
 	run d version --format '{{.Server.APIVersion}} {{.Server.Os}}'
 	[ "$status" -eq 0 ]
 	[ "$output" = "1.41 linux" ]
@@ -30,7 +51,8 @@ d() {
 	[[ "${lines[1]}" == "busybox      latest    "* ]]
 }
 
-@test "docker run --rm prints the output, returns the code and leaves nothing" {
+# docker run --rm prints the output, returns the code and leaves nothing
+check_run_rm() {
 	run d run --rm busybox echo hi
 	[ "$status" -eq 0 ]
 	[ "$output" = "hi" ]
@@ -42,7 +64,8 @@ d() {
 	[ "$output" = "" ]
 }
 
-@test "docker run -d, ps, logs, inspect, stop, rm" {
+# docker run -d, ps, logs, inspect, stop, rm
+check_run_d_lifecycle() {
 	run d run -d --name web busybox sh -c 'echo started; exec sleep 100'
 	[ "$status" -eq 0 ]
 	[[ "$output" =~ ^[0-9a-f]{64}$ ]]
@@ -50,7 +73,7 @@ d() {
 	run d ps
 	[[ "${lines[0]}" == "CONTAINER ID   IMAGE     COMMAND                  CREATED"* ]]
 	[[ "${lines[1]}" == "${id:0:12}   busybox   \"sh -c echo started;…\"   "*"Up "*" web" ]]
-	wait_for 5 sh -c "docker -H unix://$BERTH_RUN/agent.sock logs web | grep -q started"
+	wait_for 5 sh -c "$DOCKER -H unix://$BERTH_RUN/agent.sock logs web | grep -q started"
 	run d logs web
 	[ "$output" = "started" ]
 	run d inspect -f '{{.State.Status}} {{.State.Running}} {{.Name}} {{.Config.Image}}' web
@@ -66,7 +89,8 @@ d() {
 	[ "$output" = "" ]
 }
 
-@test "docker run: name conflict and missing command are exit 125 and 127" {
+# docker run: name conflict and missing command are exit 125 and 127
+check_errors() {
 	d run -d --name dup busybox sleep 100
 	run d run -d --name dup busybox sleep 100
 	[ "$status" -eq 125 ]
@@ -88,7 +112,8 @@ d() {
 	[[ "$output" == *"No such object: nosuch"* ]]
 }
 
-@test "docker ps filters and docker info" {
+# docker ps filters and docker info
+check_ps_filters_info() {
 	d run -d --name lab --label tier=web busybox sleep 100
 	d create --name idle busybox true
 	run d ps -a --filter label=tier=web --format '{{.Names}}'
@@ -100,12 +125,13 @@ d() {
 	d rm -f lab idle
 }
 
-@test "docker exec: output, exit code, stdin, not found" {
+# docker exec: output, exit code, stdin, not found
+check_exec() {
 	d run -d --name ex busybox sleep 100
 	run d exec ex sh -c 'echo in-exec; exit 4'
 	[ "$status" -eq 4 ]
 	[ "$output" = "in-exec" ]
-	run bash -c "echo piped | docker -H unix://$BERTH_RUN/agent.sock exec -i ex cat"
+	run bash -c "echo piped | $DOCKER -H unix://$BERTH_RUN/agent.sock exec -i ex cat"
 	[ "$output" = "piped" ]
 	run -127 d exec ex nosuch
 	[[ "$output" == *'exec: "nosuch": executable file not found in $PATH'* ]]
@@ -113,4 +139,85 @@ d() {
 	run d exec ex true
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"No such container: ex"* ]]
+}
+# A terminal: tty(1) in run -t and exec -t; the size is right once the client has sent it
+# (28.x sends it with create as ConsoleSize, 20.10 resizes after start, so wait a little).
+check_tty() {
+	command -v script >/dev/null || skip "util-linux script is not installed"
+	run bash -c "sleep 2 | script -qec 'stty rows 27 cols 88; $DOCKER -H unix://$BERTH_RUN/agent.sock run -it --rm busybox sh -c \"tty; sleep 0.5; stty size\"' /dev/null | tr -d '\r'"
+	[ "$output" = $'/dev/pts/0\n27 88' ]
+	d run -d --name tt busybox sleep 100
+	run bash -c "sleep 2 | script -qec 'stty rows 29 cols 89; $DOCKER -H unix://$BERTH_RUN/agent.sock exec -it tt sh -c \"tty; sleep 0.5; stty size\"' /dev/null | tr -d '\r'"
+	[ "$output" = $'/dev/pts/0\n29 89' ]
+	d rm -f tt
+}
+
+@test "docker 28.x: version and images" {
+	use_client 28
+	check_version_images
+}
+
+@test "docker 28.x: run --rm prints the output, returns the code and leaves nothing" {
+	use_client 28
+	check_run_rm
+}
+
+@test "docker 28.x: run -d, ps, logs, inspect, stop, rm" {
+	use_client 28
+	check_run_d_lifecycle
+}
+
+@test "docker 28.x: run: name conflict and missing command are exit 125 and 127" {
+	use_client 28
+	check_errors
+}
+
+@test "docker 28.x: ps filters and docker info" {
+	use_client 28
+	check_ps_filters_info
+}
+
+@test "docker 28.x: exec: output, exit code, stdin, not found" {
+	use_client 28
+	check_exec
+}
+
+@test "docker 20.10: version and images" {
+	use_client 20
+	check_version_images
+}
+
+@test "docker 20.10: run --rm prints the output, returns the code and leaves nothing" {
+	use_client 20
+	check_run_rm
+}
+
+@test "docker 20.10: run -d, ps, logs, inspect, stop, rm" {
+	use_client 20
+	check_run_d_lifecycle
+}
+
+@test "docker 20.10: run: name conflict and missing command are exit 125 and 127" {
+	use_client 20
+	check_errors
+}
+
+@test "docker 20.10: ps filters and docker info" {
+	use_client 20
+	check_ps_filters_info
+}
+
+@test "docker 20.10: exec: output, exit code, stdin, not found" {
+	use_client 20
+	check_exec
+}
+
+@test "docker 28.x: run -it and exec -it get a terminal of the client's size" {
+	use_client 28
+	check_tty
+}
+
+@test "docker 20.10: run -it and exec -it get a terminal of the client's size" {
+	use_client 20
+	check_tty
 }
