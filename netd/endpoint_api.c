@@ -74,18 +74,21 @@ static void ep_describe_attach(const struct netd_attachment *a, struct epk_attac
 void netd_endpoint_teardown(struct netd *nd, const struct netd_endpoint *ep, const size_t *only)
 {
 	struct ep_job *j = ep_job_new(nd, EPJ_TEARDOWN, ep->id, NULL);
-	j->netns_remove = !only && ep->mode != NETD_MODE_HOST;
-	/* Deleting a veth waits out an RCU grace period (~0.2 s here) and would hold up the
-	 * creates queued behind it. Unmounting the namespace is enough: once its last user is
-	 * gone the kernel destroys it, and its veth pairs with it, in the background. */
-	if (j->netns_remove)
-		goto submit;
+	if (!only) {
+		/* Deleting a veth waits out an RCU grace period (~0.2 s here) and would hold up
+		 * the creates queued behind it. Unmounting the namespace (microseconds) is enough:
+		 * once its last user is gone the kernel destroys it, and its veth pairs with it,
+		 * in the background. */
+		if (ep->mode != NETD_MODE_HOST)
+			epk_netns_remove(j->netns);
+		free(j);
+		return;
+	}
 	for (size_t i = 0; i < ep->n_att; i++) {
 		if (!ep->att[i].host_veth[0] || (only && *only != i))
 			continue;
 		snprintf(j->veths[j->n_veths++], IFNAMSIZ, "%s", ep->att[i].host_veth);
 	}
-submit:
 	netd_worker_submit(nd->worker, &j->job);
 }
 
@@ -323,8 +326,6 @@ void netd_endpoint_delete(struct netd *nd, struct berth_http_call *call, const c
 	struct berth_error err = {0};
 	if (netd_state_save(nd, &err) < 0)
 		log_error("%s", err.msg);
-	/* The kernel objects go in the background: the worker runs jobs in order, so a new
-	 * endpoint for the same container waits behind this. */
 	netd_endpoint_teardown(nd, ep, NULL);
 	log_info("endpoint %.12s removed", ep->id);
 	netd_endpoint_free(ep);
