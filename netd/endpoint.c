@@ -53,9 +53,24 @@ void netd_endpoint_netns_path(struct netd *nd, const char *id, char *out, size_t
 	snprintf(out, size, "%s/%s", nd->netns_dir, id);
 }
 
-void netd_attachment_veth_name(const char *id, size_t index, char out[IFNAMSIZ])
+static bool netd_veth_name_taken(struct netd *nd, const char *name)
 {
-	snprintf(out, IFNAMSIZ, "vb%.10s.%zu", id, index);
+	for (struct netd_endpoint *ep = nd->endpoints; ep; ep = ep->next)
+		for (size_t i = 0; i < ep->n_att; i++)
+			if (strcmp(ep->att[i].host_veth, name) == 0)
+				return true;
+	return false;
+}
+
+void netd_attachment_veth_name(struct netd *nd, const char *id, size_t index, char out[IFNAMSIZ])
+{
+	/* Two ids sharing 10 hex digits must not share a veth: a stale veth of the same name is
+	 * deleted when a pair is made, which must never hit a live one. */
+	for (size_t n = index; n < index + 1000 * NETD_MAX_ATTACH; n += NETD_MAX_ATTACH) {
+		snprintf(out, IFNAMSIZ, "vb%.10s.%zu", id, n);
+		if (!netd_veth_name_taken(nd, out))
+			return;
+	}
 }
 
 void netd_mac_from_ip(uint32_t ip, uint8_t mac[6])

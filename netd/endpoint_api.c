@@ -267,7 +267,7 @@ void netd_endpoint_create(struct netd *nd, struct berth_http_call *call, json_t 
 		ep->n_ports = 0;
 	} else {
 		snprintf(a->ifname, sizeof(a->ifname), "eth0");
-		netd_attachment_veth_name(ep->id, 0, a->host_veth);
+		netd_attachment_veth_name(nd, ep->id, 0, a->host_veth);
 		if (ep_lease(net, json_string_value(json_object_get(req, "IPAddress")), &a->ip,
 			     &err) < 0) {
 			a->ip = 0;
@@ -428,7 +428,7 @@ void netd_endpoint_connect(struct netd *nd, struct berth_http_call *call, const 
 		return;
 	}
 	snprintf(a->ifname, sizeof(a->ifname), "eth%u", eth);
-	netd_attachment_veth_name(ep->id, eth, a->host_veth);
+	netd_attachment_veth_name(nd, ep->id, eth, a->host_veth);
 	struct ep_job *j = ep_job_new(nd, EPJ_SETUP, id, ep_connect_done);
 	j->call = call;
 	j->att_index = ep->n_att;

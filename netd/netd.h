@@ -116,7 +116,8 @@ void netd_endpoint_free(struct netd_endpoint *ep);
 void netd_endpoint_forget(struct netd *nd, struct netd_endpoint *ep);
 json_t *netd_endpoint_json(struct netd *nd, const struct netd_endpoint *ep);
 void netd_endpoint_netns_path(struct netd *nd, const char *id, char *out, size_t size);
-void netd_attachment_veth_name(const char *id, size_t index, char out[IFNAMSIZ]);
+/* vb<10 hex of id>.<n>, unique among the endpoints netd knows. */
+void netd_attachment_veth_name(struct netd *nd, const char *id, size_t index, char out[IFNAMSIZ]);
 /* 02:42 + the address, as Docker derives it. */
 void netd_mac_from_ip(uint32_t ip, uint8_t mac[6]);
 void netd_mac_format(uint32_t ip, char out[18]);
