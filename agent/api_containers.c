@@ -38,6 +38,24 @@ static void reply_done(void *arg, int status, const struct berth_error *err)
 	berth_http_reply_empty(call, status);
 }
 
+struct create_req {
+	struct berth_http_call *call;
+	json_t *warnings;
+};
+
+static void create_done(void *arg, struct container *c, const struct berth_error *err)
+{
+	struct create_req *req = arg;
+	if (!c)
+		berth_http_reply_error(req->call, err);
+	else
+		berth_http_reply_json(req->call, 201,
+				      json_pack("{s:s, s:O}", "Id", c->id, "Warnings",
+						req->warnings));
+	json_decref(req->warnings);
+	free(req);
+}
+
 static void api_create(struct berth_http_call *call)
 {
 	struct agent *agent = call->ctx;
@@ -47,16 +65,13 @@ static void api_create(struct berth_http_call *call)
 		berth_http_reply_error(call, &err);
 		return;
 	}
-	json_t *warnings = json_array();
-	struct container *c = container_create(agent->containers, berth_http_query(call, "name"),
-					       body, warnings, &err);
-	if (!c) {
-		json_decref(warnings);
-		berth_http_reply_error(call, &err);
-		return;
-	}
-	berth_http_reply_json(call, 201,
-			      json_pack("{s:s, s:o}", "Id", c->id, "Warnings", warnings));
+	struct create_req *req = calloc(1, sizeof(*req));
+	if (!req)
+		abort();
+	req->call = call;
+	req->warnings = json_array();
+	container_create(agent->containers, berth_http_query(call, "name"), body, req->warnings,
+			 create_done, req);
 }
 
 static int cmp_created_desc(const void *a, const void *b)

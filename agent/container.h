@@ -63,11 +63,22 @@ struct container {
 	struct container_watch *watches;
 };
 
+/* A create waiting for its network endpoint: its name and id are taken, nothing is on disk. */
+struct container_pending {
+	struct container_pending *next;
+	char id[65];
+	char name[256]; /* "/name" */
+};
+
+struct netd_client;
+
 struct container_store {
 	struct agent *agent;
 	char dir[4096]; /* $BERTH_ROOT/containers */
 	struct container *head;
 	size_t count;
+	struct container_pending *pending;
+	struct netd_client *netd;
 };
 
 /* store */
@@ -109,9 +120,34 @@ bool container_filters_match(struct container *c, const json_t *filters);
  * image JSON). Returns the merged Config (new), or NULL with 400 "No command specified". */
 json_t *container_merge_config(const json_t *request, const json_t *image_config,
 			       struct berth_error *err);
-/* Create from a POST /containers/create body. */
-struct container *container_create(struct container_store *store, const char *name,
-				   const json_t *body, json_t *warnings, struct berth_error *err);
+/* Create from a POST /containers/create body. A networked container first gets its endpoint
+ * from netd (asynchronously); done(arg, c, NULL) once it exists, or done(arg, NULL, err) with
+ * nothing left behind (no directory, name, address or port). warnings (an array) is appended
+ * to and must live until done. done may run before container_create returns. */
+typedef void (*container_created_cb)(void *arg, struct container *c, const struct berth_error *err);
+void container_create(struct container_store *store, const char *name, const json_t *body,
+		      json_t *warnings, container_created_cb done, void *arg);
+/* The pending create with this name ("/x" or "x"), or NULL. */
+struct container_pending *container_pending_by_name(struct container_store *store,
+						    const char *name);
+
+/* networking (container_net.c) */
+enum container_net_kind { CONTAINER_NET_ENDPOINT, CONTAINER_NET_NONE, CONTAINER_NET_HOST };
+/* Classify HostConfig.NetworkMode; network gets "bridge" for ""/"default", else the name.
+ * 400 for modes berth does not have (container:...). */
+int container_net_kind(const json_t *host, const char **network, enum container_net_kind *kind,
+		       struct berth_error *err);
+/* The POST /endpoints body for a new container (ports from ExposedPorts, PortBindings and
+ * PublishAllPorts as Docker combines them); 400 for a bad port. */
+json_t *container_net_endpoint_request(const char *id, const char *name, const json_t *config,
+				       const json_t *host, const json_t *networking,
+				       const char *network, struct berth_error *err);
+/* Fill the inspect document's NetworkSettings from netd's endpoint (NULL: none/host mode). */
+void container_net_apply(json_t *doc, const char *network, const json_t *endpoint);
+/* Add "netns", "dns" and "hosts" to a runtime spec. */
+void container_net_spec(struct container *c, json_t *spec);
+/* Release the container's endpoint, if it has one (at removal). */
+void container_net_release(struct container *c);
 /* Build the runtime spec (see runtime.h) from the stored config and the image's layers. */
 json_t *container_runtime_spec(struct container *c, const struct image_info *image,
 			       struct berth_error *err);

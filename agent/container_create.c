@@ -14,6 +14,7 @@
 #include "agent.h"
 #include "container.h"
 #include "image_store.h"
+#include "netd_client.h"
 #include "volumes.h"
 
 static bool nonempty_array(const json_t *a)
@@ -291,47 +292,187 @@ static json_t *build_config_doc(const char *id, const char *name, int64_t now, j
 	return doc;
 }
 
-struct container *container_create(struct container_store *store, const char *name,
-				   const json_t *body, json_t *warnings, struct berth_error *err)
+/* One create in flight: validated, named and numbered, waiting for its endpoint. */
+struct create_job {
+	struct container_store *store;
+	struct container_pending pending;
+	json_t *doc;
+	json_t *config, *host; /* borrowed from doc */
+	struct image_info img;
+	char dir[4200];
+	char network[256];
+	json_t *warnings;
+	container_created_cb done;
+	void *arg;
+};
+
+struct container_pending *container_pending_by_name(struct container_store *store,
+						    const char *name)
+{
+	if (*name == '/')
+		name++;
+	for (struct container_pending *p = store->pending; p; p = p->next)
+		if (strcmp(p->name + 1, name) == 0)
+			return p;
+	return NULL;
+}
+
+static void job_free(struct create_job *job)
+{
+	struct container_store *store = job->store;
+	for (struct container_pending **p = &store->pending; *p; p = &(*p)->next) {
+		if (*p == &job->pending) {
+			*p = job->pending.next;
+			break;
+		}
+	}
+	json_decref(job->doc);
+	image_info_clear(&job->img);
+	free(job);
+}
+
+static void job_fail(struct create_job *job, const struct berth_error *err)
+{
+	container_created_cb done = job->done;
+	void *arg = job->arg;
+	job_free(job);
+	done(arg, NULL, err);
+}
+
+/* Write the container to disk and add it to the store. */
+static void job_commit(struct create_job *job, bool has_endpoint)
+{
+	struct container_store *store = job->store;
+	struct agent *agent = store->agent;
+	struct berth_error err = {0};
+	json_t *mounts = json_object_get(job->doc, "Mounts");
+	if (berth_mkdir_p(job->dir, 0710, &err) < 0 ||
+	    volumes_resolve(agent->root, json_object_get(job->host, "Binds"),
+			    json_object_get(job->config, "Volumes"), &job->img, mounts, &err) < 0)
+		goto fail;
+
+	struct container *c = calloc(1, sizeof(*c));
+	if (!c)
+		abort();
+	snprintf(c->id, sizeof(c->id), "%s", job->pending.id);
+	c->name = strdup(job->pending.name);
+	c->config = steal_pointer(&job->doc);
+	c->status = CONTAINER_CREATED;
+	c->created_ns = berth_now_ns();
+	container_store_add(store, c);
+	if (container_save_config(c, &err) < 0 || container_save_state(c, &err) < 0) {
+		container_store_unlink(store, c);
+		job->doc = steal_pointer(&c->config);
+		container_free(c);
+		goto fail;
+	}
+	container_created_cb done = job->done;
+	void *arg = job->arg;
+	job_free(job);
+	container_event(c, "create", NULL);
+	done(arg, c, NULL);
+	return;
+fail:
+	berth_rm_rf(job->dir, NULL);
+	if (has_endpoint)
+		netd_release_endpoint(store->netd, job->pending.id);
+	job_fail(job, &err);
+}
+
+static void endpoint_created(void *arg, int status, json_t *reply, const struct berth_error *err)
+{
+	struct create_job *job = arg;
+	if (err) {
+		job_fail(job, err);
+		return;
+	}
+	container_net_apply(job->doc, job->network, reply);
+	job_commit(job, true);
+}
+
+/* Docker publishes every port it binds: PortBindings' ports are exposed too. */
+static void expose_bound_ports(json_t *config, const json_t *host)
+{
+	json_t *bindings = json_object_get(host, "PortBindings");
+	if (json_object_size(bindings) == 0)
+		return;
+	json_t *exposed = json_object_get(config, "ExposedPorts");
+	if (!json_is_object(exposed)) {
+		exposed = json_object();
+		json_object_set_new(config, "ExposedPorts", exposed);
+	}
+	const char *key;
+	json_t *val;
+	json_object_foreach(bindings, key, val)
+	{
+		if (!json_object_get(exposed, key))
+			json_object_set_new(exposed, key, json_object());
+	}
+}
+
+void container_create(struct container_store *store, const char *name, const json_t *body,
+		      json_t *warnings, container_created_cb done, void *arg)
 {
 	struct agent *agent = store->agent;
+	struct berth_error err = {0};
+	_cleanup_json_ json_t *host = NULL, *config = NULL, *req = NULL;
+	struct create_job *job = calloc(1, sizeof(*job));
+	if (!job)
+		abort();
+	job->store = store;
+	job->done = done;
+	job->arg = arg;
+	job->warnings = warnings;
 	if (!json_is_object(body)) {
-		berth_err(err, 400, "invalid JSON: expected an object");
-		return NULL;
+		berth_err(&err, 400, "invalid JSON: expected an object");
+		goto fail;
 	}
 	const char *image = json_string_value(json_object_get(body, "Image"));
 	if (!image || !*image) {
-		berth_err(err, 400, "No image specified");
-		return NULL;
+		berth_err(&err, 400, "No image specified");
+		goto fail;
 	}
-	char namebuf[256];
+	char *namebuf = job->pending.name;
+	size_t namesize = sizeof(job->pending.name);
 	if (name && *name) {
-		if (container_name_check(store, name, err) < 0)
-			return NULL;
-		snprintf(namebuf, sizeof(namebuf), "/%s", *name == '/' ? name + 1 : name);
+		if (container_name_check(store, name, &err) < 0)
+			goto fail;
+		struct container_pending *p = container_pending_by_name(store, name);
+		if (p) {
+			berth_err(&err, 409,
+				  "Conflict. The container name \"/%s\" is already in use by "
+				  "container \"%s\". You have to remove (or rename) that container "
+				  "to be able to reuse that name.",
+				  *name == '/' ? name + 1 : name, p->id);
+			goto fail;
+		}
+		snprintf(namebuf, namesize, "/%s", *name == '/' ? name + 1 : name);
 	} else {
 		for (int retry = 0;; retry++) {
 			namebuf[0] = '/';
-			berth_name_random(namebuf + 1, sizeof(namebuf) - 1, retry);
-			if (!container_by_name(store, namebuf))
+			berth_name_random(namebuf + 1, namesize - 1, retry);
+			if (!container_by_name(store, namebuf) &&
+			    !container_pending_by_name(store, namebuf))
 				break;
 		}
 	}
-	_cleanup_json_ json_t *host = host_config_defaults(json_object_get(body, "HostConfig"));
-	if (check_host_config(host, err) < 0)
-		return NULL;
+	host = host_config_defaults(json_object_get(body, "HostConfig"));
+	if (check_host_config(host, &err) < 0)
+		goto fail;
+	const char *network;
+	enum container_net_kind kind;
+	if (container_net_kind(host, &network, &kind, &err) < 0)
+		goto fail;
+	snprintf(job->network, sizeof(job->network), "%s", network);
 
-	struct image_info img = {0};
-	if (image_store_resolve(agent->images, image, &img, err) < 0)
-		return NULL;
-	_cleanup_json_ json_t *config =
-	    container_merge_config(body, json_object_get(img.config, "config"), err);
-	if (!config) {
-		image_info_clear(&img);
-		return NULL;
-	}
+	if (image_store_resolve(agent->images, image, &job->img, &err) < 0)
+		goto fail;
+	config = container_merge_config(body, json_object_get(job->img.config, "config"), &err);
+	if (!config)
+		goto fail;
+	expose_bound_ports(config, host);
 
-	char id[65];
+	char *id = job->pending.id;
 	do
 		berth_id_random(id);
 	while (container_find(store, id, NULL) != NULL);
@@ -342,39 +483,29 @@ struct container *container_create(struct container_store *store, const char *na
 	}
 	json_object_set_new(config, "Image", json_string(image));
 
-	char dir[4200];
-	snprintf(dir, sizeof(dir), "%s/%s", store->dir, id);
-	int64_t now = berth_now_ns();
-	json_t *doc = build_config_doc(id, namebuf, now, config, host, &img, dir);
-	if (berth_mkdir_p(dir, 0710, err) < 0)
-		goto fail;
-	json_t *mounts = json_object_get(doc, "Mounts");
-	if (volumes_resolve(agent->root, json_object_get(host, "Binds"),
-			    json_object_get(config, "Volumes"), &img, mounts, err) < 0)
-		goto fail;
-	(void)warnings;
+	snprintf(job->dir, sizeof(job->dir), "%s/%s", store->dir, id);
+	job->doc = build_config_doc(id, namebuf, berth_now_ns(), config, host, &job->img, job->dir);
+	job->config = json_object_get(job->doc, "Config");
+	job->host = json_object_get(job->doc, "HostConfig");
+	job->pending.next = store->pending;
+	store->pending = &job->pending;
 
-	struct container *c = calloc(1, sizeof(*c));
-	if (!c)
-		abort();
-	snprintf(c->id, sizeof(c->id), "%s", id);
-	c->name = strdup(namebuf);
-	c->config = doc;
-	c->status = CONTAINER_CREATED;
-	c->created_ns = now;
-	container_store_add(store, c);
-	if (container_save_config(c, err) < 0 || container_save_state(c, err) < 0) {
-		container_store_unlink(store, c);
-		c->config = NULL;
-		container_free(c);
-		goto fail;
+	if (kind != CONTAINER_NET_ENDPOINT) {
+		if (kind == CONTAINER_NET_HOST &&
+		    json_object_size(json_object_get(host, "PortBindings")) > 0 && warnings)
+			json_array_append_new(
+			    warnings,
+			    json_string("Published ports are discarded when using host network mode"));
+		container_net_apply(job->doc, job->network, NULL);
+		job_commit(job, false);
+		return;
 	}
-	image_info_clear(&img);
-	container_event(c, "create", NULL);
-	return c;
+	req = container_net_endpoint_request(
+	    id, namebuf, config, host, json_object_get(body, "NetworkingConfig"), network, &err);
+	if (!req)
+		goto fail;
+	netd_request(store->netd, "POST", "/endpoints", req, endpoint_created, job);
+	return;
 fail:
-	json_decref(doc);
-	image_info_clear(&img);
-	berth_rm_rf(dir, NULL);
-	return NULL;
+	job_fail(job, &err);
 }

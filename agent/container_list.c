@@ -13,6 +13,7 @@
 #include "berth/log.h"
 #include "agent.h"
 #include "container.h"
+#include "netd_client.h"
 #include "runtime.h"
 
 /* A directory without config.json is a create the agent died in (the config is written
@@ -62,6 +63,9 @@ int container_store_load(struct container_store *store, struct berth_error *err)
 			container_destroy(c);
 	}
 	log_info("loaded %zu containers", store->count);
+	/* Endpoints of containers removed while the agent was down go now. */
+	if (store->netd)
+		netd_reconcile(store->netd);
 	return 0;
 }
 

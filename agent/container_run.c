@@ -380,6 +380,7 @@ void container_destroy(struct container *c)
 	container_dir(c, dir, sizeof(dir));
 	c->status = CONTAINER_REMOVING;
 	container_release_runtime(c);
+	container_net_release(c);
 	if (runtime_cleanup(dir, agent->run, c->id, agent->cgroup_parent, &err) < 0)
 		log_warn("container %.12s: cleanup: %s", c->id, err.msg);
 	if (c->remove_volumes ||

@@ -147,6 +147,7 @@ json_t *container_runtime_spec(struct container *c, const struct image_info *ima
 		berth_err(err, 500, "container %.12s: cannot build the runtime spec", c->id);
 		return NULL;
 	}
+	container_net_spec(c, spec);
 	json_t *size = container_console_size(json_object_get(host, "ConsoleSize"));
 	if (size)
 		json_object_set_new(spec, "console_size", size);

@@ -13,6 +13,7 @@
 #include "berth/log.h"
 #include "agent.h"
 #include "container.h"
+#include "netd_client.h"
 
 static const char *const status_names[] = {
     [CONTAINER_CREATED] = "created",   [CONTAINER_RUNNING] = "running",
@@ -41,6 +42,8 @@ struct container_store *container_store_new(struct agent *agent, const char *roo
 		abort();
 	store->agent = agent;
 	snprintf(store->dir, sizeof(store->dir), "%s/containers", root);
+	if (agent && agent->base)
+		store->netd = netd_client_new(agent);
 	return store;
 }
 
@@ -62,6 +65,7 @@ void container_store_free(struct container_store *store)
 		next = c->next;
 		container_free(c);
 	}
+	netd_client_free(store->netd);
 	free(store);
 }
 

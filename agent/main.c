@@ -22,6 +22,7 @@
 #include "agent.h"
 #include "container.h"
 #include "image_store.h"
+#include "netd_client.h"
 
 #define OVERLAYFS_MAGIC 0x794c7630
 #define AUFS_MAGIC 0x61756673
@@ -120,6 +121,7 @@ static struct berth_http_route *all_routes(size_t *n)
 	    {api_containers_routes, api_containers_routes_len},
 	    {api_exec_routes, api_exec_routes_len},
 	    {api_images_routes, api_images_routes_len},
+	    {api_networks_routes, api_networks_routes_len},
 	};
 	size_t total = 0;
 	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
