@@ -13,6 +13,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -23,6 +24,7 @@
 #include "berth/cleanup.h"
 #include "berth/fsutil.h"
 #include "runtime.h"
+#include "runtime_internal.h"
 #include "shim_proto.h"
 
 extern char **environ;
@@ -302,14 +304,9 @@ static int write_spec(const char *dir, const json_t *spec, struct berth_error *e
 	return 0;
 }
 
-int runtime_start(struct event_base *base, const char *shim_path, const char *dir,
-		  const char *run_dir, const json_t *spec, const struct runtime_callbacks *cbs,
-		  void *arg, runtime_started_cb started, struct runtime_handle **out,
-		  struct berth_error *err)
+int runtime_spawn_shim(const char *shim_path, char *const argv[], pid_t *pid, int *fd,
+		       struct berth_error *err)
 {
-	*out = NULL;
-	if (write_spec(dir, spec, err) < 0)
-		return -1;
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return berth_err_errno(err, 500, errno, "socketpair");
@@ -327,9 +324,7 @@ int runtime_start(struct event_base *base, const char *shim_path, const char *di
 	/* Its own session: a signal to the agent's process group never reaches it. */
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
 					    POSIX_SPAWN_SETSIGDEF);
-	char *const argv[] = {(char *)"berth-shim", (char *)dir, (char *)run_dir, NULL};
-	pid_t shim_pid;
-	int rc = posix_spawn(&shim_pid, shim_path, &fa, &attr, argv, environ);
+	int rc = posix_spawn(pid, shim_path, &fa, &attr, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	close(sv[1]);
@@ -337,8 +332,47 @@ int runtime_start(struct event_base *base, const char *shim_path, const char *di
 		close(sv[0]);
 		return berth_err_errno(err, 500, rc, "start %s", shim_path);
 	}
-	runtime_reap_child(base, shim_pid);
-	struct runtime_handle *h = handle_new(base, sv[0], dir, cbs, arg);
+	*fd = sv[0];
+	return 0;
+}
+
+/* Hand the container to an idle pool shim: -1 when none is ready (or it is gone). */
+static int start_pooled(struct event_base *base, const char *shim_path, const char *dir,
+			const char *run_dir, const json_t *spec)
+{
+	const char *parent = json_string_value(json_object_get(spec, "cgroup_parent"));
+	size_t len = strlen(dir);
+	int fd = runtime_pool_take(base, shim_path, run_dir, parent && *parent ? parent : "berth");
+	if (fd < 0)
+		return -1;
+	struct shim_frame_header hdr = {
+	    .len = (uint32_t)len, .type = SHIM_MSG_ASSIGN, .version = SHIM_PROTO_VERSION};
+	struct iovec iov[2] = {{&hdr, sizeof(hdr)}, {(void *)dir, len}};
+	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
+	if (len >= 4096 || sendmsg(fd, &msg, MSG_NOSIGNAL) != (ssize_t)(sizeof(hdr) + len)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int runtime_start(struct event_base *base, const char *shim_path, const char *dir,
+		  const char *run_dir, const json_t *spec, const struct runtime_callbacks *cbs,
+		  void *arg, runtime_started_cb started, struct runtime_handle **out,
+		  struct berth_error *err)
+{
+	*out = NULL;
+	if (write_spec(dir, spec, err) < 0)
+		return -1;
+	int fd = start_pooled(base, shim_path, dir, run_dir, spec);
+	if (fd < 0) {
+		char *const argv[] = {(char *)"berth-shim", (char *)dir, (char *)run_dir, NULL};
+		pid_t shim_pid;
+		if (runtime_spawn_shim(shim_path, argv, &shim_pid, &fd, err) < 0)
+			return -1;
+		runtime_reap_child(base, shim_pid);
+	}
+	struct runtime_handle *h = handle_new(base, fd, dir, cbs, arg);
 	h->started = started;
 	*out = h;
 	return 0;

@@ -73,6 +73,20 @@ int runtime_start(struct event_base *base, const char *shim_path, const char *di
 		  void *arg, runtime_started_cb started, struct runtime_handle **out,
 		  struct berth_error *err);
 
+/* The shim pool (v1 cgroup hosts): idle `berth-shim pool` processes, each with a zygote already
+ * in cgroups of its own (<cgroup_parent>/pool-<agent pid>-<n> under every controller). A start
+ * hands one the container: the cgroups are renamed to the container's ID and its init is born
+ * in them, so no task is moved into a cgroup (an RCU grace period, 5-15 ms) on the start path.
+ * BERTH_SHIM_POOL sets the size (default 2, 0 = off). It starts by itself at the first
+ * runtime_start; runtime_pool_start at agent start also removes the pool cgroups an agent that
+ * died left (its pool shims leave by themselves when their agent connection hangs up). Idle pool
+ * shims are named berth-pool (and their zygotes berth-zygote), not berth-shim. */
+void runtime_pool_start(struct event_base *base, const char *shim_path, const char *run_dir,
+			const char *cgroup_parent);
+/* Stop the pool's shims and wait (bounded, ~1 s) until their cgroups are gone. Also run at
+ * exit; call it before freeing the loop. */
+void runtime_pool_stop(void);
+
 /* After an agent restart: reconnect to the container's shim. When the shim is gone, fills
  * *exited from <dir>/exit.json and returns 1 with *out NULL (with no exit.json, what is left
  * in the container's cgroups is killed: 137, or 255 when nothing was); returns 0 with *out

@@ -9,6 +9,9 @@
  * restarted agent can reconnect; on every accepted connection it first sends HELLO, and EXIT
  * right after when the container has already exited. One connection at a time: a new one
  * replaces the old.
+ *
+ * A pool shim (`berth-shim pool RUN_DIR CGROUP_PARENT SLOT`, fd 3 as above) sends READY once its
+ * zygote sits in its cgroups, then waits for ASSIGN; it exits when fd 3 hangs up first.
  */
 #ifndef BERTH_SHIM_PROTO_H
 #define BERTH_SHIM_PROTO_H
@@ -29,12 +32,15 @@ enum shim_msg_type {
 	SHIM_MSG_OUTPUT = 3,  /* stream 1 or 2, the bytes */
 	SHIM_MSG_EXIT = 4,    /* struct shim_msg_exit */
 	SHIM_MSG_HELLO = 5,   /* struct shim_msg_started; exited = 1 when EXIT follows */
+	SHIM_MSG_READY = 6,   /* a pool shim (`berth-shim pool`) may be given a container */
 	/* agent -> shim */
 	SHIM_MSG_STDIN = 16,	   /* bytes for the container's stdin */
 	SHIM_MSG_STDIN_CLOSE = 17, /* no payload */
 	SHIM_MSG_RESIZE = 18,	   /* struct shim_msg_resize */
 	SHIM_MSG_KILL = 19,	   /* int32 signal */
 	SHIM_MSG_ACK = 20,	   /* the agent has recorded the exit: the shim may go */
+	SHIM_MSG_ASSIGN = 21,	   /* to a READY pool shim: the container's directory; then as
+				    * a shim started for it (STARTED or ERROR first) */
 };
 
 struct shim_frame_header {

@@ -111,7 +111,18 @@ static int mkdir_parent_and_self(const char *dir, bool cpuset)
 	return 0;
 }
 
-static int limits_v1(const struct shim_spec *spec, const char *dir, struct shim_child_error *cerr)
+static int device_rules(const char *dir, struct shim_child_error *cerr)
+{
+	if (write_file(dir, "devices.deny", "a") < 0)
+		return shim_child_fail(cerr, 125, errno, "set device rules");
+	for (size_t i = 0; i < sizeof(device_allow) / sizeof(device_allow[0]); i++)
+		write_file(dir, "devices.allow", device_allow[i]);
+	return 0;
+}
+
+/* devices: false when the pool has already written the (fixed) device rules. */
+static int limits_v1(const struct shim_spec *spec, const char *dir, bool devices,
+		     struct shim_child_error *cerr)
 {
 	char v[64];
 	const char *ctrl = strrchr(dir, '/');
@@ -133,11 +144,8 @@ static int limits_v1(const struct shim_spec *spec, const char *dir, struct shim_
 		snprintf(v, sizeof(v), "%lld", (long long)spec->pids_limit);
 		if (write_file(dir, "pids.max", v) < 0)
 			return shim_child_fail(cerr, 125, errno, "set pids limit %s", v);
-	} else if (IS("devices")) {
-		if (write_file(dir, "devices.deny", "a") < 0)
-			return shim_child_fail(cerr, 125, errno, "set device rules");
-		for (size_t i = 0; i < sizeof(device_allow) / sizeof(device_allow[0]); i++)
-			write_file(dir, "devices.allow", device_allow[i]);
+	} else if (IS("devices") && devices) {
+		return device_rules(dir, cerr);
 	}
 #undef IS
 	return 0;
@@ -186,9 +194,59 @@ int shim_cgroups_create(const struct shim_spec *spec, struct shim_cgroups *cg,
 		bool cpuset = strstr(cg->path[i], "/cpuset/") != NULL;
 		if (mkdir_parent_and_self(cg->path[i], cpuset) < 0)
 			return shim_child_fail(cerr, 125, errno, "create cgroup %s", cg->path[i]);
-		if (limits_v1(spec, cg->path[i], cerr) < 0)
+		if (limits_v1(spec, cg->path[i], true, cerr) < 0)
 			return -1;
 	}
+	return 0;
+}
+
+int shim_cgroups_pool_create(const char *cgroup_parent, const char *slot, pid_t pid,
+			     struct shim_cgroups *cg, struct shim_child_error *cerr)
+{
+	shim_cgroups_for(cgroup_parent, slot, cg);
+	if (cg->v2)
+		return shim_child_fail(cerr, 125, 0, "no pool on the v2 hierarchy (no rename)");
+	for (int i = 0; i < cg->n; i++) {
+		bool cpuset = strstr(cg->path[i], "/cpuset/") != NULL;
+		if (mkdir_parent_and_self(cg->path[i], cpuset) < 0)
+			return shim_child_fail(cerr, 125, errno, "create cgroup %s", cg->path[i]);
+		if (!strncmp(cg->path[i], CGROUP_ROOT "/devices/", strlen(CGROUP_ROOT "/devices/")) &&
+		    device_rules(cg->path[i], cerr) < 0)
+			return -1;
+	}
+	return shim_cgroups_add(cg, pid, cerr);
+}
+
+int shim_cgroups_rename(const struct shim_spec *spec, struct shim_cgroups *pool,
+			struct shim_cgroups *cg, struct shim_child_error *cerr)
+{
+	struct shim_cgroups to;
+	shim_cgroups_for(spec->cgroup_parent, spec->id, &to);
+	/* Whatever is not renamed stays at its pool name, so that removing cg removes all. */
+	*cg = *pool;
+	pool->n = 0;
+	if (to.n != cg->n || to.v2)
+		return shim_child_fail(cerr, 125, 0, "the pool's cgroups do not match the host's");
+	snprintf(cg->memory, sizeof(cg->memory), "%s", to.memory);
+	for (int i = 0; i < cg->n; i++) {
+		/* A cgroup left by an earlier run of this container (empty, or rmdir fails). */
+		if (rename(cg->path[i], to.path[i]) < 0 &&
+		    (rmdir(to.path[i]) < 0 || rename(cg->path[i], to.path[i]) < 0))
+			return shim_child_fail(cerr, 125, errno, "rename cgroup %s to %s",
+					       cg->path[i], to.path[i]);
+		memcpy(cg->path[i], to.path[i], sizeof(cg->path[i]));
+	}
+	return 0;
+}
+
+int shim_cgroups_limits(const struct shim_spec *spec, const struct shim_cgroups *cg,
+			struct shim_child_error *cerr)
+{
+	if (cg->v2)
+		return limits_v2(spec, cg->path[0], cerr);
+	for (int i = 0; i < cg->n; i++)
+		if (limits_v1(spec, cg->path[i], false, cerr) < 0)
+			return -1;
 	return 0;
 }
 

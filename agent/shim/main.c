@@ -175,15 +175,34 @@ static void finalize(void)
 	send_exit();
 }
 
+static void stdin_frame_done(void);
+static void parse_frames(void);
+
+/* The container's stdin is gone: what the agent still sends for it is dropped, and frames
+ * behind a pending stdin payload (ACK, KILL, RESIZE) are read again. */
+static void stdin_gone(void)
+{
+	if (S.stdin_fd >= 0 && S.stdin_fd != S.tty_fd && S.stdin_fd != S.out_fd)
+		close(S.stdin_fd);
+	S.stdin_fd = -1;
+	if (S.stdin_frame > 0 || S.stdin_len > 0) {
+		stdin_frame_done();
+		parse_frames();
+	}
+}
+
 static void stream_closed(int *fd, int stream)
 {
 	shim_log_flush(stream);
-	if (*fd == S.stdin_fd)
-		S.stdin_fd = -1; /* the pty master serves both */
-	if (*fd == S.tty_fd)
+	int closing = *fd;
+	if (closing == S.tty_fd)
 		S.tty_fd = -1;
-	close(*fd);
+	close(closing);
 	*fd = -1;
+	if (closing == S.stdin_fd) { /* the pty master serves both */
+		S.stdin_fd = -1;
+		stdin_gone();
+	}
 }
 
 static void read_output(int *fd, int stream)
@@ -221,6 +240,8 @@ static void write_stdin(void)
 /* The stdin payload at the front of ibuf is written (or dropped): remove it. */
 static void stdin_frame_done(void)
 {
+	if (S.stdin_frame > S.ilen)
+		S.stdin_frame = S.ilen;
 	memmove(S.ibuf, S.ibuf + S.stdin_frame, S.ilen - S.stdin_frame);
 	S.ilen -= S.stdin_frame;
 	S.stdin_frame = S.stdin_off = S.stdin_len = 0;
@@ -399,7 +420,10 @@ static void loop(void)
 				read_output(&S.err_fd, 2);
 			if (i_in >= 0 && p[i_in].revents) {
 				write_stdin();
-				if (S.stdin_len == 0) {
+				/* A hung-up stdin that still takes nothing would wake us forever. */
+				if (S.stdin_len > 0 && !(p[i_in].revents & POLLOUT))
+					stdin_gone();
+				if (S.stdin_len == 0 && S.stdin_frame > 0) {
 					stdin_frame_done();
 					parse_frames();
 				}
@@ -407,10 +431,14 @@ static void loop(void)
 			if (i_cli >= 0 && S.client_fd >= 0 && (p[i_cli].revents & POLLOUT))
 				client_flush();
 			if (i_cli >= 0 && S.client_fd >= 0 &&
-			    (p[i_cli].revents & (POLLIN | POLLHUP | POLLERR)))
+			    (p[i_cli].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)))
 				read_client();
-			if (i_lis >= 0 && p[i_lis].revents)
+			if (i_lis >= 0 && (p[i_lis].revents & (POLLERR | POLLNVAL))) {
+				close(S.listen_fd); /* broken: stop polling it */
+				S.listen_fd = -1;
+			} else if (i_lis >= 0 && p[i_lis].revents) {
 				accept_client();
+			}
 		}
 		if (S.exited && !S.finalized &&
 		    ((S.out_fd < 0 && S.err_fd < 0) || shim_now_ns() > S.exit_deadline_ns)) {
@@ -439,6 +467,7 @@ static int fail_start(const struct shim_child_error *cerr, const char *dir)
 	memcpy(frame, &h, sizeof(h));
 	memcpy(frame + sizeof(h), &code, 4);
 	memcpy(frame + sizeof(h) + 4, msg, (size_t)n);
+	shim_pool_abort();
 	if (S.pid > 0)
 		waitpid(S.pid, NULL, 0);
 	if (S.sock_path[0])
@@ -467,9 +496,10 @@ int main(int argc, char **argv)
 	shim_argv_area_len = (size_t)(argv[argc - 1] + strlen(argv[argc - 1]) - argv[0]);
 	if (argc >= 2 && !strcmp(argv[1], "exec"))
 		return shim_exec_main(argc, argv);
-	if (argc != 3) {
-		fprintf(stderr,
-			"usage: berth-shim CONTAINER_DIR RUN_DIR (started by berth-agent)\n");
+	bool pooled = argc == 5 && !strcmp(argv[1], "pool");
+	if (argc != 3 && !pooled) {
+		fprintf(stderr, "usage: berth-shim CONTAINER_DIR RUN_DIR (started by berth-agent)\n"
+				"       berth-shim pool RUN_DIR CGROUP_PARENT SLOT\n");
 		return 2;
 	}
 	struct shim_child_error cerr = {0};
@@ -491,9 +521,17 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &chld, NULL);
 	S.sig_fd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
 
+	const char *dir = argv[1], *run_dir = argv[2];
+	static char pool_dir[4096];
+	if (pooled) {
+		shim_pool_wait(argv[2], argv[3], argv[4], pool_dir, sizeof(pool_dir));
+		dir = pool_dir;
+		if (shim_pool_go(dir, &cerr) < 0)
+			return fail_start(&cerr, dir);
+	}
 	struct shim_spec *spec = &S.spec;
-	if (shim_spec_load(argv[1], argv[2], spec, &cerr) < 0)
-		return fail_start(&cerr, argv[1]);
+	if (shim_spec_load(dir, run_dir, spec, &cerr) < 0)
+		return fail_start(&cerr, dir);
 	char path[4200];
 	snprintf(path, sizeof(path), "%s/exit.json", spec->dir);
 	unlink(path);
@@ -502,13 +540,17 @@ int main(int argc, char **argv)
 	S.listen_fd = listen_socket(spec);
 	if (S.listen_fd < 0)
 		fprintf(stderr, "berth-shim: listen on %s: %s\n", S.sock_path, strerror(errno));
-	if (shim_cgroups_create(spec, &S.cg, &cerr) < 0)
+	if ((pooled ? shim_pool_cgroups(spec, &S.cg, &cerr) : shim_cgroups_create(spec, &S.cg, &cerr)) <
+	    0)
 		return fail_start(&cerr, spec->dir);
 	static char log_path[4096];
 	snprintf(log_path, sizeof(log_path), "%s", spec->log_path ? spec->log_path : "");
 	shim_log_open(log_path, spec->log_max_size, spec->log_max_file);
-	if (shim_spawn(spec, &S.cg, &S.pid, &S.out_fd, &S.err_fd, &S.tty_fd, &S.stdin_fd, &cerr) <
-	    0)
+	int rc = pooled ? shim_pool_spawn(spec, &S.cg, &S.pid, &S.out_fd, &S.err_fd, &S.tty_fd,
+					  &S.stdin_fd, &cerr)
+			: shim_spawn(spec, &S.cg, &S.pid, &S.out_fd, &S.err_fd, &S.tty_fd, &S.stdin_fd,
+				     &cerr);
+	if (rc < 0)
 		return fail_start(&cerr, spec->dir);
 	if (spec->tty) {
 		S.out_fd = S.tty_fd;

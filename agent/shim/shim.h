@@ -50,6 +50,35 @@ struct shim_cgroups;
  * set itself up and wait until it execs (0) or fails (-1, cerr filled). */
 int shim_spawn(struct shim_spec *spec, const struct shim_cgroups *cg, pid_t *pid, int *out_fd,
 	       int *err_fd, int *tty_fd, int *stdin_fd, struct shim_child_error *cerr);
+/* The container's init after its fork (closes nothing): set up, wait for "G" on sync_fd, exec. */
+void shim_child_main(const struct shim_spec *spec, int sync_fd, int in, int out, int err)
+    __attribute__((noreturn));
+/* For a zygote, while idle: our next child is born in new PID, network (loopback up), UTS and
+ * IPC namespaces (it joins the host's or a given network namespace instead when its spec says
+ * so). -1 (nothing done) on failure. */
+int shim_premake_namespaces(void);
+/* The shim's side once the init sits in its cgroups: "G", then wait until it execs (0) or
+ * fails (-1, cerr). Closes sync_fd. */
+int shim_spawn_wait(int sync_fd, pid_t child, int *tty_fd, struct shim_child_error *cerr);
+
+/* pool.c: `berth-shim pool RUN_DIR CGROUP_PARENT SLOT`: an idle shim whose zygote already sits
+ * in the pool's cgroups. Returns with the container's directory once the agent hands one over;
+ * exits (after removing its zygote and cgroups) when the agent goes or setup fails. */
+void shim_pool_wait(const char *run_dir, const char *cgroup_parent, const char *slot, char *dir,
+		    size_t size);
+/* Hand the container's directory to the zygote: it forks the init, which sets itself up while
+ * the shim goes on (the init waits for shim_pool_spawn's "G" before running anything). */
+int shim_pool_go(const char *dir, struct shim_child_error *cerr);
+/* Take over the pool's cgroups as the container's: rename, no migration. */
+int shim_pool_cgroups(const struct shim_spec *spec, struct shim_cgroups *cg,
+		      struct shim_child_error *cerr);
+/* As shim_spawn, with the init forked by the zygote inside the cgroups; limits are written
+ * before it may run. */
+int shim_pool_spawn(struct shim_spec *spec, const struct shim_cgroups *cg, pid_t *pid, int *out_fd,
+		    int *err_fd, int *tty_fd, int *stdin_fd, struct shim_child_error *cerr);
+/* A failed start: the zygote (if still there) goes, and cgroups not yet renamed. */
+void shim_pool_abort(void);
+
 /* Used by the child (and by exec mode) to finish: resolve argv[0] in PATH and execve it.
  * Only returns on failure, with cerr filled (126/127). */
 void shim_exec_command(const char **args, const char **env, struct shim_child_error *cerr);
@@ -71,6 +100,17 @@ struct shim_cgroups {
 int shim_cgroups_create(const struct shim_spec *spec, struct shim_cgroups *cg,
 			struct shim_child_error *cerr);
 int shim_cgroups_add(const struct shim_cgroups *cg, pid_t pid, struct shim_child_error *cerr);
+/* The pool: cgroups <parent>/<slot> under every controller, with Docker's device rules, and
+ * pid moved into them. v1 only (v2 has no rename). */
+int shim_cgroups_pool_create(const char *cgroup_parent, const char *slot, pid_t pid,
+			     struct shim_cgroups *cg, struct shim_child_error *cerr);
+/* Rename the pool's cgroups to the container's (rename(2) within the parent: no task moves).
+ * cg is filled even on failure (with what it holds then) and pool emptied: remove cg. */
+int shim_cgroups_rename(const struct shim_spec *spec, struct shim_cgroups *pool,
+			struct shim_cgroups *cg, struct shim_child_error *cerr);
+/* memory, cpu and pids limits of spec (devices: the pool wrote them). */
+int shim_cgroups_limits(const struct shim_spec *spec, const struct shim_cgroups *cg,
+			struct shim_child_error *cerr);
 bool shim_cgroups_oom_killed(const struct shim_cgroups *cg);
 /* Kill what is left, wait (bounded) for the cgroups to empty, remove them. */
 void shim_cgroups_remove(const struct shim_cgroups *cg);

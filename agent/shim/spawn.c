@@ -109,6 +109,23 @@ static void loopback_up(void)
 	close(s);
 }
 
+/* >= 0 once shim_premake_namespaces has run: the host's network namespace. */
+static int host_netns = -1;
+
+int shim_premake_namespaces(void)
+{
+	int host = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (host < 0)
+		return -1;
+	if (unshare(CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC) < 0) {
+		close(host);
+		return -1;
+	}
+	loopback_up();
+	host_netns = host;
+	return 0;
+}
+
 static int send_fd(int sock, int fd)
 {
 	char byte = 'T';
@@ -203,14 +220,17 @@ static int child_setup(const struct shim_spec *spec, int sync_fd, int in, int ou
 	}
 	if (shim_write_etc_files(spec) < 0)
 		return shim_child_fail(cerr, 125, errno, "write /etc files in %s", spec->dir);
-	int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
+	int flags = CLONE_NEWNS | (host_netns < 0 ? CLONE_NEWUTS | CLONE_NEWIPC : 0);
 	if (spec->netns) {
 		int fd = open(spec->netns, O_RDONLY | O_CLOEXEC);
 		if (fd < 0 || setns(fd, CLONE_NEWNET) < 0)
 			return shim_child_fail(cerr, 125, errno, "join network namespace %s",
 					       spec->netns);
 		close(fd);
-	} else if (!spec->host_network) {
+	} else if (spec->host_network) {
+		if (host_netns >= 0 && setns(host_netns, CLONE_NEWNET) < 0)
+			return shim_child_fail(cerr, 125, errno, "join the host's network namespace");
+	} else if (host_netns < 0) {
 		flags |= CLONE_NEWNET;
 	}
 	if (unshare(flags) < 0)
@@ -271,6 +291,18 @@ static void child_reset_signals(void)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
+void shim_child_main(const struct shim_spec *spec, int sync_fd, int in, int out, int err)
+{
+	child_reset_signals();
+	struct shim_child_error e = {0};
+	child_setup(spec, sync_fd, in, out, err, &e);
+	char msg[sizeof(e) + 1];
+	msg[0] = 'E';
+	memcpy(msg + 1, &e, sizeof(e));
+	send(sync_fd, msg, sizeof(msg), MSG_NOSIGNAL);
+	_exit(e.exit_code ? e.exit_code : 125);
+}
+
 int shim_spawn(struct shim_spec *spec, const struct shim_cgroups *cg, pid_t *pid, int *out_fd,
 	       int *err_fd, int *tty_fd, int *stdin_fd, struct shim_child_error *cerr)
 {
@@ -295,15 +327,8 @@ int shim_spawn(struct shim_spec *spec, const struct shim_cgroups *cg, pid_t *pid
 	if (child < 0)
 		return shim_child_fail(cerr, 125, errno, "fork");
 	if (child == 0) {
-		child_reset_signals();
 		close(sync[0]);
-		struct shim_child_error e = {0};
-		child_setup(spec, sync[1], inp[0], outp[1], errp[1], &e);
-		char msg[sizeof(e) + 1];
-		msg[0] = 'E';
-		memcpy(msg + 1, &e, sizeof(e));
-		send(sync[1], msg, sizeof(msg), MSG_NOSIGNAL);
-		_exit(e.exit_code ? e.exit_code : 125);
+		shim_child_main(spec, sync[1], inp[0], outp[1], errp[1]);
 	}
 	close(sync[1]);
 	if (inp[0] >= 0)
@@ -319,11 +344,16 @@ int shim_spawn(struct shim_spec *spec, const struct shim_cgroups *cg, pid_t *pid
 		close(sync[0]);
 		return -1;
 	}
+	return shim_spawn_wait(sync[0], child, tty_fd, cerr);
+}
+
+int shim_spawn_wait(int sync_fd, pid_t child, int *tty_fd, struct shim_child_error *cerr)
+{
 	/* Fails only when the child already gave up: its error is in the socket. */
-	if (send(sync[0], "G", 1, MSG_NOSIGNAL) != 1 && errno != EPIPE && errno != ECONNRESET) {
+	if (send(sync_fd, "G", 1, MSG_NOSIGNAL) != 1 && errno != EPIPE && errno != ECONNRESET) {
 		shim_child_fail(cerr, 125, errno, "start the container's init");
 		kill(child, SIGKILL);
-		close(sync[0]);
+		close(sync_fd);
 		return -1;
 	}
 	/* Until exec closes its end: the pty master, or an error, or EOF = success. */
@@ -338,7 +368,7 @@ int shim_spawn(struct shim_spec *spec, const struct shim_cgroups *cg, pid_t *pid
 				     .msg_iovlen = 1,
 				     .msg_control = u.b,
 				     .msg_controllen = sizeof(u.b)};
-		ssize_t n = recvmsg(sync[0], &msg, MSG_CMSG_CLOEXEC);
+		ssize_t n = recvmsg(sync_fd, &msg, MSG_CMSG_CLOEXEC);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -349,10 +379,10 @@ int shim_spawn(struct shim_spec *spec, const struct shim_cgroups *cg, pid_t *pid
 				memcpy(tty_fd, CMSG_DATA(c), sizeof(int));
 		} else if (buf[0] == 'E' && (size_t)n == sizeof(buf)) {
 			memcpy(cerr, buf + 1, sizeof(*cerr));
-			close(sync[0]);
+			close(sync_fd);
 			return -1;
 		}
 	}
-	close(sync[0]);
+	close(sync_fd);
 	return 0;
 }
