@@ -40,6 +40,9 @@ struct result {
 	size_t out_len, err_len;
 	/* run after start, from the loop */
 	void (*after_start)(struct result *r);
+	bool shared_base; /* the pool test's: not freed by finish */
+	bool pooled;	  /* the init's parent is a pool shim */
+	char check[256];  /* what after_start found */
 };
 
 static void on_output(void *arg, int stream, const char *data, size_t len)
@@ -106,7 +109,10 @@ static json_t *make_spec(struct result *r, const char *extra)
 
 static void run_spec(struct result *r, json_t *spec)
 {
-	r->base = event_base_new();
+	if (!r->base)
+		r->base = event_base_new();
+	else
+		r->shared_base = true;
 	struct berth_error err = {0};
 	int rc = runtime_start(r->base, shim_path, r->dir, run_dir, spec, &cbs, r, on_started,
 			       &r->h, &err);
@@ -133,7 +139,8 @@ static void finish(struct result *r)
 	struct timeval tv = {0, 20000};
 	event_base_loopexit(r->base, &tv);
 	event_base_dispatch(r->base);
-	event_base_free(r->base);
+	if (!r->shared_base)
+		event_base_free(r->base);
 }
 
 static char *read_all(const char *path)
@@ -404,6 +411,144 @@ static void test_stdin_and_tty(void **state)
 	finish(&r2);
 }
 
+/* A raw-mode terminal nobody reads: stdin stays pending when the container exits. The shim
+ * must still read the agent's ACK behind it and go, not wait for a hang-up (or 60 s). */
+static void flood_tty(struct result *r)
+{
+	static char junk[200000];
+	memset(junk, 'j', sizeof(junk));
+	usleep(100000); /* stty raw first */
+	runtime_write_stdin(r->h, junk, sizeof(junk));
+}
+
+static void test_tty_stdin_pending_at_exit(void **state)
+{
+	struct result r = {0};
+	r.after_start = flood_tty;
+	json_t *spec = make_spec(&r, "{\"tty\": true, \"stdin\": true, \"args\": [\"sh\", \"-c\","
+				     " \"stty raw -echo; sleep 0.5\"]}");
+	r.base = event_base_new();
+	struct berth_error err = {0};
+	assert_int_equal(runtime_start(r.base, shim_path, r.dir, run_dir, spec, &cbs, &r, on_started,
+				       &r.h, &err),
+			 0);
+	json_decref(spec);
+	struct timeval tv = {10, 0};
+	event_base_loopexit(r.base, &tv);
+	event_base_dispatch(r.base);
+	assert_true(r.exited);
+	/* still connected: the ACK is the shim's only reason to go */
+	char sock[PATH_MAX];
+	snprintf(sock, sizeof(sock), "%s/shims/%.16s.sock", run_dir, r.id);
+	bool gone = false;
+	for (int i = 0; i < 100 && !gone; i++) {
+		struct timeval step = {0, 20000};
+		event_base_loopexit(r.base, &step);
+		event_base_dispatch(r.base);
+		gone = access(sock, F_OK) != 0;
+	}
+	assert_true(gone);
+	runtime_release(r.h);
+	r.h = NULL;
+	finish(&r);
+}
+
+static int count_pool_cgroups(void)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "/sys/fs/cgroup/memory/%s", cgroup_parent);
+	DIR *d = opendir(path);
+	int n = 0;
+	struct dirent *e;
+	while (d && (e = readdir(d)))
+		n += strncmp(e->d_name, "pool-", 5) == 0;
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* From the loop after start: the limits are in the container's (renamed) cgroups. */
+static void check_pooled(struct result *r)
+{
+	char path[PATH_MAX], *s;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)r->pid);
+	s = read_all(path);
+	char *pp = strstr(s, "PPid:");
+	int ppid = pp ? atoi(pp + 5) : 0;
+	free(s);
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", ppid);
+	char cmd[256] = "";
+	FILE *f = fopen(path, "re");
+	size_t n = f ? fread(cmd, 1, sizeof(cmd) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	r->pooled = n > 11 && !strcmp(cmd + 11, "pool"); /* "berth-shim\0pool\0..." */
+	snprintf(path, sizeof(path), "/sys/fs/cgroup/memory/%s/%s/memory.limit_in_bytes",
+		 cgroup_parent, r->id);
+	char *mem = read_all(path);
+	snprintf(path, sizeof(path), "/sys/fs/cgroup/pids/%s/%s/pids.max", cgroup_parent, r->id);
+	char *pids = read_all(path);
+	snprintf(path, sizeof(path), "/sys/fs/cgroup/pids/%s/%s/cgroup.procs", cgroup_parent,
+		 r->id);
+	char *procs = read_all(path);
+	snprintf(r->check, sizeof(r->check), "%s %s %d", strtok(mem, "\n") ?: "-",
+		 strtok(pids, "\n") ?: "-", atoi(procs) == r->pid);
+	free(mem), free(pids), free(procs);
+}
+
+static void test_pool(void **state)
+{
+	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0)
+		skip(); /* v1 only: v2 cgroups cannot be renamed */
+	runtime_pool_stop();
+	setenv("BERTH_SHIM_POOL", "2", 1);
+	struct event_base *base = event_base_new();
+	runtime_pool_start(base, shim_path, run_dir, cgroup_parent);
+	struct result r[3] = {{0}};
+	for (int i = 0; i < 3; i++) {
+		/* until the pool is full and each zygote sits in its cgroups */
+		for (int t = 0; t < 150 && count_pool_cgroups() < 2; t++) {
+			struct timeval step = {0, 20000};
+			event_base_loopexit(base, &step);
+			event_base_dispatch(base);
+		}
+		struct timeval settle = {0, 150000};
+		event_base_loopexit(base, &settle);
+		event_base_dispatch(base);
+		r[i].base = base;
+	}
+	r[0].after_start = check_pooled;
+	run(&r[0], "{\"memory\": 67108864, \"pids_limit\": 5, \"args\": [\"sh\", \"-c\","
+		   " \"sleep 0.2; echo hi; exit 3\"]}");
+	assert_true(r[0].pooled);
+	assert_string_equal(r[0].check, "67108864 5 1");
+	assert_int_equal(r[0].exit.exit_code, 3);
+	assert_string_equal(r[0].out, "hi\n");
+	finish(&r[0]);
+	run(&r[1], "{\"args\": [\"nosuchcmd\"]}");
+	assert_true(r[1].failed);
+	assert_int_equal(r[1].err.exit_code, 127);
+	finish(&r[1]);
+	r[2].after_start = check_pooled;
+	run(&r[2], "{\"tty\": true, \"args\": [\"sh\", \"-c\", \"sleep 0.2; tty; hostname\"]}");
+	assert_int_equal(r[2].exit.exit_code, 0);
+	char want[64];
+	snprintf(want, sizeof(want), "/dev/pts/0\r\n%.12s\r\n", r[2].id);
+	assert_string_equal(r[2].out, want);
+	finish(&r[2]);
+	for (int i = 0; i < 3; i++) {
+		char path[PATH_MAX];
+		snprintf(path, sizeof(path), "/sys/fs/cgroup/memory/%s/%s", cgroup_parent, r[i].id);
+		assert_int_equal(access(path, F_OK), -1); /* removed at exit */
+	}
+	/* at stop every pool shim goes, with its zygote and cgroups */
+	runtime_pool_stop();
+	assert_int_equal(count_pool_cgroups(), 0);
+	assert_int_equal(system("pgrep -x berth-pool || pgrep -x berth-zygote"), 256);
+	event_base_free(base);
+	setenv("BERTH_SHIM_POOL", "0", 1);
+}
+
 static void test_readonly_and_binds(void **state)
 {
 	char src[300];
@@ -667,6 +812,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+	/* The pool is tested on its own (test_pool); the rest start their shims directly. */
+	setenv("BERTH_SHIM_POOL", "0", 1);
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_output_log_exit),
 	    cmocka_unit_test(test_not_found_127),
@@ -684,6 +831,8 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_exec),
 	    cmocka_unit_test(test_shim_detached),
 	    cmocka_unit_test(test_network_modes),
+	    cmocka_unit_test(test_tty_stdin_pending_at_exit),
+	    cmocka_unit_test(test_pool),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
