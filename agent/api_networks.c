@@ -108,9 +108,16 @@ static bool filter_match(const json_t *filters, const json_t *n)
 			continue;
 		const char *have = json_string_value(json_object_get(n, field));
 		bool any = false;
-		size_t i;
+		/* {"name": ["x"]} or the docker CLI's {"name": {"x": true}} */
+		_cleanup_json_ json_t *list = json_array();
+		const char *k;
 		json_t *v;
-		json_array_foreach(vals, i, v)
+		if (json_is_object(vals))
+			json_object_foreach(vals, k, v) json_array_append_new(list, json_string(k));
+		else if (json_is_array(vals))
+			json_array_extend(list, vals);
+		size_t i;
+		json_array_foreach(list, i, v)
 		{
 			const char *want = json_string_value(v);
 			/* name and id match as substrings/prefixes, as Docker's do */

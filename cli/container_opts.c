@@ -1,4 +1,5 @@
 /* The flags of run/create and the create body docker sends for them (Config + HostConfig). */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -63,6 +64,9 @@ const struct cli_flag cli_container_flags[] = {
     [CO_EXPOSE] = {"expose", 0, CLI_LIST, "list", "Expose a port or a range of ports"},
     [CO_NETWORK] = {"network", 0, CLI_STRING, "network", "Connect a container to a network"},
     [CO_NET] = {"net", 0, CLI_STRING, "network", "Connect a container to a network"},
+    [CO_NETWORK_ALIAS] = {"network-alias", 0, CLI_LIST, "list",
+			  "Add network-scoped alias for the container"},
+    [CO_IP] = {"ip", 0, CLI_STRING, "string", "IPv4 address (e.g., 172.30.100.104)"},
     [CO_DNS] = {"dns", 0, CLI_LIST, "list", "Set custom DNS servers"},
     [CO_ADD_HOST] = {"add-host", 0, CLI_LIST, "list", "Add a custom host-to-IP mapping (host:ip)"},
     [CO_TMPFS] = {"tmpfs", 0, CLI_LIST, "list", "Mount a tmpfs directory"},
@@ -114,89 +118,152 @@ static int env_file(json_t *env, const char *path, struct berth_error *err)
 	return 0;
 }
 
-/* "8000-8002" or "80" → [lo, hi]; an empty string gives 0,0. */
-static int port_range(const char *s, long *lo, long *hi)
+/* Go's strconv.ParseUint(s, 10, 16): digits only, at most 65535. */
+static int parse_uint16(const char *s, size_t len, long *out)
 {
-	*lo = *hi = 0;
-	if (!*s)
-		return 0;
-	char *end;
-	*lo = strtol(s, &end, 10);
-	if (end == s)
+	if (len == 0)
 		return -1;
-	*hi = *lo;
-	if (*end == '-') {
-		const char *h = end + 1;
-		*hi = strtol(h, &end, 10);
-		if (end == h)
+	long v = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return -1;
+		v = v * 10 + (s[i] - '0');
+		if (v > 65535)
 			return -1;
 	}
-	if (*end || *lo < 0 || *hi > 65535 || *hi < *lo)
+	*out = v;
+	return 0;
+}
+
+/* go-connections' nat.ParsePortRange: "8000-8002" or "80" → [lo, hi]. */
+static int port_range(const char *s, long *lo, long *hi)
+{
+	const char *dash = strchr(s, '-');
+	if (!dash)
+		return parse_uint16(s, strlen(s), lo) < 0 ? -1 : (*hi = *lo, 0);
+	const char *second = dash + 1;
+	const char *third = strchr(second, '-');
+	if (parse_uint16(s, (size_t)(dash - s), lo) < 0 ||
+	    parse_uint16(second, third ? (size_t)(third - second) : strlen(second), hi) < 0 ||
+	    *hi < *lo)
 		return -1;
 	return 0;
 }
 
+/* nat.SplitProtoPort: "80/udp" → "udp", "80"; "80" → "tcp", "80"; "" or "/x" → "", "". */
+static void split_proto_port(char *raw, const char **proto, const char **port)
+{
+	char *slash = strchr(raw, '/');
+	if (!*raw || raw == slash) {
+		*proto = *port = "";
+		return;
+	}
+	*port = raw;
+	*proto = "tcp";
+	if (!slash)
+		return;
+	*slash = '\0';
+	char *rest = slash + 1, *next = strchr(rest, '/');
+	if (next)
+		*next = '\0';
+	if (*rest)
+		*proto = rest;
+}
+
+static bool ip_literal(const char *ip)
+{
+	unsigned char buf[16];
+	return inet_pton(AF_INET, ip, buf) == 1 || inet_pton(AF_INET6, ip, buf) == 1;
+}
+
+/* docker's -p, exactly as go-connections' nat.ParsePortSpec (same errors, same order). */
 int cli_parse_publish(const char *spec, json_t *exposed, json_t *bindings, struct berth_error *err)
 {
-	char buf[256], proto[16] = "tcp";
+	char buf[512], ipbuf[512] = "";
 	snprintf(buf, sizeof(buf), "%s", spec);
-	char *slash = strrchr(buf, '/');
-	if (slash) {
-		*slash = '\0';
-		snprintf(proto, sizeof(proto), "%s", slash + 1);
-		if (strcmp(proto, "tcp") && strcmp(proto, "udp") && strcmp(proto, "sctp"))
-			return berth_err(err, 400, "invalid proto: %s", proto);
-	}
-	/* [ip:][hostPort:]containerPort, the ip possibly "[v6]". */
-	char *ip = "", *host = "", *ctr = buf;
-	char *last = strrchr(buf, ':');
-	if (last) {
-		*last = '\0';
-		ctr = last + 1;
-		char *prev = strrchr(buf, ':');
-		if (buf[0] == '[') {
-			char *close = strchr(buf, ']');
-			if (close && close[1] == ':') {
-				*close = '\0';
-				ip = buf + 1;
-				host = close + 2;
-			} else if (close && close[1] == '\0') {
-				*close = '\0';
-				ip = buf + 1;
-			} else {
-				return berth_err(err, 400, "invalid ip address: %s", buf);
-			}
-		} else if (prev) {
-			*prev = '\0';
-			ip = buf;
-			host = prev + 1;
-		} else {
+	/* splitParts: the last part is the container port, the one before the host port, and
+	 * everything before that (colons and all) the IP. */
+	char *ctr_raw = strrchr(buf, ':'), *host = "", *ip = "";
+	if (!ctr_raw) {
+		ctr_raw = buf;
+	} else {
+		*ctr_raw++ = '\0';
+		char *h = strrchr(buf, ':');
+		if (!h) {
 			host = buf;
+		} else {
+			*h = '\0';
+			host = h + 1;
+			ip = buf;
 		}
 	}
-	long clo, chi, hlo, hhi;
-	if (port_range(ctr, &clo, &chi) < 0 || !*ctr)
+	const char *proto, *ctr;
+	split_proto_port(ctr_raw, &proto, &ctr);
+	if (ip[0] == '[') {
+		char *close = strchr(ip, ']');
+		if (!close || close[1] != '\0')
+			return berth_err(err, 400, "invalid IP address %s: address %s:: missing port in address", ip, ip);
+		snprintf(ipbuf, sizeof(ipbuf), "%.*s", (int)(close - ip - 1), ip + 1);
+		ip = ipbuf;
+	}
+	if (*ip && !ip_literal(ip))
+		return berth_err(err, 400, "invalid IP address: %s", ip);
+	if (!*ctr)
+		return berth_err(err, 400, "no port specified: %s<empty>", spec);
+	long clo, chi, hlo = 0, hhi = 0;
+	if (port_range(ctr, &clo, &chi) < 0)
 		return berth_err(err, 400, "invalid containerPort: %s", ctr);
-	if (port_range(host, &hlo, &hhi) < 0)
+	if (*host && port_range(host, &hlo, &hhi) < 0)
 		return berth_err(err, 400, "invalid hostPort: %s", host);
-	if (*host && hhi - hlo != chi - clo && clo != chi)
+	if (*host && chi - clo != hhi - hlo && chi != clo)
 		return berth_err(err, 400,
 				 "invalid ranges specified for container and host Ports: %s and %s",
 				 ctr, host);
-	for (long p = clo; p <= chi; p++) {
-		char key[32], hp[256] = "";
-		snprintf(key, sizeof(key), "%ld/%s", p, proto);
-		json_object_set_new(exposed, key, json_object());
-		if (*host && clo == chi && hlo != hhi)
-			snprintf(hp, sizeof(hp), "%s", host);
-		else if (*host)
-			snprintf(hp, sizeof(hp), "%ld", hlo + (p - clo));
+	char lproto[64];
+	snprintf(lproto, sizeof(lproto), "%s", proto);
+	for (char *p = lproto; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	if (strcmp(lproto, "tcp") && strcmp(lproto, "udp") && strcmp(lproto, "sctp"))
+		return berth_err(err, 400, "invalid proto: %s", proto);
+	for (long i = 0; i <= chi - clo; i++) {
+		char key[96], hp[64] = "";
+		snprintf(key, sizeof(key), "%ld/%s", clo + i, lproto);
+		if (*host)
+			snprintf(hp, sizeof(hp), "%ld", hlo + i);
+		if (clo == chi && hlo != hhi)
+			snprintf(hp, sizeof(hp), "%ld-%ld", hlo, hhi);
+		if (!json_object_get(exposed, key))
+			json_object_set_new(exposed, key, json_object());
 		json_t *list = json_object_get(bindings, key);
 		if (!list) {
 			list = json_array();
 			json_object_set_new(bindings, key, list);
 		}
 		json_array_append_new(list, json_pack("{s:s,s:s}", "HostIp", ip, "HostPort", hp));
+	}
+	return 0;
+}
+
+/* docker's --expose: PORT[/PROTO] or a range, never with a host part. */
+static int parse_expose(const char *spec, json_t *exposed, struct berth_error *err)
+{
+	if (strchr(spec, ':'))
+		return berth_err(err, 400, "invalid port format for --expose: %s", spec);
+	char buf[256];
+	snprintf(buf, sizeof(buf), "%s", spec);
+	const char *proto, *port;
+	split_proto_port(buf, &proto, &port);
+	long lo, hi;
+	if (port_range(port, &lo, &hi) < 0)
+		return berth_err(err, 400,
+				 "invalid range format for --expose: %s, error: strconv.ParseUint: "
+				 "parsing \"%s\": invalid syntax",
+				 spec, port);
+	for (long p = lo; p <= hi; p++) {
+		char key[96];
+		snprintf(key, sizeof(key), "%ld/%s", p, proto);
+		if (!json_object_get(exposed, key))
+			json_object_set_new(exposed, key, json_object());
 	}
 	return 0;
 }
@@ -407,13 +474,9 @@ json_t *cli_container_config(struct cli_args *a, bool detach, struct berth_error
 	for (size_t i = 0; i < v[CO_PUBLISH].count; i++)
 		if (cli_parse_publish(v[CO_PUBLISH].list[i], exposed, bindings, err) < 0)
 			goto fail;
-	for (size_t i = 0; i < v[CO_EXPOSE].count; i++) {
-		json_t *scratch = json_object();
-		int rc = cli_parse_publish(v[CO_EXPOSE].list[i], exposed, scratch, err);
-		json_decref(scratch);
-		if (rc < 0)
+	for (size_t i = 0; i < v[CO_EXPOSE].count; i++)
+		if (parse_expose(v[CO_EXPOSE].list[i], exposed, err) < 0)
 			goto fail;
-	}
 	if (v[CO_STOP_SIGNAL].set)
 		json_object_set_new(config, "StopSignal", json_string(v[CO_STOP_SIGNAL].s));
 	if (v[CO_STOP_TIMEOUT].set)
@@ -441,7 +504,22 @@ json_t *cli_container_config(struct cli_args *a, bool detach, struct berth_error
 			    json_pack("{s:s,s:o}", "Type",
 				      v[CO_LOG_DRIVER].s ? v[CO_LOG_DRIVER].s : "", "Config",
 				      key_values(&v[CO_LOG_OPT], '=', false)));
-	json_object_set_new(config, "NetworkingConfig", json_pack("{s:{}}", "EndpointsConfig"));
+	/* docker names the endpoint after the network ("default" without --network). */
+	json_t *endpoint = json_object();
+	if (v[CO_NETWORK_ALIAS].count)
+		json_object_set_new(endpoint, "Aliases", list_or_null(&v[CO_NETWORK_ALIAS]));
+	if (v[CO_IP].set) {
+		unsigned char ip4[4];
+		if (inet_pton(AF_INET, v[CO_IP].s, ip4) != 1) {
+			json_decref(endpoint);
+			berth_err(err, 400, "invalid IPv4 address: %s", v[CO_IP].s);
+			goto fail;
+		}
+		json_object_set_new(endpoint, "IPAMConfig",
+				    json_pack("{s:s}", "IPv4Address", v[CO_IP].s));
+	}
+	json_object_set_new(config, "NetworkingConfig",
+			    json_pack("{s:{s:o}}", "EndpointsConfig", net, endpoint));
 	return config;
 fail:
 	json_decref(config);

@@ -14,6 +14,7 @@ static const struct cli_command *container_table[] = {
     &cli_cmd_container_inspect,
     &cli_cmd_kill,
     &cli_cmd_logs,
+    &cli_cmd_port,
     &cli_cmd_container_prune,
     &cli_cmd_restart,
     &cli_cmd_rm,
@@ -34,6 +35,12 @@ static const struct cli_command *system_table[] = {
     &cli_cmd_info, &cli_cmd_system_start, &cli_cmd_system_status, &cli_cmd_system_stop, NULL,
 };
 
+static const struct cli_command *network_table[] = {
+    &cli_cmd_network_connect, &cli_cmd_network_create, &cli_cmd_network_disconnect,
+    &cli_cmd_network_inspect, &cli_cmd_network_ls,     &cli_cmd_network_prune,
+    &cli_cmd_network_rm,      NULL,
+};
+
 static const struct cli_command *top_table[] = {
     &cli_cmd_run,	 &cli_cmd_exec,		&cli_cmd_ps,
     &cli_cmd_images,	 &cli_cmd_version,	&cli_cmd_info,
@@ -41,7 +48,8 @@ static const struct cli_command *top_table[] = {
     &cli_cmd_restart,	 &cli_cmd_kill,		&cli_cmd_rm,
     &cli_cmd_logs,	 &cli_cmd_inspect,	&cli_cmd_wait,
     &cli_cmd_rmi,	 &cli_cmd_image_import, &cli_cmd_image_load,
-    &cli_cmd_image_save, &cli_cmd_image_tag,	NULL,
+    &cli_cmd_image_save, &cli_cmd_image_tag,	&cli_cmd_port,
+    NULL,
 };
 
 struct group {
@@ -53,15 +61,18 @@ struct group {
 
 /* Inside `berth container`, ps is listed as ls (alias ps, list) and prune is its own. */
 static const char *const container_names[] = {"ls",    "create", "exec",    "inspect", "kill",
-					      "logs",  "prune",	 "restart", "rm",      "run",
+					      "logs",  "port", "prune",	 "restart", "rm",      "run",
 					      "start", "stop",	 "wait",    NULL};
 static const char *const image_names[] = {"import", "inspect", "load", "ls", "prune",
 					  "rm",	    "save",    "tag",  NULL};
+static const char *const network_names[] = {"connect", "create", "disconnect", "inspect",
+					    "ls",      "prune",  "rm",	       NULL};
 static const char *const system_names[] = {"info", "start", "status", "stop", NULL};
 
 static const struct group groups[] = {
     {"container", "Manage containers", container_table, container_names},
     {"image", "Manage images", image_table, image_names},
+    {"network", "Manage networks", network_table, network_names},
     {"system", "Manage berth", system_table, system_names},
 };
 

@@ -21,7 +21,20 @@ api_json() {
 	api POST "$1" -H 'Content-Type: application/json' -d "$2"
 }
 
+# Networked containers need berth-netd: start it once (it outlives agent restarts).
+netd_start() {
+	curl -sf --unix-socket "$BERTH_RUN/netd.sock" http://x/_ping >/dev/null 2>&1 && return 0
+	# fd 3 is bats' output: a daemon holding it keeps bats waiting.
+	berth-netd >>"$BERTH_RUN/netd.log" 2>&1 </dev/null 3>&- &
+	echo $! >"$BERTH_RUN/test-netd.pid"
+	wait_for 10 curl -sf --unix-socket "$BERTH_RUN/netd.sock" http://x/_ping >/dev/null || {
+		cat "$BERTH_RUN/netd.log" >&2
+		return 1
+	}
+}
+
 agent_start() {
+	netd_start || return 1
 	berth-agent >>"$BERTH_RUN/agent.log" 2>&1 &
 	echo $! >"$BERTH_RUN/test-agent.pid"
 	wait_for 10 test -S "$(agent_sock)" || {
@@ -59,6 +72,9 @@ agent_cleanup() {
 			"http://x/v1.41/containers/$id?force=1" >/dev/null
 	done
 	agent_kill TERM
+	local netd
+	netd=$(cat "$BERTH_RUN/test-netd.pid" 2>/dev/null) && kill "$netd" 2>/dev/null
+	rm -f "$BERTH_RUN/test-netd.pid"
 }
 
 # json_get JSON EXPR: a Python expression over j, e.g. 'j["State"]["Status"]'.
