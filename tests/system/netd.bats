@@ -52,7 +52,7 @@ in_ns() {
 }
 
 setup_file() {
-	python3 "$BERTH_SRC/tests/system/netd_dns_upstream.py" 5353 &
+	python3 "$BERTH_SRC/tests/system/netd_dns_upstream.py" 5353 </dev/null >/dev/null 2>&1 &
 	echo $! >"$BERTH_RUN/test-upstream.pid"
 	netd_start
 }
@@ -124,7 +124,9 @@ teardown() {
 	[[ "$output" == *"1 packets received"* ]]
 	mkdir -p "$BATS_FILE_TMPDIR/www"
 	echo "hello from b" >"$BATS_FILE_TMPDIR/www/index.html"
-	in_ns "$b" busybox httpd -f -p 8080 -h "$BATS_FILE_TMPDIR/www" &
+	# nsenter execs httpd, so $! is httpd itself; no stdio may keep bats' output pipe open.
+	nsenter --net="$BERTH_RUN/netns/$b" busybox httpd -f -p 8080 -h "$BATS_FILE_TMPDIR/www" \
+		</dev/null >/dev/null 2>&1 &
 	echo $! >"$BERTH_RUN/test-httpd-b.pid"
 	wait_for 5 in_ns "$a" curl -sf -m 2 -o /dev/null http://10.88.0.3:8080/
 	run in_ns "$a" curl -s -m 2 http://10.88.0.3:8080/
@@ -260,7 +262,9 @@ teardown() {
 	ip_b=$(json_get "${output% \[*}" 'j["Networks"]["bridge"]["IPAddress"]')
 	# The httpd of the earlier test runs in b's old namespace: start one in the new one.
 	pkill_httpd
-	in_ns "$b" busybox httpd -f -p 8080 -h "$BATS_FILE_TMPDIR/www" &
+	# nsenter execs httpd, so $! is httpd itself; no stdio may keep bats' output pipe open.
+	nsenter --net="$BERTH_RUN/netns/$b" busybox httpd -f -p 8080 -h "$BATS_FILE_TMPDIR/www" \
+		</dev/null >/dev/null 2>&1 &
 	echo $! >"$BERTH_RUN/test-httpd-b.pid"
 	wait_for 5 curl -sf -m 2 http://127.0.0.1:9000/ >/dev/null
 	run curl -s -m 2 http://127.0.0.1:9000/
