@@ -155,7 +155,8 @@ static int run_or_create(struct cli *cli, struct cli_args *a, bool run)
 		json_decref(config);
 		cli_report_error(cli, err.msg, true);
 		cli_conn_close(&conn);
-		return err.status == 503 ? 125 : cli_start_error_code(err.msg);
+		/* A failed create is berth's failure, whatever its text says. */
+		return 125;
 	}
 	json_decref(config);
 	int rc = 0;
