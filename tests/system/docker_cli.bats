@@ -221,3 +221,27 @@ check_tty() {
 	use_client 20
 	check_tty
 }
+
+# Published ports through the docker CLI: run -p as it sends it, then docker port and ps.
+check_ports() {
+	run d run -d -p 8080 --name dweb busybox httpd -f -p 8080
+	[ "$status" -eq 0 ]
+	run d port dweb
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ ^8080/tcp\ -\>\ 0\.0\.0\.0:([0-9]+)$ ]]
+	local port=${BASH_REMATCH[1]}
+	[ "$port" -ge 32768 ] && [ "$port" -le 60999 ]
+	run d ps --format '{{.Names}} {{.Ports}}'
+	[ "$output" = "dweb 0.0.0.0:$port->8080/tcp" ]
+	run d run -d -p "$port:8080" busybox true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"Bind for 0.0.0.0:$port failed: port is already allocated"* ]]
+	run d network ls --format '{{.Name}} {{.Driver}}'
+	[[ "$output" == *"bridge bridge"* ]]
+	d rm -f dweb >/dev/null
+}
+
+@test "docker 28.x: run -p, docker port, ps PORTS, network ls" {
+	use_client 28
+	check_ports
+}
