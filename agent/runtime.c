@@ -342,7 +342,10 @@ static int start_pooled(struct event_base *base, const char *shim_path, const ch
 {
 	const char *parent = json_string_value(json_object_get(spec, "cgroup_parent"));
 	size_t len = strlen(dir);
-	int fd = runtime_pool_take(base, shim_path, run_dir, parent && *parent ? parent : "berth");
+	const char *mode = json_string_value(json_object_get(spec, "network_mode"));
+	bool own_netns = !json_object_get(spec, "netns") && !(mode && !strcmp(mode, "host"));
+	int fd = runtime_pool_take(base, shim_path, run_dir, parent && *parent ? parent : "berth",
+				   own_netns);
 	if (fd < 0)
 		return -1;
 	struct shim_frame_header hdr = {

@@ -2,6 +2,7 @@
 #ifndef BERTH_RUNTIME_INTERNAL_H
 #define BERTH_RUNTIME_INTERNAL_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 #include <event2/event.h>
 
@@ -12,8 +13,9 @@
 int runtime_spawn_shim(const char *shim_path, char *const argv[], pid_t *pid, int *fd,
 		       struct berth_error *err);
 /* The connection of a READY pool shim for containers under cgroup_parent, taken out of the
- * pool (which refills later), or -1. Starts the pool on first use. */
+ * pool (which refills later), or -1. Starts the pool on first use. own_netns: this container
+ * gets a private network namespace (refills make one in advance while that is so). */
 int runtime_pool_take(struct event_base *base, const char *shim_path, const char *run_dir,
-		      const char *cgroup_parent);
+		      const char *cgroup_parent, bool own_netns);
 
 #endif

@@ -34,6 +34,7 @@ struct pool_shim {
 
 static struct {
 	bool started, off;
+	bool nonet; /* the last start joined a given or the host's network namespace */
 	int size, n, failures;
 	unsigned seq;
 	struct event_base *base;
@@ -101,8 +102,9 @@ static void spawn_one(void)
 {
 	char slot[32];
 	snprintf(slot, sizeof(slot), "%d-%u", (int)getpid(), P.seq++);
+	/* A network namespace made in advance is wasted on a container that joins another. */
 	char *const argv[] = {(char *)"berth-shim", (char *)"pool", P.run_dir, P.parent, slot,
-			      NULL};
+			      (char *)(P.nonet ? "nonet" : "net"), NULL};
 	struct berth_error err = {0};
 	pid_t pid;
 	int fd;
@@ -196,8 +198,9 @@ void runtime_pool_start(struct event_base *base, const char *shim_path, const ch
 }
 
 int runtime_pool_take(struct event_base *base, const char *shim_path, const char *run_dir,
-		      const char *cgroup_parent)
+		      const char *cgroup_parent, bool own_netns)
 {
+	P.nonet = !own_netns;
 	if (!P.started)
 		runtime_pool_start(base, shim_path, run_dir, cgroup_parent);
 	if (P.off || base != P.base || strcmp(P.parent, cgroup_parent) != 0 ||

@@ -496,10 +496,10 @@ int main(int argc, char **argv)
 	shim_argv_area_len = (size_t)(argv[argc - 1] + strlen(argv[argc - 1]) - argv[0]);
 	if (argc >= 2 && !strcmp(argv[1], "exec"))
 		return shim_exec_main(argc, argv);
-	bool pooled = argc == 5 && !strcmp(argv[1], "pool");
+	bool pooled = (argc == 5 || argc == 6) && !strcmp(argv[1], "pool");
 	if (argc != 3 && !pooled) {
 		fprintf(stderr, "usage: berth-shim CONTAINER_DIR RUN_DIR (started by berth-agent)\n"
-				"       berth-shim pool RUN_DIR CGROUP_PARENT SLOT\n");
+				"       berth-shim pool RUN_DIR CGROUP_PARENT SLOT [net|nonet]\n");
 		return 2;
 	}
 	struct shim_child_error cerr = {0};
@@ -524,7 +524,8 @@ int main(int argc, char **argv)
 	const char *dir = argv[1], *run_dir = argv[2];
 	static char pool_dir[4096];
 	if (pooled) {
-		shim_pool_wait(argv[2], argv[3], argv[4], pool_dir, sizeof(pool_dir));
+		shim_pool_wait(argv[2], argv[3], argv[4], argc < 6 || strcmp(argv[5], "nonet"),
+			       pool_dir, sizeof(pool_dir));
 		dir = pool_dir;
 		if (shim_pool_go(dir, &cerr) < 0)
 			return fail_start(&cerr, dir);

@@ -36,14 +36,15 @@ static void close_fd(int *fd)
 
 /* Forked by the idle shim: waits for the container, forks its init into a new PID namespace
  * (inside our cgroups), reports the init's PID and exits; the shim, a subreaper, inherits it. */
-static void zygote(pid_t shim, int cmd_r, int pid_w, int in, int out, int err, int sync)
+static void zygote(pid_t shim, bool net, int cmd_r, int pid_w, int in, int out, int err,
+		   int sync)
 {
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != shim)
 		_exit(0);
 	prctl(PR_SET_NAME, "berth-zygote");
 	/* What can be made before the container is known is made now, off the start path. */
-	bool premade = shim_premake_namespaces() == 0;
+	bool premade = shim_premake_namespaces(net) == 0;
 	char dir[4096];
 	ssize_t n;
 	do
@@ -92,8 +93,8 @@ static void pool_exit(int code, const char *why, const struct shim_child_error *
 	exit(code);
 }
 
-void shim_pool_wait(const char *run_dir, const char *cgroup_parent, const char *slot, char *dir,
-		    size_t size)
+void shim_pool_wait(const char *run_dir, const char *cgroup_parent, const char *slot, bool net,
+		    char *dir, size_t size)
 {
 	/* Not "berth-shim" while idle: counting those counts containers. */
 	prctl(PR_SET_NAME, "berth-pool");
@@ -113,7 +114,7 @@ void shim_pool_wait(const char *run_dir, const char *cgroup_parent, const char *
 		close(SHIM_FD_AGENT);
 		close(outp[0]), close(errp[0]), close(inp[1]), close(sync[0]);
 		close(cmd[1]), close(pidp[0]);
-		zygote(self, cmd[0], pidp[1], inp[0], outp[1], errp[1], sync[1]);
+		zygote(self, net, cmd[0], pidp[1], inp[0], outp[1], errp[1], sync[1]);
 	}
 	close(outp[1]), close(errp[1]), close(inp[0]), close(sync[1]);
 	close(cmd[0]), close(pidp[1]);

@@ -53,19 +53,19 @@ int shim_spawn(struct shim_spec *spec, const struct shim_cgroups *cg, pid_t *pid
 /* The container's init after its fork (closes nothing): set up, wait for "G" on sync_fd, exec. */
 void shim_child_main(const struct shim_spec *spec, int sync_fd, int in, int out, int err)
     __attribute__((noreturn));
-/* For a zygote, while idle: our next child is born in new PID, network (loopback up), UTS and
- * IPC namespaces (it joins the host's or a given network namespace instead when its spec says
- * so). -1 (nothing done) on failure. */
-int shim_premake_namespaces(void);
+/* For a zygote, while idle: our next child is born in new PID, UTS, IPC and (net) network
+ * namespaces, loopback up (it joins the host's or a given network namespace instead when its
+ * spec says so). -1 (nothing done) on failure. */
+int shim_premake_namespaces(bool net);
 /* The shim's side once the init sits in its cgroups: "G", then wait until it execs (0) or
  * fails (-1, cerr). Closes sync_fd. */
 int shim_spawn_wait(int sync_fd, pid_t child, int *tty_fd, struct shim_child_error *cerr);
 
-/* pool.c: `berth-shim pool RUN_DIR CGROUP_PARENT SLOT`: an idle shim whose zygote already sits
+/* pool.c: `berth-shim pool RUN_DIR CGROUP_PARENT SLOT [net|nonet]`: an idle shim whose zygote already sits
  * in the pool's cgroups. Returns with the container's directory once the agent hands one over;
  * exits (after removing its zygote and cgroups) when the agent goes or setup fails. */
-void shim_pool_wait(const char *run_dir, const char *cgroup_parent, const char *slot, char *dir,
-		    size_t size);
+void shim_pool_wait(const char *run_dir, const char *cgroup_parent, const char *slot, bool net,
+		    char *dir, size_t size);
 /* Hand the container's directory to the zygote: it forks the init, which sets itself up while
  * the shim goes on (the init waits for shim_pool_spawn's "G" before running anything). */
 int shim_pool_go(const char *dir, struct shim_child_error *cerr);

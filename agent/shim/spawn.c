@@ -109,19 +109,24 @@ static void loopback_up(void)
 	close(s);
 }
 
-/* >= 0 once shim_premake_namespaces has run: the host's network namespace. */
+/* Set by shim_premake_namespaces: UTS and IPC are made; host_netns >= 0: a network namespace
+ * is made too, and this is the host's. */
+static bool premade;
 static int host_netns = -1;
 
-int shim_premake_namespaces(void)
+int shim_premake_namespaces(bool net)
 {
-	int host = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (host < 0)
+	int host = net ? open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC) : -1;
+	if (net && host < 0)
 		return -1;
-	if (unshare(CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC) < 0) {
-		close(host);
+	if (unshare(CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | (net ? CLONE_NEWNET : 0)) < 0) {
+		if (host >= 0)
+			close(host);
 		return -1;
 	}
-	loopback_up();
+	if (net)
+		loopback_up();
+	premade = true;
 	host_netns = host;
 	return 0;
 }
@@ -220,7 +225,7 @@ static int child_setup(const struct shim_spec *spec, int sync_fd, int in, int ou
 	}
 	if (shim_write_etc_files(spec) < 0)
 		return shim_child_fail(cerr, 125, errno, "write /etc files in %s", spec->dir);
-	int flags = CLONE_NEWNS | (host_netns < 0 ? CLONE_NEWUTS | CLONE_NEWIPC : 0);
+	int flags = CLONE_NEWNS | (premade ? 0 : CLONE_NEWUTS | CLONE_NEWIPC);
 	if (spec->netns) {
 		int fd = open(spec->netns, O_RDONLY | O_CLOEXEC);
 		if (fd < 0 || setns(fd, CLONE_NEWNET) < 0)

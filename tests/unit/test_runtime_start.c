@@ -415,7 +415,7 @@ static void test_stdin_and_tty(void **state)
  * must still read the agent's ACK behind it and go, not wait for a hang-up (or 60 s). */
 static void flood_tty(struct result *r)
 {
-	static char junk[200000];
+	static char junk[1500000]; /* more than a pty buffers (640 KB) */
 	memset(junk, 'j', sizeof(junk));
 	usleep(100000); /* stty raw first */
 	runtime_write_stdin(r->h, junk, sizeof(junk));
