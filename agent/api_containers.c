@@ -49,9 +49,9 @@ static void create_done(void *arg, struct container *c, const struct berth_error
 	if (!c)
 		berth_http_reply_error(req->call, err);
 	else
-		berth_http_reply_json(req->call, 201,
-				      json_pack("{s:s, s:O}", "Id", c->id, "Warnings",
-						req->warnings));
+		berth_http_reply_json(
+		    req->call, 201,
+		    json_pack("{s:s, s:O}", "Id", c->id, "Warnings", req->warnings));
 	json_decref(req->warnings);
 	free(req);
 }

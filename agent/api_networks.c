@@ -14,11 +14,11 @@
 /* A request to netd on behalf of an API call. */
 struct net_call {
 	struct berth_http_call *call;
-	char container[65];  /* connect/disconnect: the container's id */
-	bool verbose;	     /* inspect: with Containers */
-	json_t *filters;     /* list: {"name": [...], "id": [...], "driver": [...]} */
-	json_t *deleted;     /* prune */
-	size_t outstanding;  /* prune */
+	char container[65]; /* connect/disconnect: the container's id */
+	bool verbose;	    /* inspect: with Containers */
+	json_t *filters;    /* list: {"name": [...], "id": [...], "driver": [...]} */
+	json_t *deleted;    /* prune */
+	size_t outstanding; /* prune */
 };
 
 static struct net_call *net_call_new(struct berth_http_call *call)
@@ -75,23 +75,25 @@ static json_t *docker_network(struct berth_http_call *call, const json_t *n, boo
 			json_object_set_new(
 			    containers, key,
 			    json_pack("{s:s, s:s, s:O, s:O, s:s}", "Name",
-				      c ? c->name + 1 : name ? name : "", "EndpointID",
-				      json_string_value(json_object_get(n, "Id")), "MacAddress",
-				      json_object_get(val, "MacAddress"), "IPv4Address",
-				      json_object_get(val, "IPAddress"), "IPv6Address", ""));
+				      c	     ? c->name + 1
+				      : name ? name
+					     : "",
+				      "EndpointID", json_string_value(json_object_get(n, "Id")),
+				      "MacAddress", json_object_get(val, "MacAddress"),
+				      "IPv4Address", json_object_get(val, "IPAddress"),
+				      "IPv6Address", ""));
 		}
 	}
 	json_t *labels = json_object_get(n, "Labels");
-	return json_pack("{s:O, s:O, s:O, s:s, s:s, s:b, s:{s:s, s:n, s:o}, s:b, s:b, s:b, "
-			 "s:{s:s}, s:b, s:o, s:o, s:o}",
-			 "Name", json_object_get(n, "Name"), "Id", json_object_get(n, "Id"),
-			 "Created", json_object_get(n, "Created"), "Scope", "local", "Driver",
-			 driver ? driver : "bridge", "EnableIPv6", 0, "IPAM", "Driver", "default",
-			 "Options", "Config", ipam_config, "Internal",
-			 json_is_true(json_object_get(n, "Internal")), "Attachable", 0, "Ingress",
-			 0, "ConfigFrom", "Network", "", "ConfigOnly", 0, "Containers", containers,
-			 "Options", options, "Labels",
-			 json_is_object(labels) ? json_deep_copy(labels) : json_object());
+	return json_pack(
+	    "{s:O, s:O, s:O, s:s, s:s, s:b, s:{s:s, s:n, s:o}, s:b, s:b, s:b, "
+	    "s:{s:s}, s:b, s:o, s:o, s:o}",
+	    "Name", json_object_get(n, "Name"), "Id", json_object_get(n, "Id"), "Created",
+	    json_object_get(n, "Created"), "Scope", "local", "Driver", driver ? driver : "bridge",
+	    "EnableIPv6", 0, "IPAM", "Driver", "default", "Options", "Config", ipam_config,
+	    "Internal", json_is_true(json_object_get(n, "Internal")), "Attachable", 0, "Ingress", 0,
+	    "ConfigFrom", "Network", "", "ConfigOnly", 0, "Containers", containers, "Options",
+	    options, "Labels", json_is_object(labels) ? json_deep_copy(labels) : json_object());
 }
 
 static bool filter_match(const json_t *filters, const json_t *n)
@@ -204,9 +206,9 @@ static void create_done(void *arg, int status, json_t *reply, const struct berth
 	if (err)
 		berth_http_reply_error(nc->call, err);
 	else
-		berth_http_reply_json(nc->call, 201,
-				      json_pack("{s:O, s:s}", "Id", json_object_get(reply, "Id"),
-						"Warning", ""));
+		berth_http_reply_json(
+		    nc->call, 201,
+		    json_pack("{s:O, s:s}", "Id", json_object_get(reply, "Id"), "Warning", ""));
 	net_call_free(nc);
 }
 
@@ -342,8 +344,7 @@ static void prune_one_done(void *arg, int status, json_t *reply, const struct be
 	(void)err; /* a network that gained an endpoint meanwhile stays */
 	if (--nc->outstanding > 0)
 		return;
-	berth_http_reply_json(nc->call, 200,
-			      json_pack("{s:O}", "NetworksDeleted", nc->deleted));
+	berth_http_reply_json(nc->call, 200, json_pack("{s:O}", "NetworksDeleted", nc->deleted));
 	net_call_free(nc);
 }
 

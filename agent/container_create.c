@@ -306,8 +306,7 @@ struct create_job {
 	void *arg;
 };
 
-struct container_pending *container_pending_by_name(struct container_store *store,
-						    const char *name)
+struct container_pending *container_pending_by_name(struct container_store *store, const char *name)
 {
 	if (*name == '/')
 		name++;
@@ -495,7 +494,8 @@ void container_create(struct container_store *store, const char *name, const jso
 		    json_object_size(json_object_get(host, "PortBindings")) > 0 && warnings)
 			json_array_append_new(
 			    warnings,
-			    json_string("Published ports are discarded when using host network mode"));
+			    json_string(
+				"Published ports are discarded when using host network mode"));
 		container_net_apply(job->doc, job->network, NULL);
 		job_commit(job, false);
 		return;

@@ -65,9 +65,9 @@ static int add_port(json_t *ports, long ctr, const char *proto, const json_t *bi
 	long h = host_port(hp);
 	if (h < 0)
 		return berth_err(err, 400, "invalid port specification: \"%s\"", hp);
-	json_array_append_new(ports, json_pack("{s:i, s:s, s:s, s:i}", "ContainerPort", (int)ctr,
-					       "Proto", proto, "HostIp", ip ? ip : "",
-					       "HostPort", (int)h));
+	json_array_append_new(ports,
+			      json_pack("{s:i, s:s, s:s, s:i}", "ContainerPort", (int)ctr, "Proto",
+					proto, "HostIp", ip ? ip : "", "HostPort", (int)h));
 	return 0;
 }
 
@@ -95,8 +95,8 @@ static int ports_request(const json_t *config, const json_t *host, json_t *ports
 		size_t i;
 		json_t *b;
 		if (json_array_size(list) > 0) {
-			json_array_foreach(list, i, b) if (add_port(ports, ctr, proto, b, err) < 0)
-			    return -1;
+			json_array_foreach(list, i, b) if (add_port(ports, ctr, proto, b, err) <
+							   0) return -1;
 		} else if (all) {
 			if (add_port(ports, ctr, proto, NULL, err) < 0)
 				return -1;
@@ -164,8 +164,9 @@ void container_net_apply(json_t *doc, const char *network, const json_t *endpoin
 			list = json_array();
 			json_object_set_new(ports, k, list);
 		}
-		json_array_append_new(list, json_pack("{s:O, s:s}", "HostIp",
-						      json_object_get(p, "HostIp"), "HostPort", hp));
+		json_array_append_new(list,
+				      json_pack("{s:O, s:s}", "HostIp",
+						json_object_get(p, "HostIp"), "HostPort", hp));
 	}
 	json_object_set_new(ns, "Ports", ports);
 	const char *netns = json_string_value(json_object_get(endpoint, "Netns"));
@@ -179,10 +180,10 @@ void container_net_apply(json_t *doc, const char *network, const json_t *endpoin
 	json_object_foreach(json_object_get(endpoint, "Networks"), key, val)
 	{
 		json_t *e = empty_endpoint();
-		static const char *const copy[] = {"NetworkId", "IPAddress", "IPPrefixLen",
-						   "Gateway", "MacAddress", NULL};
-		static const char *const as[] = {"NetworkID", "IPAddress", "IPPrefixLen",
-						 "Gateway", "MacAddress", NULL};
+		static const char *const copy[] = {"NetworkId", "IPAddress",  "IPPrefixLen",
+						   "Gateway",	"MacAddress", NULL};
+		static const char *const as[] = {"NetworkID", "IPAddress",  "IPPrefixLen",
+						 "Gateway",   "MacAddress", NULL};
 		for (int k = 0; copy[k]; k++) {
 			json_t *v = json_object_get(val, copy[k]);
 			if (v)
@@ -199,9 +200,10 @@ void container_net_apply(json_t *doc, const char *network, const json_t *endpoin
 	}
 	if (!endpoint)
 		json_object_set_new(networks, network, empty_endpoint());
-	static const char *const top_keys[] = {"EndpointID",  "Gateway",	   "GlobalIPv6Address",
-					       "GlobalIPv6PrefixLen", "IPAddress", "IPPrefixLen",
-					       "IPv6Gateway", "MacAddress",	   NULL};
+	static const char *const top_keys[] = {
+	    "EndpointID",	   "Gateway",	 "GlobalIPv6Address",
+	    "GlobalIPv6PrefixLen", "IPAddress",	 "IPPrefixLen",
+	    "IPv6Gateway",	   "MacAddress", NULL};
 	for (int k = 0; top_keys[k]; k++)
 		json_object_set(ns, top_keys[k], json_object_get(top, top_keys[k]));
 	json_decref(top);
@@ -213,24 +215,24 @@ void container_net_spec(struct container *c, json_t *spec)
 	json_t *ns = json_object_get(c->config, "NetworkSettings");
 	json_t *host = json_object_get(c->config, "HostConfig");
 	const char *netns = json_string_value(json_object_get(ns, "SandboxKey"));
-	if (!netns || !*netns)
-		return;
-	json_object_set_new(spec, "netns", json_string(netns));
+	const char *hostname =
+	    json_string_value(json_object_get(json_object_get(c->config, "Config"), "Hostname"));
 	json_t *dns = json_array();
 	json_t *hosts = json_array();
-	const char *hostname = json_string_value(json_object_get(json_object_get(c->config, "Config"),
-								 "Hostname"));
 	const char *key;
 	json_t *val;
-	/* netd serves DNS on each bridge's gateway address. */
-	json_object_foreach(json_object_get(ns, "Networks"), key, val)
-	{
-		const char *gw = json_string_value(json_object_get(val, "Gateway"));
-		const char *ip = json_string_value(json_object_get(val, "IPAddress"));
-		if (gw && *gw)
-			json_array_append_new(dns, json_string(gw));
-		if (ip && *ip && hostname && json_array_size(hosts) == 0)
-			json_array_append_new(hosts, json_sprintf("%s\t%s", ip, hostname));
+	if (netns && *netns) {
+		json_object_set_new(spec, "netns", json_string(netns));
+		/* netd serves DNS on each bridge's gateway address. */
+		json_object_foreach(json_object_get(ns, "Networks"), key, val)
+		{
+			const char *gw = json_string_value(json_object_get(val, "Gateway"));
+			const char *ip = json_string_value(json_object_get(val, "IPAddress"));
+			if (gw && *gw)
+				json_array_append_new(dns, json_string(gw));
+			if (ip && *ip && hostname && json_array_size(hosts) == 0)
+				json_array_append_new(hosts, json_sprintf("%s\t%s", ip, hostname));
+		}
 	}
 	json_t *user_dns = json_object_get(host, "Dns");
 	if (json_array_size(user_dns) > 0) {
@@ -245,11 +247,17 @@ void container_net_spec(struct container *c, json_t *spec)
 		const char *s = json_string_value(h);
 		const char *colon = s ? strchr(s, ':') : NULL;
 		if (colon)
-			json_array_append_new(hosts, json_sprintf("%s\t%.*s", colon + 1,
-								  (int)(colon - s), s));
+			json_array_append_new(
+			    hosts, json_sprintf("%s\t%.*s", colon + 1, (int)(colon - s), s));
 	}
-	json_object_set_new(spec, "dns", dns);
-	json_object_set_new(spec, "hosts", hosts);
+	if (json_array_size(dns) > 0)
+		json_object_set_new(spec, "dns", dns);
+	else
+		json_decref(dns);
+	if (json_array_size(hosts) > 0)
+		json_object_set_new(spec, "hosts", hosts);
+	else
+		json_decref(hosts);
 }
 
 void container_net_release(struct container *c)

@@ -56,8 +56,7 @@ static void on_reply(void *arg, int status, json_t *reply, const struct berth_er
 	if (status == 0) {
 		/* netd is gone: it must hear again which containers exist when it is back. */
 		n->reconciled = false;
-		berth_err(&e, 500, "berth-netd is not running (%s)",
-			  err ? err->msg : "no reply");
+		berth_err(&e, 500, "berth-netd is not running (%s)", err ? err->msg : "no reply");
 		err = &e;
 	} else if (r->reconcile && status == 200) {
 		n->reconciled = true;

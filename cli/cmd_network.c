@@ -11,7 +11,8 @@ enum { L_QUIET, L_NO_TRUNC, L_FILTER, L_FORMAT };
 static const struct cli_flag ls_flags[] = {
     [L_QUIET] = {"quiet", 'q', CLI_BOOL, NULL, "Only display network IDs"},
     [L_NO_TRUNC] = {"no-trunc", 0, CLI_BOOL, NULL, "Do not truncate the output"},
-    [L_FILTER] = {"filter", 'f', CLI_LIST, "filter", "Provide filter values (e.g. \"driver=bridge\")"},
+    [L_FILTER] = {"filter", 'f', CLI_LIST, "filter",
+		  "Provide filter values (e.g. \"driver=bridge\")"},
     [L_FORMAT] = {"format", 0, CLI_STRING, "string", "Format output using a custom template"},
     {0},
 };
@@ -53,12 +54,13 @@ static int network_ls(struct cli *cli, struct cli_args *a)
 			continue;
 		}
 		json_array_append_new(
-		    rows, json_pack("{s:s, s:O, s:O, s:O, s:s, s:s, s:s}", "ID", idbuf, "Name",
-				    json_object_get(net, "Name"), "Driver",
-				    json_object_get(net, "Driver"), "Scope",
-				    json_object_get(net, "Scope"), "IPv6", "false", "Internal",
-				    json_is_true(json_object_get(net, "Internal")) ? "true" : "false",
-				    "CreatedAt", json_string_value(json_object_get(net, "Created"))));
+		    rows,
+		    json_pack("{s:s, s:O, s:O, s:O, s:s, s:s, s:s}", "ID", idbuf, "Name",
+			      json_object_get(net, "Name"), "Driver",
+			      json_object_get(net, "Driver"), "Scope",
+			      json_object_get(net, "Scope"), "IPv6", "false", "Internal",
+			      json_is_true(json_object_get(net, "Internal")) ? "true" : "false",
+			      "CreatedAt", json_string_value(json_object_get(net, "Created"))));
 	}
 	free(sorted);
 	json_decref(list);
@@ -83,8 +85,10 @@ static int network_ls(struct cli *cli, struct cli_args *a)
 
 enum { C_DRIVER, C_SUBNET, C_GATEWAY, C_INTERNAL, C_LABEL, C_ATTACHABLE, C_OPT, C_IP_RANGE };
 static const struct cli_flag create_flags[] = {
-    [C_DRIVER] = {"driver", 'd', CLI_STRING, "string", "Driver to manage the Network (default \"bridge\")"},
-    [C_SUBNET] = {"subnet", 0, CLI_LIST, "strings", "Subnet in CIDR format that represents a network segment"},
+    [C_DRIVER] = {"driver", 'd', CLI_STRING, "string",
+		  "Driver to manage the Network (default \"bridge\")"},
+    [C_SUBNET] = {"subnet", 0, CLI_LIST, "strings",
+		  "Subnet in CIDR format that represents a network segment"},
     [C_GATEWAY] = {"gateway", 0, CLI_LIST, "strings", "IPv4 or IPv6 Gateway for the master subnet"},
     [C_INTERNAL] = {"internal", 0, CLI_BOOL, NULL, "Restrict external access to the network"},
     [C_LABEL] = {"label", 0, CLI_LIST, "list", "Set metadata on a network"},
@@ -120,11 +124,11 @@ static int network_create(struct cli *cli, struct cli_args *a)
 			json_object_set_new(c, "Gateway", json_string(v[C_GATEWAY].list[i]));
 		json_array_append_new(config, c);
 	}
-	json_t *body = json_pack(
-	    "{s:s, s:s, s:{s:s, s:o, s:{}}, s:b, s:b, s:o, s:{}}", "Name", a->pos[0], "Driver",
-	    v[C_DRIVER].s ? v[C_DRIVER].s : "bridge", "IPAM", "Driver", "default", "Config",
-	    config, "Options", "Internal", v[C_INTERNAL].b, "Attachable", v[C_ATTACHABLE].b,
-	    "Labels", labels, "Options");
+	json_t *body =
+	    json_pack("{s:s, s:s, s:{s:s, s:o, s:{}}, s:b, s:b, s:o, s:{}}", "Name", a->pos[0],
+		      "Driver", v[C_DRIVER].s ? v[C_DRIVER].s : "bridge", "IPAM", "Driver",
+		      "default", "Config", config, "Options", "Internal", v[C_INTERNAL].b,
+		      "Attachable", v[C_ATTACHABLE].b, "Labels", labels, "Options");
 	json_t *reply = NULL;
 	int rc = cli_api(cli, "POST", "/networks/create", body, &reply, &err);
 	json_decref(body);

@@ -59,7 +59,8 @@ static int network_disconnect(struct cli *cli, struct cli_args *a)
 enum { P_FORCE, P_FILTER };
 static const struct cli_flag prune_flags[] = {
     [P_FORCE] = {"force", 'f', CLI_BOOL, NULL, "Do not prompt for confirmation"},
-    [P_FILTER] = {"filter", 0, CLI_LIST, "filter", "Provide filter values (e.g. \"until=<timestamp>\")"},
+    [P_FILTER] = {"filter", 0, CLI_LIST, "filter",
+		  "Provide filter values (e.g. \"until=<timestamp>\")"},
     {0},
 };
 

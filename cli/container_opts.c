@@ -202,7 +202,9 @@ int cli_parse_publish(const char *spec, json_t *exposed, json_t *bindings, struc
 	if (ip[0] == '[') {
 		char *close = strchr(ip, ']');
 		if (!close || close[1] != '\0')
-			return berth_err(err, 400, "invalid IP address %s: address %s:: missing port in address", ip, ip);
+			return berth_err(
+			    err, 400, "invalid IP address %s: address %s:: missing port in address",
+			    ip, ip);
 		snprintf(ipbuf, sizeof(ipbuf), "%.*s", (int)(close - ip - 1), ip + 1);
 		ip = ipbuf;
 	}
