@@ -146,6 +146,11 @@ json_t *container_net_endpoint_request(const char *id, const char *name, const j
 void container_net_apply(json_t *doc, const char *network, const json_t *endpoint);
 /* Add "netns", "dns" and "hosts" to a runtime spec. */
 void container_net_spec(struct container *c, json_t *spec);
+/* Before a start: when the container's namespace file is gone, ask netd for the endpoint
+ * again and return 1 (container_start is called again once it is back, or done with the
+ * error); 0 when the start can go on now. */
+typedef void (*container_done_cb)(void *arg, int status, const struct berth_error *err);
+int container_net_ensure(struct container *c, container_done_cb done, void *arg);
 /* Release the container's endpoint, if it has one (at removal). */
 void container_net_release(struct container *c);
 /* Build the runtime spec (see runtime.h) from the stored config and the image's layers. */

@@ -2,11 +2,14 @@
  * (Docker's ports, mode and aliases), NetworkSettings in inspect, and the runtime spec's netns,
  * dns and hosts. netd owns the kernel side; the endpoint lives from create to removal. */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "berth/cleanup.h"
+#include "berth/log.h"
 #include "agent.h"
 #include "container.h"
 #include "netd_client.h"
@@ -266,4 +269,84 @@ void container_net_release(struct container *c)
 	const char *netns = json_string_value(json_object_get(ns, "SandboxKey"));
 	if (netns && *netns && c->store->netd)
 		netd_release_endpoint(c->store->netd, c->id);
+}
+
+/* Re-making a missing endpoint before a start. */
+struct ensure_req {
+	struct container_store *store;
+	char id[65];
+	char network[256];
+	container_done_cb done;
+	void *arg;
+};
+
+static void ensure_done(void *arg, int status, json_t *reply, const struct berth_error *err)
+{
+	struct ensure_req *r = arg;
+	struct container_store *store = r->store;
+	struct container *c = container_find(store, r->id, NULL);
+	container_done_cb done = r->done;
+	void *done_arg = r->arg;
+	char network[256], id[65];
+	snprintf(network, sizeof(network), "%s", r->network);
+	memcpy(id, r->id, sizeof(id));
+	free(r);
+	if (!c) {
+		if (!err)
+			netd_release_endpoint(store->netd, id);
+		struct berth_error e = {0};
+		berth_err(&e, 404, "No such container: %s", id);
+		done(done_arg, 404, &e);
+		return;
+	}
+	c->starting = false;
+	if (err) {
+		struct berth_error e = *err;
+		berth_err_wrap(&e, "container %.12s: its network endpoint", c->id);
+		done(done_arg, e.status ? e.status : 500, &e);
+		return;
+	}
+	container_net_apply(c->config, network, reply);
+	struct berth_error e = {0};
+	if (container_save_config(c, &e) < 0)
+		log_warn("container %.12s: %s", c->id, e.msg);
+	container_start(c, done, done_arg);
+}
+
+int container_net_ensure(struct container *c, container_done_cb done, void *arg)
+{
+	json_t *ns = json_object_get(c->config, "NetworkSettings");
+	const char *netns = json_string_value(json_object_get(ns, "SandboxKey"));
+	if (!netns || !*netns || access(netns, F_OK) == 0 || errno != ENOENT || !c->store->netd)
+		return 0;
+	/* netd lost it (a reboot emptied $BERTH_RUN, or netd dropped it at start): ask again
+	 * with the ports and aliases the container was created with. */
+	json_t *host = json_object_get(c->config, "HostConfig");
+	json_t *config = json_object_get(c->config, "Config");
+	const char *network;
+	enum container_net_kind kind;
+	struct berth_error err = {0};
+	if (container_net_kind(host, &network, &kind, &err) < 0 || kind != CONTAINER_NET_ENDPOINT)
+		return 0;
+	json_t *aliases =
+	    json_object_get(json_object_get(json_object_get(ns, "Networks"), network), "Aliases");
+	_cleanup_json_ json_t *networking =
+	    json_pack("{s:{s:{s:O}}}", "EndpointsConfig", network, "Aliases",
+		      json_is_array(aliases) ? aliases : json_null());
+	_cleanup_json_ json_t *req =
+	    container_net_endpoint_request(c->id, c->name, config, host, networking, network, &err);
+	if (!req)
+		return 0; /* the start reports what is wrong */
+	log_info("container %.12s: its network namespace is gone; asking netd again", c->id);
+	struct ensure_req *r = calloc(1, sizeof(*r));
+	if (!r)
+		abort();
+	r->store = c->store;
+	memcpy(r->id, c->id, sizeof(r->id));
+	snprintf(r->network, sizeof(r->network), "%s", network);
+	r->done = done;
+	r->arg = arg;
+	c->starting = true;
+	netd_request(c->store->netd, "POST", "/endpoints", req, ensure_done, r);
+	return 1;
 }

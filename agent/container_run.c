@@ -194,6 +194,8 @@ void container_start(struct container *c, container_done_cb done, void *arg)
 		done(arg, 409, &err);
 		return;
 	}
+	if (container_net_ensure(c, done, arg))
+		return;
 	struct image_info img = {0};
 	if (image_store_resolve(agent->images, container_image_id(c), &img, &err) < 0) {
 		berth_err_wrap(&err, "container %.12s", c->id);

@@ -219,3 +219,17 @@ containers_on_disk() {
 	run berth run --rm busybox true
 	[ "$status" -eq 0 ]
 }
+
+@test "a container whose endpoint netd lost (a reboot) gets it back at start" {
+	berth run -d -p 9500:8080 --name lost busybox httpd -f -p 8080 -h /etc >/dev/null
+	berth stop -t 0 lost >/dev/null
+	id=$(berth inspect -f '{{.Id}}' lost)
+	curl -sf -X DELETE --unix-socket "$BERTH_RUN/netd.sock" "http://x/endpoints/$id"
+	[ ! -e "$BERTH_RUN/netns/$id" ]
+	run berth start lost
+	[ "$status" -eq 0 ]
+	[ -e "$BERTH_RUN/netns/$id" ]
+	wait_for 5 curl -sf -o /dev/null http://localhost:9500/hostname
+	run berth port lost
+	[ "$output" = "8080/tcp -> 0.0.0.0:9500" ]
+}
