@@ -103,8 +103,13 @@ static void spawn_one(void)
 	char slot[32];
 	snprintf(slot, sizeof(slot), "%d-%u", (int)getpid(), P.seq++);
 	/* A network namespace made in advance is wasted on a container that joins another. */
-	char *const argv[] = {(char *)"berth-shim", (char *)"pool", P.run_dir, P.parent, slot,
-			      (char *)(P.nonet ? "nonet" : "net"), NULL};
+	char *const argv[] = {(char *)"berth-shim",
+			      (char *)"pool",
+			      P.run_dir,
+			      P.parent,
+			      slot,
+			      (char *)(P.nonet ? "nonet" : "net"),
+			      NULL};
 	struct berth_error err = {0};
 	pid_t pid;
 	int fd;
@@ -251,7 +256,7 @@ static void pool_stop(bool events)
 	}
 	if (P.parent)
 		remove_stale(P.parent); /* after a SIGKILL above */
-	if (events) { /* may start again (with another loop) */
+	if (events) {			/* may start again (with another loop) */
 		free(P.shim_path), free(P.run_dir), free(P.parent);
 		P.shim_path = P.run_dir = P.parent = NULL;
 		P.started = P.off = false;

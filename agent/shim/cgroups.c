@@ -210,7 +210,8 @@ int shim_cgroups_pool_create(const char *cgroup_parent, const char *slot, pid_t 
 		bool cpuset = strstr(cg->path[i], "/cpuset/") != NULL;
 		if (mkdir_parent_and_self(cg->path[i], cpuset) < 0)
 			return shim_child_fail(cerr, 125, errno, "create cgroup %s", cg->path[i]);
-		if (!strncmp(cg->path[i], CGROUP_ROOT "/devices/", strlen(CGROUP_ROOT "/devices/")) &&
+		if (!strncmp(cg->path[i], CGROUP_ROOT "/devices/",
+			     strlen(CGROUP_ROOT "/devices/")) &&
 		    device_rules(cg->path[i], cerr) < 0)
 			return -1;
 	}

@@ -420,7 +420,8 @@ static void loop(void)
 				read_output(&S.err_fd, 2);
 			if (i_in >= 0 && p[i_in].revents) {
 				write_stdin();
-				/* A hung-up stdin that still takes nothing would wake us forever. */
+				/* A hung-up stdin that still takes nothing would wake us forever.
+				 */
 				if (S.stdin_len > 0 && !(p[i_in].revents & POLLOUT))
 					stdin_gone();
 				if (S.stdin_len == 0 && S.stdin_frame > 0) {
@@ -541,16 +542,16 @@ int main(int argc, char **argv)
 	S.listen_fd = listen_socket(spec);
 	if (S.listen_fd < 0)
 		fprintf(stderr, "berth-shim: listen on %s: %s\n", S.sock_path, strerror(errno));
-	if ((pooled ? shim_pool_cgroups(spec, &S.cg, &cerr) : shim_cgroups_create(spec, &S.cg, &cerr)) <
-	    0)
+	if ((pooled ? shim_pool_cgroups(spec, &S.cg, &cerr)
+		    : shim_cgroups_create(spec, &S.cg, &cerr)) < 0)
 		return fail_start(&cerr, spec->dir);
 	static char log_path[4096];
 	snprintf(log_path, sizeof(log_path), "%s", spec->log_path ? spec->log_path : "");
 	shim_log_open(log_path, spec->log_max_size, spec->log_max_file);
 	int rc = pooled ? shim_pool_spawn(spec, &S.cg, &S.pid, &S.out_fd, &S.err_fd, &S.tty_fd,
 					  &S.stdin_fd, &cerr)
-			: shim_spawn(spec, &S.cg, &S.pid, &S.out_fd, &S.err_fd, &S.tty_fd, &S.stdin_fd,
-				     &cerr);
+			: shim_spawn(spec, &S.cg, &S.pid, &S.out_fd, &S.err_fd, &S.tty_fd,
+				     &S.stdin_fd, &cerr);
 	if (rc < 0)
 		return fail_start(&cerr, spec->dir);
 	if (spec->tty) {

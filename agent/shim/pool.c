@@ -36,8 +36,7 @@ static void close_fd(int *fd)
 
 /* Forked by the idle shim: waits for the container, forks its init into a new PID namespace
  * (inside our cgroups), reports the init's PID and exits; the shim, a subreaper, inherits it. */
-static void zygote(pid_t shim, bool net, int cmd_r, int pid_w, int in, int out, int err,
-		   int sync)
+static void zygote(pid_t shim, bool net, int cmd_r, int pid_w, int in, int out, int err, int sync)
 {
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != shim)
@@ -102,8 +101,8 @@ void shim_pool_wait(const char *run_dir, const char *cgroup_parent, const char *
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	P.run_dir = run_dir;
 	int outp[2], errp[2], inp[2], sync[2], cmd[2], pidp[2];
-	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
-	    pipe2(inp, O_CLOEXEC) < 0 || pipe2(cmd, O_CLOEXEC) < 0 || pipe2(pidp, O_CLOEXEC) < 0 ||
+	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || pipe2(inp, O_CLOEXEC) < 0 ||
+	    pipe2(cmd, O_CLOEXEC) < 0 || pipe2(pidp, O_CLOEXEC) < 0 ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) < 0)
 		pool_exit(1, "pipe", NULL);
 	pid_t self = getpid();
@@ -179,7 +178,8 @@ int shim_pool_spawn(struct shim_spec *spec, const struct shim_cgroups *cg, pid_t
 	P.zygote = 0;
 	close_fd(&P.pid_fd);
 	if (n != sizeof(child) || child <= 0)
-		return shim_child_fail(cerr, 125, 0, "the zygote could not fork the container's init");
+		return shim_child_fail(cerr, 125, 0,
+				       "the zygote could not fork the container's init");
 	*pid = child;
 	if (spec->tty) {
 		close_fd(&P.out_r), close_fd(&P.err_r), close_fd(&P.in_w);

@@ -234,7 +234,8 @@ static int child_setup(const struct shim_spec *spec, int sync_fd, int in, int ou
 		close(fd);
 	} else if (spec->host_network) {
 		if (host_netns >= 0 && setns(host_netns, CLONE_NEWNET) < 0)
-			return shim_child_fail(cerr, 125, errno, "join the host's network namespace");
+			return shim_child_fail(cerr, 125, errno,
+					       "join the host's network namespace");
 	} else if (host_netns < 0) {
 		flags |= CLONE_NEWNET;
 	}

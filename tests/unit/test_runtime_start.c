@@ -429,8 +429,8 @@ static void test_tty_stdin_pending_at_exit(void **state)
 				     " \"stty raw -echo; sleep 0.5\"]}");
 	r.base = event_base_new();
 	struct berth_error err = {0};
-	assert_int_equal(runtime_start(r.base, shim_path, r.dir, run_dir, spec, &cbs, &r, on_started,
-				       &r.h, &err),
+	assert_int_equal(runtime_start(r.base, shim_path, r.dir, run_dir, spec, &cbs, &r,
+				       on_started, &r.h, &err),
 			 0);
 	json_decref(spec);
 	struct timeval tv = {10, 0};
