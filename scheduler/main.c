@@ -1,4 +1,5 @@
-/* berth-scheduler: services and projects (for now only its API skeleton and status endpoint). */
+/* berth-scheduler: the daemon (flags, sockets, signals, pid file); the work is in the other
+ * files of scheduler/ (sched.h is the map). */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -14,49 +15,11 @@
 #include "berth/http_server.h"
 #include "berth/log.h"
 #include "berth/paths.h"
+#include "sched.h"
 
 #ifndef BERTH_VERSION
 #define BERTH_VERSION "0.1.0"
 #endif
-
-static void sched_ping(struct berth_http_call *call)
-{
-	struct evkeyvalq *out = evhttp_request_get_output_headers(call->req);
-	evhttp_add_header(out, "Cache-Control", "no-cache, no-store, must-revalidate");
-	evhttp_add_header(out, "Pragma", "no-cache");
-	berth_http_reply_text(call, 200, "text/plain; charset=utf-8", "OK");
-}
-
-static void sched_version(struct berth_http_call *call)
-{
-	berth_http_reply_json(
-	    call, 200,
-	    json_pack("{s:s, s:s}", "Component", "berth-scheduler", "Version", BERTH_VERSION));
-}
-
-static void sched_healthz(struct berth_http_call *call)
-{
-	berth_http_reply_text(call, 200, "text/plain; charset=utf-8", "ok");
-}
-
-static void sched_status(struct berth_http_call *call)
-{
-	berth_http_reply_json(call, 200, json_pack("{s:[]}", "projects"));
-}
-
-static const struct berth_http_route sched_routes[] = {
-    {"GET", "/_ping", sched_ping},
-    {"GET", "/version", sched_version},
-    {"GET", "/healthz", sched_healthz},
-    {"GET", "/status", sched_status},
-};
-
-/* The TCP status endpoint is read-only: it never serves the project API. */
-static const struct berth_http_route sched_status_routes[] = {
-    {"GET", "/_ping", sched_ping},
-    {"GET", "/healthz", sched_healthz},
-    {"GET", "/status", sched_status},
-};
 
 static void sched_on_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -125,9 +88,15 @@ int main(int argc, char **argv)
 		log_error("cannot create the event loop");
 		return 1;
 	}
-	struct berth_http_server *srv =
-	    berth_http_server_new(base, berth_scheduler_sock(), 0600, sched_routes,
-				  sizeof(sched_routes) / sizeof(sched_routes[0]), NULL, &err);
+	static struct sched sched;
+	sched.base = base;
+	sched.agent_sock = berth_agent_sock();
+	sched_plan_host(&sched.host_cpus, &sched.host_memory);
+	int loaded = sched_projects_load(&sched);
+	if (loaded)
+		log_info("resuming %d project%s", loaded, loaded == 1 ? "" : "s");
+	struct berth_http_server *srv = berth_http_server_new(
+	    base, berth_scheduler_sock(), 0600, sched_api_routes, sched_api_n_routes, &sched, &err);
 	if (!srv) {
 		log_error("%s", err.msg);
 		event_base_free(base);
@@ -137,10 +106,10 @@ int main(int argc, char **argv)
 
 	struct berth_http_server *status_srv = NULL;
 	if (strcmp(status_addr, "none") != 0) {
-		status_srv = berth_http_server_new(
-		    base, NULL, 0, sched_status_routes,
-		    sizeof(sched_status_routes) / sizeof(sched_status_routes[0]), NULL, &err);
+		status_srv = berth_http_server_new(base, NULL, 0, sched_status_routes,
+						   sched_status_n_routes, &sched, &err);
 		if (status_srv && berth_http_server_listen_tcp(status_srv, status_addr, &err) < 0) {
+			sched_events_free(sched.events);
 			berth_http_server_free(status_srv);
 			status_srv = NULL;
 		}
@@ -162,9 +131,12 @@ int main(int argc, char **argv)
 	event_add(sigterm, NULL);
 	event_add(sigint, NULL);
 	log_info("listening on %s", berth_scheduler_sock());
+	sched.events = sched_events_start(&sched);
+	sched_kick_all(&sched);
 
 	event_base_dispatch(base);
 
+	sched_events_free(sched.events);
 	berth_http_server_free(status_srv);
 	berth_http_server_free(srv);
 	unlink(pid_path);

@@ -1,0 +1,275 @@
+/* The scheduler's project API on $BERTH_RUN/scheduler.sock: up (PUT), list, status, down,
+ * scale, stop, start, restart. Changes are persisted before they are acted on; replies wait
+ * until the project settles (every replica started or failed), unless ?detach=1. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "berth/cleanup.h"
+#include "berth/log.h"
+#include "sched.h"
+
+#ifndef BERTH_VERSION
+#define BERTH_VERSION "0.1.0"
+#endif
+
+static bool valid_project_name(const char *name)
+{
+	if (!name || !*name || strlen(name) > 200)
+		return false;
+	if (!islower((unsigned char)name[0]) && !isdigit((unsigned char)name[0]))
+		return false;
+	for (const char *c = name; *c; c++)
+		if (!islower((unsigned char)*c) && !isdigit((unsigned char)*c) && *c != '_' &&
+		    *c != '-')
+			return false;
+	return true;
+}
+
+static struct sched_project *project_or_404(struct berth_http_call *call)
+{
+	struct sched *s = call->ctx;
+	struct sched_project *p = sched_project_find(s, call->params[0]);
+	if (!p || p->removing) {
+		berth_http_reply_errorf(call, 404, "no such project: %s", call->params[0]);
+		return NULL;
+	}
+	return p;
+}
+
+/* Reply with the project's status; the first service error decides the status code. */
+static void reply_settled(struct sched_project *p, void *arg, bool removed)
+{
+	struct berth_http_call *call = arg;
+	json_t *doc = sched_project_status(p);
+	for (size_t i = 0; i < p->n_services; i++) {
+		struct sched_service *svc = p->services[i];
+		if (!svc->error[0] || svc->desired == 0)
+			continue;
+		json_t *body = json_pack("{s:s, s:o}", "message", svc->error, "project", doc);
+		int status = strstr(svc->error, "No such image") ? 404
+			     : strstr(svc->error, "Conflict") || strstr(svc->error, "allocated")
+				 ? 409
+				 : 500;
+		berth_http_reply_json(call, status, body);
+		return;
+	}
+	berth_http_reply_json(call, 200, doc);
+}
+
+static void reply_removed(struct sched_project *p, void *arg, bool removed)
+{
+	struct berth_http_call *call = arg;
+	berth_http_reply_json(call, 200,
+			      json_pack("{s:s, s:O}", "name", p->name, "removed",
+					p->removed ? p->removed : json_array()));
+}
+
+static void finish(struct berth_http_call *call, struct sched_project *p)
+{
+	if (berth_http_query_bool(call, "detach", false)) {
+		sched_kick(p);
+		berth_http_reply_json(call, 202, sched_project_status(p));
+		return;
+	}
+	sched_wait_settled(p, reply_settled, call);
+}
+
+static void api_put(struct berth_http_call *call)
+{
+	struct sched *s = call->ctx;
+	struct berth_error err = {0};
+	const char *name = call->params[0];
+	if (!valid_project_name(name)) {
+		berth_http_reply_errorf(call, 400,
+					"invalid project name \"%s\": must contain only lowercase "
+					"letters, digits, dashes and underscores, and start with a "
+					"letter or digit",
+					name);
+		return;
+	}
+	_cleanup_json_ json_t *body = berth_http_body_json(call, &err);
+	if (!body) {
+		berth_http_reply_error(call, &err);
+		return;
+	}
+	json_t *model = json_object_get(body, "project");
+	json_t *services = json_object_get(body, "services");
+	json_t *scale = json_object_get(body, "scale");
+	if (!json_is_object(model) || (services && !json_is_array(services)) ||
+	    (scale && !json_is_object(scale))) {
+		berth_http_reply_errorf(call, 400,
+					"invalid body: want {\"project\": {...}, \"services\": "
+					"[...], \"scale\": {...}}");
+		return;
+	}
+	struct sched_project *p = sched_project_apply(s, name, model, services, scale, &err);
+	if (!p) {
+		berth_http_reply_error(call, &err);
+		return;
+	}
+	log_info("project %s: up", name);
+	finish(call, p);
+}
+
+static void api_list(struct berth_http_call *call)
+{
+	struct sched *s = call->ctx;
+	json_t *list = json_array();
+	for (struct sched_project *p = s->projects; p; p = p->next)
+		if (!p->removing)
+			json_array_append_new(list, sched_project_status(p));
+	berth_http_reply_json(call, 200, list);
+}
+
+static void api_get(struct berth_http_call *call)
+{
+	struct sched_project *p = project_or_404(call);
+	if (p)
+		berth_http_reply_json(call, 200, sched_project_status(p));
+}
+
+static void api_delete(struct berth_http_call *call)
+{
+	struct sched *s = call->ctx;
+	const char *name = call->params[0];
+	if (!valid_project_name(name)) {
+		berth_http_reply_errorf(call, 400, "invalid project name \"%s\"", name);
+		return;
+	}
+	struct sched_project *p = sched_project_find(s, name);
+	/* An unknown project is removed too: its containers are found by label. */
+	if (!p)
+		p = sched_project_transient(s, name);
+	p->removing = true;
+	p->remove_volumes |= berth_http_query_bool(call, "volumes", false) ||
+			     berth_http_query_bool(call, "v", false);
+	if (!p->removed)
+		p->removed = json_array();
+	log_info("project %s: down", name);
+	sched_wait_settled(p, reply_removed, call);
+}
+
+static void api_scale(struct berth_http_call *call)
+{
+	struct berth_error err = {0};
+	struct sched_project *p = project_or_404(call);
+	if (!p)
+		return;
+	_cleanup_json_ json_t *body = berth_http_body_json(call, &err);
+	if (!body || !json_is_object(body) || json_object_size(body) == 0) {
+		berth_http_reply_errorf(call, 400, "invalid body: want {\"SERVICE\": N, ...}");
+		return;
+	}
+	const char *key;
+	json_t *v;
+	json_object_foreach(body, key, v)
+	{
+		if (!sched_service_find(p, key)) {
+			berth_http_reply_errorf(call, 404, "no such service: %s", key);
+			return;
+		}
+		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		    json_integer_value(v) > SCHED_MAX_REPLICAS) {
+			berth_http_reply_errorf(call, 400, "invalid scale for %s: want 0-%d", key,
+						SCHED_MAX_REPLICAS);
+			return;
+		}
+	}
+	json_object_foreach(body, key, v)
+	{
+		struct sched_service *svc = sched_service_find(p, key);
+		svc->desired = (int)json_integer_value(v);
+		svc->up_pending = true;
+		svc->error[0] = '\0';
+		svc->retry_at_ns = 0;
+	}
+	if (sched_project_save(p, &err) < 0) {
+		berth_http_reply_error(call, &err);
+		return;
+	}
+	finish(call, p);
+}
+
+static void api_action(struct berth_http_call *call)
+{
+	struct berth_error err = {0};
+	struct sched_project *p = project_or_404(call);
+	if (!p)
+		return;
+	const char *action = call->params[1];
+	if (strcmp(action, "stop") == 0) {
+		p->stopped = true;
+	} else if (strcmp(action, "start") == 0 || strcmp(action, "restart") == 0) {
+		p->stopped = false;
+		for (size_t i = 0; i < p->n_services; i++) {
+			struct sched_service *svc = p->services[i];
+			svc->up_pending = true;
+			svc->error[0] = '\0';
+			if (strcmp(action, "restart") != 0)
+				continue;
+			for (size_t j = 0; j < svc->n_replicas; j++) {
+				struct sched_replica *r = svc->replicas[j];
+				if (!r->busy && r->id[0] && strcmp(r->state, "creating"))
+					sched_op_replica(p, svc, r, SCHED_OP_RESTART);
+			}
+		}
+	} else {
+		berth_http_reply_errorf(call, 404, "unknown action %s: want stop, start or restart",
+					action);
+		return;
+	}
+	if (sched_project_save(p, &err) < 0) {
+		berth_http_reply_error(call, &err);
+		return;
+	}
+	finish(call, p);
+}
+
+static void api_ping(struct berth_http_call *call)
+{
+	struct evkeyvalq *out = evhttp_request_get_output_headers(call->req);
+	evhttp_add_header(out, "Cache-Control", "no-cache, no-store, must-revalidate");
+	evhttp_add_header(out, "Pragma", "no-cache");
+	berth_http_reply_text(call, 200, "text/plain; charset=utf-8", "OK");
+}
+
+static void api_version(struct berth_http_call *call)
+{
+	berth_http_reply_json(
+	    call, 200,
+	    json_pack("{s:s, s:s}", "Component", "berth-scheduler", "Version", BERTH_VERSION));
+}
+
+void sched_status_get(struct berth_http_call *call);
+void sched_status_healthz(struct berth_http_call *call);
+void sched_status_service(struct berth_http_call *call);
+void sched_status_metrics(struct berth_http_call *call);
+
+const struct berth_http_route sched_api_routes[] = {
+    {"GET", "/_ping", api_ping},
+    {"HEAD", "/_ping", api_ping},
+    {"GET", "/version", api_version},
+    {"GET", "/projects", api_list},
+    {"PUT", "/projects/{name}", api_put},
+    {"GET", "/projects/{name}", api_get},
+    {"DELETE", "/projects/{name}", api_delete},
+    {"POST", "/projects/{name}/scale", api_scale},
+    {"POST", "/projects/{name}/{action}", api_action},
+    {"GET", "/status", sched_status_get},
+    {"GET", "/services/{name}", sched_status_service},
+    {"GET", "/healthz", sched_status_healthz},
+    {"GET", "/metrics", sched_status_metrics},
+};
+const size_t sched_api_n_routes = sizeof(sched_api_routes) / sizeof(sched_api_routes[0]);
+
+/* The TCP status endpoint is read-only: none of the project API is on it. */
+const struct berth_http_route sched_status_routes[] = {
+    {"GET", "/_ping", api_ping},
+    {"GET", "/status", sched_status_get},
+    {"GET", "/services/{name}", sched_status_service},
+    {"GET", "/healthz", sched_status_healthz},
+    {"GET", "/metrics", sched_status_metrics},
+};
+const size_t sched_status_n_routes = sizeof(sched_status_routes) / sizeof(sched_status_routes[0]);

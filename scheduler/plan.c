@@ -1,0 +1,152 @@
+/* Pure planning rules: replica numbers, which replicas go first on scale-down, placement
+ * against the host's capacity, restart decisions and backoff. Unit-tested. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sched.h"
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	return (x > y) - (x < y);
+}
+
+void sched_plan_numbers(const int *used, size_t n_used, int count, int *out)
+{
+	int *sorted = malloc((n_used + 1) * sizeof(int));
+	if (!sorted)
+		abort();
+	memcpy(sorted, used, n_used * sizeof(int));
+	qsort(sorted, n_used, sizeof(int), cmp_int);
+	int candidate = 1;
+	size_t j = 0;
+	for (int k = 0; k < count; k++) {
+		for (;;) {
+			while (j < n_used && sorted[j] < candidate)
+				j++;
+			if (j < n_used && sorted[j] == candidate) {
+				candidate++;
+				continue;
+			}
+			break;
+		}
+		out[k] = candidate++;
+	}
+	free(sorted);
+}
+
+void sched_plan_scale_down(const int *numbers, size_t n, int keep, bool *remove)
+{
+	for (size_t i = 0; i < n; i++)
+		remove[i] = false;
+	if (keep < 0)
+		keep = 0;
+	for (size_t left = n; left > (size_t)keep; left--) {
+		/* the highest number not yet marked */
+		size_t best = n;
+		for (size_t i = 0; i < n; i++)
+			if (!remove[i] && (best == n || numbers[i] > numbers[best]))
+				best = i;
+		if (best == n)
+			break;
+		remove[best] = true;
+	}
+}
+
+static void human_bytes(int64_t b, char *out, size_t size)
+{
+	if (b >= (1LL << 30))
+		snprintf(out, size, "%.1fGiB", (double)b / (1LL << 30));
+	else
+		snprintf(out, size, "%.0fMiB", (double)b / (1LL << 20));
+}
+
+bool sched_plan_fits(double host_cpus, int64_t host_memory, double used_cpus, int64_t used_memory,
+		     double cpus, int64_t memory, char *reason, size_t size)
+{
+	if (cpus > 0 && used_cpus + cpus > host_cpus + 1e-9) {
+		double left = host_cpus - used_cpus;
+		snprintf(reason, size, "insufficient cpus: needs %.2f, %.2f of %.2f left", cpus,
+			 left < 0 ? 0 : left, host_cpus);
+		return false;
+	}
+	if (memory > 0 && used_memory + memory > host_memory) {
+		char need[32], left[32], total[32];
+		human_bytes(memory, need, sizeof(need));
+		human_bytes(host_memory > used_memory ? host_memory - used_memory : 0, left,
+			    sizeof(left));
+		human_bytes(host_memory, total, sizeof(total));
+		snprintf(reason, size, "insufficient memory: needs %s, %s of %s left", need, left,
+			 total);
+		return false;
+	}
+	return true;
+}
+
+bool sched_plan_should_restart(const json_t *service, int exit_code, int restarts)
+{
+	const char *r = json_string_value(json_object_get(service, "restart"));
+	json_t *rp = json_object_get(json_object_get(service, "deploy"), "restart_policy");
+	if (!r && rp) {
+		const char *cond = json_string_value(json_object_get(rp, "condition"));
+		json_int_t max = json_integer_value(json_object_get(rp, "max_attempts"));
+		if (max > 0 && restarts >= max)
+			return false;
+		if (!cond || strcmp(cond, "any") == 0)
+			return true;
+		return strcmp(cond, "on-failure") == 0 && exit_code != 0;
+	}
+	if (!r || strcmp(r, "no") == 0)
+		return false;
+	if (strcmp(r, "always") == 0 || strcmp(r, "unless-stopped") == 0)
+		return true;
+	if (strncmp(r, "on-failure", 10) == 0) {
+		int max = r[10] == ':' ? atoi(r + 11) : 0;
+		return exit_code != 0 && (max <= 0 || restarts < max);
+	}
+	return false;
+}
+
+int64_t sched_plan_backoff_ns(int backoff)
+{
+	if (backoff <= 0)
+		return 0;
+	int64_t d = 100000000LL;
+	for (int i = 1; i < backoff && d < 60000000000LL; i++)
+		d *= 2;
+	return d > 60000000000LL ? 60000000000LL : d;
+}
+
+void sched_plan_reservations(const json_t *service, double *cpus, int64_t *memory)
+{
+	json_t *res = json_object_get(
+	    json_object_get(json_object_get(json_object_get(service, "deploy"), "resources"),
+			    "reservations"),
+	    "cpus");
+	*cpus = json_is_number(res) ? json_number_value(res) : 0;
+	json_t *mem = json_object_get(
+	    json_object_get(json_object_get(json_object_get(service, "deploy"), "resources"),
+			    "reservations"),
+	    "memory");
+	*memory = json_is_integer(mem) ? json_integer_value(mem) : 0;
+}
+
+void sched_plan_host(double *cpus, int64_t *memory)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	*cpus = n > 0 ? (double)n : 1;
+	*memory = 0;
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[256];
+	while (f && fgets(line, sizeof(line), f)) {
+		long long kb;
+		if (sscanf(line, "MemTotal: %lld kB", &kb) == 1) {
+			*memory = kb * 1024;
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+}

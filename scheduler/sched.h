@@ -1,0 +1,202 @@
+/* berth-scheduler's shared state (projects, services, replicas) and the interfaces between its
+ * parts: translation and planning (pure), the project store, reconcile, events, API, status. */
+#ifndef BERTH_SCHED_H
+#define BERTH_SCHED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "berth/error.h"
+#include "berth/http_server.h"
+
+#define SCHED_LABEL_PROJECT "com.docker.compose.project"
+#define SCHED_LABEL_SERVICE "com.docker.compose.service"
+#define SCHED_LABEL_NUMBER "com.docker.compose.container-number"
+#define SCHED_LABEL_ONEOFF "com.docker.compose.oneoff"
+#define SCHED_LABEL_HASH "com.docker.compose.config-hash"
+#define SCHED_MAX_REPLICAS 10000
+
+/* One container of a service, as last listed by the agent, plus what the scheduler remembers
+ * about it across listings (restart count, backoff). */
+struct sched_replica {
+	int number;
+	char id[65];
+	char state[16];	 /* the agent's State; "creating" while our create is in flight */
+	char health[16]; /* "", "starting", "healthy", "unhealthy" */
+	char status[96]; /* the agent's Status text */
+	char hash[17];	 /* its config-hash label */
+	int exit_code;
+	int64_t created; /* unix seconds */
+	json_t *ports;	 /* the agent's Ports entries */
+	int restarts;	 /* restarts the scheduler made */
+	int backoff;	 /* consecutive quick restarts, for the delay */
+	int64_t started_ns, restart_at_ns;
+	bool user_stopped; /* a stop or kill went through the agent since the last start */
+	bool busy;	   /* an operation on it is in flight */
+	bool seen;	   /* present in the latest listing */
+};
+
+struct sched_service {
+	char *name;
+	json_t *config; /* the canonical service (a reference into the project's model) */
+	char hash[17];
+	int desired;
+	bool up_pending; /* compose up/start asked: start its stopped replicas once */
+	struct sched_replica **replicas;
+	size_t n_replicas, cap_replicas;
+	int n_pending; /* replicas that do not fit the host */
+	char pending_reason[256];
+	char waiting[256]; /* dependencies not met yet */
+	char error[512];   /* last create/start failure */
+	int64_t retry_at_ns;
+	int error_backoff;
+	double res_cpus; /* reservations per replica */
+	int64_t res_memory;
+};
+
+struct sched_waiter;
+
+struct sched_project {
+	struct sched_project *next;
+	struct sched *sched;
+	char *name;
+	json_t *model;	  /* canonical compose model */
+	json_t *replicas; /* {"web": 3}: the desired replicas per service */
+	bool stopped;	  /* compose stop: containers kept, not run */
+	bool removing;	  /* compose down in progress */
+	bool remove_volumes;
+	struct sched_service **services; /* in dependency order */
+	size_t n_services;
+	bool listing, dirty, waiting_deps, net_ready, cleaning;
+	json_t *removed; /* names removed by down, for its reply */
+	json_t *strays;	 /* ids of containers of the project that no service knows (down) */
+	int inflight;
+	struct event *kick; /* a zero or backoff timer that starts the next pass */
+	int64_t kick_at_ns;
+	struct sched_waiter *waiters;
+};
+
+struct sched_events;
+
+struct sched {
+	struct event_base *base;
+	struct sched_project *projects;
+	const char *agent_sock;
+	struct sched_events *events;
+	double host_cpus;
+	int64_t host_memory;
+	char *status_json; /* the status snapshot, rebuilt after every pass */
+	size_t status_len;
+	char *metrics_text;
+	int64_t metrics_ns;
+};
+
+/* --- translate.c: a service to the agent's create body (pure) --- */
+
+/* Fill hash (16 hex + NUL) from the service's canonical JSON. */
+void sched_config_hash(const json_t *service, char hash[17]);
+/* "PROJECT-SERVICE-N", or container_name when set. */
+void sched_container_name(const char *project, const char *service, const json_t *config,
+			  int number, char *out, size_t size);
+/* The project's network name for a service network key ("default" → PROJECT_default). */
+void sched_network_name(const json_t *model, const char *project, const char *key, char *out,
+			size_t size);
+/* The Docker create body of replica number of service (NULL + err for what cannot be
+ * expressed, 400). */
+json_t *sched_create_body(const json_t *model, const char *project, const char *service, int number,
+			  const char *hash, struct berth_error *err);
+/* The service's networks as project network names, primary first (malloc'd strv). */
+char **sched_service_networks(const json_t *model, const char *project, const char *service);
+
+/* --- plan.c: numbering, scale-down order, placement, restart decisions (pure) --- */
+
+/* Numbers for `count` new replicas: the lowest not in used[0..n_used). out has count slots. */
+void sched_plan_numbers(const int *used, size_t n_used, int count, int *out);
+/* Which of numbers[0..n) to remove to keep `keep`: the highest first. Sets remove[i]. */
+void sched_plan_scale_down(const int *numbers, size_t n, int keep, bool *remove);
+/* Does a replica reserving (cpus, memory) fit when (used_cpus, used_memory) of (host_cpus,
+ * host_memory) are reserved already? When not, reason says what is short. */
+bool sched_plan_fits(double host_cpus, int64_t host_memory, double used_cpus, int64_t used_memory,
+		     double cpus, int64_t memory, char *reason, size_t size);
+/* Restart a replica that exited with exit_code after `restarts` restarts, under the service's
+ * restart / deploy.restart_policy? */
+bool sched_plan_should_restart(const json_t *service, int exit_code, int restarts);
+/* Docker's backoff: 100 ms doubling per consecutive quick restart, capped at 1 min. */
+int64_t sched_plan_backoff_ns(int backoff);
+/* deploy.resources.reservations of a service. */
+void sched_plan_reservations(const json_t *service, double *cpus, int64_t *memory);
+/* Host capacity: online CPUs and MemTotal. */
+void sched_plan_host(double *cpus, int64_t *memory);
+
+/* --- project.c: the project store --- */
+
+struct sched_project *sched_project_find(struct sched *s, const char *name);
+/* Create or update a project from a PUT body (model, services subset, scale); persists. */
+struct sched_project *sched_project_apply(struct sched *s, const char *name, const json_t *model,
+					  const json_t *services, const json_t *scale,
+					  struct berth_error *err);
+/* A project known only by name, for down of containers whose state file is gone. */
+struct sched_project *sched_project_transient(struct sched *s, const char *name);
+int sched_project_save(struct sched_project *p, struct berth_error *err);
+void sched_project_forget(struct sched_project *p); /* unlink, delete its file, free */
+int sched_projects_load(struct sched *s);
+struct sched_service *sched_service_find(struct sched_project *p, const char *name);
+json_t *sched_project_status(struct sched_project *p);
+/* Rebuild s->status_json. */
+void sched_status_refresh(struct sched *s);
+/* Reservations of every replica that runs or is being started, over all projects. */
+void sched_reserved(struct sched *s, double *cpus, int64_t *memory);
+
+/* --- reconcile.c --- */
+
+/* Run a pass (list, then act) soon; coalesces. */
+void sched_kick(struct sched_project *p);
+void sched_kick_all(struct sched *s);
+/* Reply waiters when the project settles. */
+typedef void (*sched_waiter_cb)(struct sched_project *p, void *arg, bool removed);
+void sched_wait_settled(struct sched_project *p, sched_waiter_cb cb, void *arg);
+/* An agent event about a container of project p. */
+void sched_on_container_event(struct sched_project *p, const char *action, const char *id,
+			      json_t *attrs);
+
+/* --- ops.c: operations on the agent, each on its own connection (so they run in parallel),
+ * counted in p->inflight; the last one to finish starts a new pass --- */
+
+enum sched_op_kind {
+	SCHED_OP_CREATE, /* create (with its networks) and start */
+	SCHED_OP_START,
+	SCHED_OP_STOP,
+	SCHED_OP_REMOVE, /* stop, then remove */
+	SCHED_OP_RESTART,
+};
+void sched_op_replica(struct sched_project *p, struct sched_service *svc, struct sched_replica *r,
+		      enum sched_op_kind kind);
+/* One request to the agent on a connection of its own (the client is freed after cb). */
+void sched_request(struct sched *s, const char *method, const char *path, const json_t *body,
+		   void (*cb)(void *arg, int status, json_t *reply, const struct berth_error *err),
+		   void *arg);
+/* Remove a container by id (one the project has but no service of its model knows). */
+void sched_op_remove_id(struct sched_project *p, const char *id);
+/* Create the project's networks (net_ready once done). */
+void sched_op_networks_create(struct sched_project *p);
+/* Remove the project's networks (and named volumes when remove_volumes), then call done. */
+void sched_op_project_cleanup(struct sched_project *p, void (*done)(struct sched_project *p));
+/* Called by ops.c when an operation ends. */
+void sched_op_finished(struct sched_project *p);
+
+/* --- events.c: the agent's /events stream, reconnected with backoff --- */
+
+struct sched_events *sched_events_start(struct sched *s);
+void sched_events_free(struct sched_events *e);
+
+/* --- api.c and status.c: routes --- */
+
+extern const struct berth_http_route sched_api_routes[];
+extern const size_t sched_api_n_routes;
+extern const struct berth_http_route sched_status_routes[];
+extern const size_t sched_status_n_routes;
+
+#endif
