@@ -1,0 +1,185 @@
+/* berth compose: its global flags (-f, -p, --profile, --project-directory), the verb table,
+ * loading the project with lib's compose loader, and calls to the scheduler. */
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "berth/cleanup.h"
+#include "berth/compose.h"
+#include "berth/fsutil.h"
+#include "berth/http_client.h"
+#include "berth/paths.h"
+#include "cmd_compose.h"
+
+struct compose_cli compose_cli;
+
+/* Until lib's compose loader is linked in, a canonical JSON model (-f x.json) is read as is. */
+#pragma weak compose_load
+
+static json_t *load_json_model(const char *file, const char *dir)
+{
+	struct berth_error err = {0};
+	json_t *model = berth_read_json(file, &err);
+	if (!model) {
+		fprintf(stderr, "%s\n", err.msg);
+		return NULL;
+	}
+	if (compose_cli.project_name)
+		json_object_set_new(model, "name", json_string(compose_cli.project_name));
+	if (!json_object_get(model, "name")) {
+		char tmp[PATH_MAX];
+		snprintf(tmp, sizeof(tmp), "%s", dir);
+		json_object_set_new(model, "name", json_string(basename(tmp)));
+	}
+	return model;
+}
+
+enum { F_FILE, F_PROJECT, F_PROFILE, F_PROJECT_DIR };
+static const struct cli_flag compose_flags[] = {
+    [F_FILE] = {"file", 'f', CLI_LIST, "stringArray", "Compose configuration files"},
+    [F_PROJECT] = {"project-name", 'p', CLI_STRING, "string", "Project name"},
+    [F_PROFILE] = {"profile", 0, CLI_LIST, "stringArray", "Specify a profile to enable"},
+    [F_PROJECT_DIR] = {"project-directory", 0, CLI_STRING, "string",
+		       "Specify an alternate working directory"},
+    {0},
+};
+
+static const struct cli_command *const compose_verbs[] = {
+    &compose_cmd_config,  &compose_cmd_down,
+    &compose_cmd_logs,	  &compose_cmd_ps,
+    &compose_cmd_restart, &compose_cmd_scale,
+    &compose_cmd_start,	  &compose_cmd_stop,
+    &compose_cmd_up,	  NULL,
+};
+
+static void compose_usage(FILE *out)
+{
+	fprintf(out, "\nUsage:  berth compose [OPTIONS] COMMAND\n\nDefine and run multi-container "
+		     "applications with berth\n");
+	cli_flags_print(out, compose_flags);
+	fprintf(out, "\nCommands:\n");
+	for (size_t i = 0; compose_verbs[i]; i++)
+		fprintf(out, "  %-10s %s\n", compose_verbs[i]->name, compose_verbs[i]->summary);
+	fprintf(out, "\nRun 'berth compose COMMAND --help' for more information on a command.\n");
+}
+
+json_t *compose_cli_load(void)
+{
+	struct berth_error err = {0};
+	char cwd[PATH_MAX], dir[PATH_MAX];
+	if (!getcwd(cwd, sizeof(cwd))) {
+		fprintf(stderr, "getcwd: %s\n", strerror(errno));
+		return NULL;
+	}
+	/* Files are given to the loader as absolute paths; the project directory is the first
+	 * file's, as compose has it, unless --project-directory says otherwise. */
+	const char **files = calloc(compose_cli.n_files + 1, sizeof(*files));
+	char **owned = calloc(compose_cli.n_files + 1, sizeof(*owned));
+	if (!files || !owned)
+		abort();
+	for (size_t i = 0; i < compose_cli.n_files; i++) {
+		const char *f = compose_cli.files[i];
+		owned[i] =
+		    f[0] == '/' || !strcmp(f, "-") ? strdup(f) : berth_strdupf("%s/%s", cwd, f);
+		files[i] = owned[i];
+	}
+	if (compose_cli.project_dir)
+		snprintf(dir, sizeof(dir), "%s", compose_cli.project_dir);
+	else if (compose_cli.n_files && strcmp(files[0], "-") != 0) {
+		char tmp[PATH_MAX];
+		snprintf(tmp, sizeof(tmp), "%s", files[0]);
+		snprintf(dir, sizeof(dir), "%s", dirname(tmp));
+	} else
+		snprintf(dir, sizeof(dir), "%s", cwd);
+	struct compose_options o = {
+	    .files = files,
+	    .n_files = compose_cli.n_files,
+	    .working_dir = dir,
+	    .project_name = compose_cli.project_name,
+	    .profiles = compose_cli.profiles,
+	    .n_profiles = compose_cli.n_profiles,
+	};
+	size_t flen = compose_cli.n_files ? strlen(files[0]) : 0;
+	json_t *model;
+	if (flen > 5 && !strcmp(files[0] + flen - 5, ".json"))
+		model = load_json_model(files[0], dir);
+	else if (!compose_load)
+		model = NULL, berth_err(&err, 500, "berth: this build has no compose file loader");
+	else
+		model = compose_load(&o, &err);
+	for (size_t i = 0; i < compose_cli.n_files; i++)
+		free(owned[i]);
+	free(owned);
+	free(files);
+	if (!model && err.msg[0])
+		fprintf(stderr, "%s\n", err.msg);
+	return model;
+}
+
+int compose_cli_name(json_t *model, char *out, size_t size)
+{
+	if (compose_cli.project_name && *compose_cli.project_name) {
+		snprintf(out, size, "%s", compose_cli.project_name);
+		return 0;
+	}
+	_cleanup_json_ json_t *loaded = model ? json_incref(model) : compose_cli_load();
+	const char *name = json_string_value(json_object_get(loaded, "name"));
+	if (!name)
+		return -1;
+	snprintf(out, size, "%s", name);
+	return 0;
+}
+
+int compose_cli_call(const char *method, const char *path, json_t *body, json_t **reply,
+		     struct berth_error *err)
+{
+	const char *sock = berth_scheduler_sock();
+	if (berth_http_json(sock, method, path, body, reply, err) == 0)
+		return 0;
+	if (err->status == 0 || err->status == 503 || !strncmp(err->msg, "Cannot connect", 14))
+		berth_err(err, 503,
+			  "Cannot connect to the berth scheduler at unix://%s. Is the berth "
+			  "scheduler running?",
+			  sock);
+	return -1;
+}
+
+static int compose_exec(struct cli *cli, struct cli_args *a)
+{
+	compose_cli.files = a->v[F_FILE].list;
+	compose_cli.n_files = a->v[F_FILE].count;
+	compose_cli.project_name = a->v[F_PROJECT].s;
+	compose_cli.profiles = a->v[F_PROFILE].list;
+	compose_cli.n_profiles = a->v[F_PROFILE].count;
+	compose_cli.project_dir = a->v[F_PROJECT_DIR].s;
+	if (a->npos == 0) {
+		compose_usage(stdout);
+		return 0;
+	}
+	const char *verb = a->pos[0];
+	for (size_t i = 0; compose_verbs[i]; i++) {
+		if (strcmp(compose_verbs[i]->name, verb) != 0)
+			continue;
+		char path[128];
+		snprintf(path, sizeof(path), "berth compose %s", verb);
+		return cli_run_command(cli, compose_verbs[i], path, a->npos - 1, a->pos + 1);
+	}
+	fprintf(stderr, "unknown docker command: \"compose %s\"\nSee 'berth compose --help'\n",
+		verb);
+	return 1;
+}
+
+const struct cli_command cli_cmd_compose = {
+    .name = "compose",
+    .usage = "compose [OPTIONS] COMMAND",
+    .summary = "Define and run multi-container applications",
+    .flags = compose_flags,
+    .min_args = 0,
+    .max_args = -1,
+    .interspersed = false,
+    .exec = compose_exec,
+};
