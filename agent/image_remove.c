@@ -16,41 +16,14 @@
 #include "berth/log.h"
 #include "image_store_private.h"
 
-static void *trash_worker(void *arg)
-{
-	char *path = arg;
-	struct berth_error err = {0};
-	if (berth_rm_rf(path, &err) < 0)
-		log_warn("remove %s: %s", path, err.msg);
-	free(path);
-	return NULL;
-}
-
 void image_store_trash(struct image_store *store, const char *path)
 {
-	static unsigned counter;
-	_cleanup_free_ char *dest =
-	    berth_strdupf("%s/tmp/trash-%d-%u", store->root, getpid(),
-			  __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED));
-	if (rename(path, dest) < 0) {
-		if (errno != ENOENT)
-			berth_rm_rf(path, NULL);
-		return;
-	}
+	_cleanup_free_ char *tmp = berth_strdupf("%s/tmp", store->root);
 	if (store->inline_trash) {
-		berth_rm_rf(dest, NULL);
+		berth_rm_rf(path, NULL);
 		return;
 	}
-	pthread_t t;
-	pthread_attr_t attr;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	char *arg = strdup(dest);
-	if (!arg || pthread_create(&t, &attr, trash_worker, arg) != 0) {
-		free(arg);
-		berth_rm_rf(dest, NULL);
-	}
-	pthread_attr_destroy(&attr);
+	berth_trash(path, tmp);
 }
 
 /* Is value (a chain or diff ID) in the given array of any image other than skip? */

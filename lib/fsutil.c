@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -44,11 +46,18 @@ static int write_all(int fd, const void *data, size_t len)
 int berth_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 		       struct berth_error *err)
 {
+	return berth_write_atomic_flags(path, data, len, mode, 0, err);
+}
+
+int berth_write_atomic_flags(const char *path, const void *data, size_t len, mode_t mode,
+			     unsigned flags, struct berth_error *err)
+{
+	bool sync = !(flags & BERTH_WRITE_NO_SYNC);
 	_cleanup_free_ char *tmp = berth_strdupf("%s.tmp-XXXXXX", path);
 	_cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return berth_err_errno(err, 500, errno, "create %s", tmp);
-	if (fchmod(fd, mode) < 0 || write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (fchmod(fd, mode) < 0 || write_all(fd, data, len) < 0 || (sync && fsync(fd) < 0)) {
 		int saved = errno;
 		unlink(tmp);
 		return berth_err_errno(err, 500, saved, "write %s", tmp);
@@ -58,6 +67,8 @@ int berth_write_atomic(const char *path, const void *data, size_t len, mode_t mo
 		unlink(tmp);
 		return berth_err_errno(err, 500, saved, "rename %s", path);
 	}
+	if (!sync)
+		return 0;
 	_cleanup_free_ char *dir_copy = strdup(path);
 	_cleanup_close_ int dfd = open(dirname(dir_copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd >= 0)
@@ -67,10 +78,16 @@ int berth_write_atomic(const char *path, const void *data, size_t len, mode_t mo
 
 int berth_write_json_atomic(const char *path, const json_t *j, struct berth_error *err)
 {
+	return berth_write_json_atomic_flags(path, j, 0, err);
+}
+
+int berth_write_json_atomic_flags(const char *path, const json_t *j, unsigned flags,
+				  struct berth_error *err)
+{
 	_cleanup_free_ char *s = json_dumps(j, JSON_COMPACT);
 	if (!s)
 		return berth_err(err, 500, "encode %s: out of memory", path);
-	return berth_write_atomic(path, s, strlen(s), 0600, err);
+	return berth_write_atomic_flags(path, s, strlen(s), 0600, flags, err);
 }
 
 int berth_read_file(const char *path, char **out, size_t *len, struct berth_error *err)
@@ -203,4 +220,31 @@ static long long dir_size_at(int parent_fd, const char *name)
 long long berth_dir_size(const char *path)
 {
 	return dir_size_at(AT_FDCWD, path);
+}
+
+static void *trash_worker(void *arg)
+{
+	char *path = arg;
+	berth_rm_rf(path, NULL);
+	free(path);
+	return NULL;
+}
+
+void berth_trash(const char *path, const char *trash_dir)
+{
+	static unsigned counter;
+	char *dest = berth_strdupf("%s/trash-%d-%u", trash_dir, getpid(),
+				   __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED));
+	if (rename(path, dest) < 0) {
+		free(dest);
+		berth_rm_rf(path, NULL);
+		return;
+	}
+	pthread_t t;
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &attr, trash_worker, dest) != 0)
+		trash_worker(dest);
+	pthread_attr_destroy(&attr);
 }

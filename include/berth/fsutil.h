@@ -12,6 +12,22 @@ int berth_write_atomic(const char *path, const void *data, size_t len, mode_t mo
 		       struct berth_error *err);
 /* json_dumps(j, JSON_COMPACT) then berth_write_atomic. */
 int berth_write_json_atomic(const char *path, const json_t *j, struct berth_error *err);
+
+/* Flags for the _flags variants. */
+enum {
+	/* Atomic (temp file + rename) but not fsynced: a crash of any process still leaves the
+	 * old or the new file, only a power loss may lose the new one. For state that is
+	 * thrown away anyway (an auto-removed container's). */
+	BERTH_WRITE_NO_SYNC = 1,
+};
+int berth_write_atomic_flags(const char *path, const void *data, size_t len, mode_t mode,
+			     unsigned flags, struct berth_error *err);
+int berth_write_json_atomic_flags(const char *path, const json_t *j, unsigned flags,
+				  struct berth_error *err);
+/* Remove a tree later: rename it into trash_dir (same filesystem) at once, then delete it in a
+ * detached thread. Falls back to removing it now when the rename fails. What a crash leaves in
+ * trash_dir is for its owner to clear at start. */
+void berth_trash(const char *path, const char *trash_dir);
 /* Read a whole file; *out is NUL-terminated (len excludes the NUL). */
 int berth_read_file(const char *path, char **out, size_t *len, struct berth_error *err);
 json_t *berth_read_json(const char *path, struct berth_error *err);
