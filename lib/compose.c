@@ -129,9 +129,7 @@ static int setup(const struct compose_options *opts, const char *first_file, str
 	} else {
 		l->working_dir = absolute(".");
 	}
-	size_t len = strlen(l->working_dir);
-	while (len > 1 && l->working_dir[len - 1] == '/')
-		l->working_dir[--len] = '\0';
+	compose_clean_path(l->working_dir);
 	compose_env_init(&l->env, opts->environ ? opts->environ : environ);
 	/* .env fills what the environment leaves unset. */
 	_cleanup_free_ char *dotenv = berth_strdupf("%s/.env", l->working_dir);

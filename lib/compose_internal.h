@@ -122,6 +122,8 @@ int compose_volume(const struct cnode *n, const char *path, const struct compose
 int compose_split_words(const char *s, json_t *out, const char **problem);
 /* "~" and "~/x" with $HOME, then relative paths against the working dir. */
 char *compose_abs_path(const char *path, const struct compose_ctx *ctx);
+/* Lexical clean of an absolute path ("/a/./b/../c" -> "/a/c"), in place. */
+void compose_clean_path(char *p);
 
 /* compose_validate.c */
 enum compose_key_state { COMPOSE_KEY_UNKNOWN, COMPOSE_KEY_UNSUPPORTED, COMPOSE_KEY_SUPPORTED };

@@ -236,7 +236,7 @@ int compose_expose(const struct cnode *n, const char *path, json_t *out, struct 
 }
 
 /* Lexical clean of an absolute path ("/a/./b/../c" → "/a/c"), in place. */
-static void clean_path(char *p)
+void compose_clean_path(char *p)
 {
 	char *out = p, *in = p;
 	while (*in) {
@@ -273,7 +273,7 @@ char *compose_abs_path(const char *path, const struct compose_ctx *ctx)
 	} else {
 		p = berth_strdupf("%s/%s", ctx->working_dir, path);
 	}
-	clean_path(p);
+	compose_clean_path(p);
 	return p;
 }
 
