@@ -129,6 +129,7 @@ check_ps_filters_info() {
 check_exec() {
 	d run -d --name ex busybox sleep 100
 	run d exec ex sh -c 'echo in-exec; exit 4'
+	echo "exec: status $status, output [$output]"
 	[ "$status" -eq 4 ]
 	[ "$output" = "in-exec" ]
 	run bash -c "echo piped | $DOCKER -H unix://$BERTH_RUN/agent.sock exec -i ex cat"
