@@ -31,6 +31,10 @@ enum container_status {
  * wait or a stop request. Callbacks may be NULL. Before on_removed is called the watch has
  * already been unlinked; on_exit may unlink its own watch (container_unwatch).
  */
+typedef void (*container_done_cb)(void *arg, int status, const struct berth_error *err);
+
+struct container_health;
+
 struct container_watch {
 	struct container_watch *next;
 	void (*on_start)(struct container_watch *w, struct container *c);
@@ -61,6 +65,19 @@ struct container {
 	void *start_done_arg;	  /* the pending start's completion (runtime_start's arg is c) */
 	struct event *kill_timer; /* SIGKILL after stop's timeout */
 	struct container_watch *watches;
+	/* The previous run's shim may still be on its way out and, leaving, removes its socket
+	 * path, which a new shim for this container reuses: starts wait (bounded) until the
+	 * socket file is gone. 0 when no shim of ours is leaving. */
+	int64_t shim_leaving_until_ns;
+	struct event *start_wait;
+	container_done_cb wait_done;
+	void *wait_arg;
+	bool wait_policy;
+	/* restart policy (restart.c) */
+	struct event *restart_timer;
+	int64_t restart_delay_ns; /* the backoff's current delay; 0 = none yet */
+	bool unhealthy_kill;	  /* this exit was asked by the health monitor: restart it */
+	struct container_health *health; /* health.c; NULL without a healthcheck */
 };
 
 /* A create waiting for its network endpoint: its name and id are taken, nothing is on disk. */
@@ -189,6 +206,64 @@ void container_store_unlink(struct container_store *store, struct container *c);
 struct container *container_load_one(struct container_store *store, const char *id);
 /* After an agent restart: reconnect to the shim of a container that was running. */
 void container_adopt(struct container *c);
+
+/* Start for the restart policy: like container_start, also from the restarting state, and
+ * without clearing the user's stop or the restart count. */
+void container_start_policy(struct container *c, container_done_cb done, void *arg);
+/* Ask the container to exit with its stop signal (SIGKILL after its stop timeout) without
+ * marking it stopped by the user: the restart policy brings it back (the health monitor). */
+void container_stop_for_restart(struct container *c);
+
+/* restart policies (restart.c) */
+struct restart_backoff {
+	int64_t min_ns;	  /* first delay (Docker: 100 ms) */
+	int64_t max_ns;	  /* cap (1 min) */
+	int64_t reset_ns; /* a run at least this long starts over at min (10 s) */
+	double multiplier; /* 2 */
+};
+/* The agent's defaults (--restart-backoff-*). */
+extern struct restart_backoff restart_defaults;
+/* Set one of the defaults from an agent flag ("min", "max", "reset": a duration; "multiplier":
+ * a number >= 1); 400 for a bad value. */
+int restart_backoff_set(struct restart_backoff *b, const char *what, const char *value,
+			struct berth_error *err);
+/* The defaults overridden by the container's labels berth.restart.backoff-min|max|reset|
+ * multiplier (a bad label value is logged and ignored). */
+void restart_backoff_for(const struct container *c, struct restart_backoff *out);
+/* 400 for a berth.restart.backoff-* label that is not valid (at create). */
+int restart_check_labels(const json_t *labels, struct berth_error *err);
+/* Docker's restart manager: the delay after prev_ns (0: none yet) for a run of uptime_ns. */
+int64_t restart_backoff_next(const struct restart_backoff *b, int64_t prev_ns, int64_t uptime_ns);
+/* Does policy name (no, always, unless-stopped, on-failure with max_retries, 0 = no limit)
+ * restart a container that exited with exit_code after restart_count restarts? */
+bool restart_policy_wants(const char *name, int max_retries, int restart_count, int exit_code,
+			  bool stopped_by_user);
+/* From container_exited: when the policy (or an unhealthy kill) asks, mark the container
+ * restarting, count the restart and arm the backoff timer; returns true then. */
+bool restart_after_exit(struct container *c);
+/* Cancel a pending restart (stop, kill, remove); the container is left exited. */
+void restart_cancel(struct container *c);
+/* At agent start, after adoption: start what Docker starts at daemon start (always; unless-
+ * stopped not stopped by the user; on-failure after a failure within its retries), and
+ * resume the restarts that were waiting. */
+void restart_at_load(struct container_store *store);
+
+/* health checks (health.c) */
+/* Exec checks (CMD, CMD-SHELL) running at once, agent-wide; more wait their turn. */
+extern int health_max_concurrent;
+/* 400 for a Config.Healthcheck berth cannot run (at create). */
+int health_check_config(const json_t *hc, struct berth_error *err);
+/* The container runs (again): start its monitor when it has a healthcheck. */
+void health_start(struct container *c);
+/* The container has exited: stop probing (the last status stays for inspect). */
+void health_stop(struct container *c);
+void health_free(struct container *c);
+/* State.Health (new reference) or NULL when the container has no healthcheck state. */
+json_t *health_state_json(const struct container *c);
+/* Restore State.Health from state.json. */
+void health_load(struct container *c, const json_t *health);
+/* " (healthy)", " (unhealthy)", " (health: starting)" or "" for ps. */
+const char *health_status_suffix(const struct container *c);
 
 /* Publish a container event with Docker's attributes (image, name, labels, extra). */
 void container_event(struct container *c, const char *action, json_t *extra /* stolen */);

@@ -470,6 +470,9 @@ void container_create(struct container_store *store, const char *name, const jso
 	if (!config)
 		goto fail;
 	expose_bound_ports(config, host);
+	if (restart_check_labels(json_object_get(config, "Labels"), &err) < 0 ||
+	    health_check_config(json_object_get(config, "Healthcheck"), &err) < 0)
+		goto fail;
 
 	char *id = job->pending.id;
 	do

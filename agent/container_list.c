@@ -55,6 +55,8 @@ int container_store_load(struct container_store *store, struct berth_error *err)
 	struct container *next;
 	for (struct container *c = store->head; c; c = next) {
 		next = c->next;
+		if (c->status == CONTAINER_RESTARTING && !c->starting)
+			continue; /* waiting for its restart: restart_at_load */
 		if (c->status == CONTAINER_RUNNING || c->status == CONTAINER_PAUSED ||
 		    c->status == CONTAINER_RESTARTING || c->starting)
 			container_adopt(c);
@@ -63,6 +65,8 @@ int container_store_load(struct container_store *store, struct berth_error *err)
 			container_destroy(c);
 	}
 	log_info("loaded %zu containers", store->count);
+	if (store->agent && store->agent->base)
+		restart_at_load(store);
 	/* Endpoints of containers removed while the agent was down go now. */
 	if (store->netd)
 		netd_reconcile(store->netd);

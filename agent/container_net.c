@@ -310,7 +310,10 @@ static void ensure_done(void *arg, int status, json_t *reply, const struct berth
 	struct berth_error e = {0};
 	if (container_save_config(c, &e) < 0)
 		log_warn("container %.12s: %s", c->id, e.msg);
-	container_start(c, done, done_arg);
+	if (c->status == CONTAINER_RESTARTING)
+		container_start_policy(c, done, done_arg);
+	else
+		container_start(c, done, done_arg);
 }
 
 int container_net_ensure(struct container *c, container_done_cb done, void *arg)

@@ -2,6 +2,7 @@
  * Nothing here waits: completions arrive as runtime callbacks, timers and watches. */
 #include <signal.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +11,7 @@
 #include "berth/fsutil.h"
 #include "berth/log.h"
 #include "agent.h"
+#include "shim_proto.h"
 #include "container.h"
 #include "image_store.h"
 #include "runtime.h"
@@ -97,7 +99,12 @@ static void container_exited(struct container *c, int code, bool oom, int64_t fi
 	c->starting = false;
 	if (c->kill_timer)
 		event_del(c->kill_timer);
+	if (c->rt)
+		c->shim_leaving_until_ns = berth_now_ns() + 2000000000LL;
 	container_release_runtime(c);
+	health_stop(c);
+	if (!auto_remove(c))
+		restart_after_exit(c); /* Docker: restarting before "die" is published */
 	save_state_logged(c);
 	if (oom)
 		container_event(c, "oom", NULL);
@@ -167,6 +174,7 @@ static void started_cb(void *arg, pid_t pid, const struct berth_error *err)
 	c->pid = pid;
 	save_state_logged(c);
 	container_event(c, "start", NULL);
+	health_start(c);
 	for (struct container_watch *w = c->watches, *next; w; w = next) {
 		next = w->next;
 		if (w->on_start)
@@ -175,12 +183,79 @@ static void started_cb(void *arg, pid_t pid, const struct berth_error *err)
 	done(done_arg, 204, NULL);
 }
 
+/* Is the shim of the container's previous run still leaving? Its exit unlinks the socket
+ * path a new shim would listen on (an agent restarted then finds no shim and reports the
+ * running container exited), so a start waits for it, at most until the deadline. */
+static bool old_shim_leaving(struct container *c)
+{
+	if (c->shim_leaving_until_ns == 0)
+		return false;
+	char sock[128];
+	if (berth_now_ns() > c->shim_leaving_until_ns ||
+	    shim_socket_path(sock, sizeof(sock), c->store->agent->run, c->id) < 0 ||
+	    access(sock, F_OK) != 0) {
+		c->shim_leaving_until_ns = 0;
+		return false;
+	}
+	return true;
+}
+
+static void start_checked(struct container *c, bool policy, container_done_cb done, void *arg);
+
+static void start_wait_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct container *c = arg;
+	if (old_shim_leaving(c)) {
+		struct timeval ms = {0, 1000};
+		evtimer_add(c->start_wait, &ms);
+		return;
+	}
+	c->starting = false;
+	container_done_cb done = c->wait_done;
+	c->wait_done = NULL;
+	if (done)
+		start_checked(c, c->wait_policy, done, c->wait_arg);
+}
+
+/* Cancel a start that waits for the old shim: done with 409. */
+static void start_wait_cancel(struct container *c)
+{
+	if (!c->wait_done)
+		return;
+	container_done_cb done = c->wait_done;
+	c->wait_done = NULL;
+	c->starting = false;
+	event_del(c->start_wait);
+	struct berth_error err = {0};
+	berth_err(&err, 409, "container %s: start canceled", c->id);
+	done(c->wait_arg, 409, &err);
+}
+
 void container_start(struct container *c, container_done_cb done, void *arg)
+{
+	if (c->status == CONTAINER_RUNNING || c->status == CONTAINER_PAUSED ||
+	    c->status == CONTAINER_RESTARTING) {
+		done(arg, 304, NULL);
+		return;
+	}
+	if (!c->starting) {
+		/* Docker: a start by the user resets the restart count and the backoff. */
+		c->restart_count = 0;
+		c->restart_delay_ns = 0;
+	}
+	start_checked(c, false, done, arg);
+}
+
+void container_start_policy(struct container *c, container_done_cb done, void *arg)
+{
+	start_checked(c, true, done, arg);
+}
+
+static void start_checked(struct container *c, bool policy, container_done_cb done, void *arg)
 {
 	struct agent *agent = c->store->agent;
 	struct berth_error err = {0};
-	if (c->status == CONTAINER_RUNNING || c->status == CONTAINER_PAUSED ||
-	    c->status == CONTAINER_RESTARTING) {
+	if (c->status == CONTAINER_RUNNING || c->status == CONTAINER_PAUSED) {
 		done(arg, 304, NULL);
 		return;
 	}
@@ -192,6 +267,17 @@ void container_start(struct container *c, container_done_cb done, void *arg)
 	if (c->status == CONTAINER_REMOVING || c->status == CONTAINER_DEAD || c->remove_on_exit) {
 		berth_err(&err, 409, "container is marked for removal and cannot be started");
 		done(arg, 409, &err);
+		return;
+	}
+	if (old_shim_leaving(c)) {
+		if (!c->start_wait)
+			c->start_wait = evtimer_new(agent->base, start_wait_cb, c);
+		c->starting = true;
+		c->wait_done = done;
+		c->wait_arg = arg;
+		c->wait_policy = policy;
+		struct timeval ms = {0, 1000};
+		evtimer_add(c->start_wait, &ms);
 		return;
 	}
 	if (container_net_ensure(c, done, arg))
@@ -213,7 +299,8 @@ void container_start(struct container *c, container_done_cb done, void *arg)
 	free(c->error);
 	c->error = NULL;
 	c->starting = true;
-	c->stop_requested = false;
+	if (!policy)
+		c->stop_requested = false;
 	c->started_ns = berth_now_ns();
 	c->exit_code = 0;
 	c->oom_killed = false;
@@ -290,8 +377,25 @@ static void arm_kill_timer(struct container *c, int seconds)
 	evtimer_add(c->kill_timer, &tv);
 }
 
+/* A stop or kill by the user of a container waiting to be restarted: it stays stopped. */
+static bool stop_waiting_restart(struct container *c)
+{
+	if (c->rt || (c->status != CONTAINER_RESTARTING && !c->wait_done))
+		return false;
+	c->stop_requested = true;
+	start_wait_cancel(c);
+	restart_cancel(c);
+	save_state_logged(c);
+	return true;
+}
+
 void container_stop(struct container *c, int timeout_s, container_done_cb done, void *arg)
 {
+	if (stop_waiting_restart(c)) {
+		container_event(c, "stop", NULL);
+		done(arg, 204, NULL);
+		return;
+	}
 	if (!c->rt || (c->status != CONTAINER_RUNNING && c->status != CONTAINER_PAUSED &&
 		       c->status != CONTAINER_RESTARTING)) {
 		done(arg, 304, NULL);
@@ -319,6 +423,8 @@ void container_stop(struct container *c, int timeout_s, container_done_cb done, 
 
 int container_kill(struct container *c, int sig, struct berth_error *err)
 {
+	if (stop_waiting_restart(c))
+		return 0;
 	if (!c->rt || (c->status != CONTAINER_RUNNING && c->status != CONTAINER_PAUSED &&
 		       c->status != CONTAINER_RESTARTING))
 		return berth_err(err, 409, "Container %s is not running", c->id);
@@ -360,6 +466,7 @@ void container_remove(struct container *c, bool force, bool volumes, container_d
 			return;
 		}
 		c->remove_on_exit = true;
+		c->stop_requested = true;
 		c->remove_volumes |= volumes;
 		save_state_logged(c);
 		add_done_watch(c, false, done, arg);
@@ -367,6 +474,17 @@ void container_remove(struct container *c, bool force, bool volumes, container_d
 		if (runtime_kill(c->rt, SIGKILL, &err) < 0)
 			log_warn("container %.12s: kill: %s", c->id, err.msg);
 		return;
+	}
+	if (c->status == CONTAINER_RESTARTING || c->wait_done) {
+		if (!force) {
+			berth_err(&err, 409,
+				  "You cannot remove a restarting container %s. Stop the container "
+				  "before attempting removal or force remove",
+				  c->id);
+			done(arg, 409, &err);
+			return;
+		}
+		stop_waiting_restart(c);
 	}
 	c->remove_volumes |= volumes;
 	container_destroy(c);
@@ -381,6 +499,8 @@ void container_destroy(struct container *c)
 	char dir[4200];
 	container_dir(c, dir, sizeof(dir));
 	c->status = CONTAINER_REMOVING;
+	restart_cancel(c);
+	health_free(c);
 	container_release_runtime(c);
 	container_net_release(c);
 	if (runtime_cleanup(dir, agent->run, c->id, agent->cgroup_parent, &err) < 0)
@@ -425,6 +545,7 @@ void container_adopt(struct container *c)
 		}
 		save_state_logged(c);
 		log_info("container %.12s re-adopted (pid %d)", c->id, (int)pid);
+		health_start(c);
 		return;
 	}
 	if (r < 0) {
@@ -435,4 +556,25 @@ void container_adopt(struct container *c)
 	}
 	log_info("container %.12s exited while the agent was down (%d)", c->id, exited.exit_code);
 	container_exited(c, exited.exit_code, exited.oom_killed, exited.finished_ns);
+}
+
+void container_stop_for_restart(struct container *c)
+{
+	if (!c->rt || c->status != CONTAINER_RUNNING)
+		return;
+	json_t *config = json_object_get(c->config, "Config");
+	json_t *st = json_object_get(config, "StopTimeout");
+	int timeout_s = json_is_integer(st) ? (int)json_integer_value(st) : 10;
+	int sig = container_parse_signal(json_string_value(json_object_get(config, "StopSignal")));
+	if (sig <= 0)
+		sig = SIGTERM;
+	c->unhealthy_kill = true;
+	char sigbuf[16];
+	snprintf(sigbuf, sizeof(sigbuf), "%d", sig);
+	container_event(c, "kill", json_pack("{s:s}", "signal", sigbuf));
+	struct berth_error err = {0};
+	if (runtime_kill(c->rt, timeout_s == 0 ? SIGKILL : sig, &err) < 0)
+		log_warn("container %.12s: stop signal: %s", c->id, err.msg);
+	if (timeout_s > 0)
+		arm_kill_timer(c, timeout_s);
 }

@@ -51,6 +51,11 @@ void container_free(struct container *c)
 {
 	if (c->kill_timer)
 		event_free(c->kill_timer);
+	if (c->restart_timer)
+		event_free(c->restart_timer);
+	if (c->start_wait)
+		event_free(c->start_wait);
+	health_free(c);
 	json_decref(c->config);
 	free(c->name);
 	free(c->error);
@@ -174,7 +179,7 @@ void container_status_text(const struct container *c, int64_t now_ns, char *out,
 	case CONTAINER_PAUSED:
 		berth_human_duration((double)(now_ns - c->started_ns) / 1e9, ago, sizeof(ago));
 		snprintf(out, size, "Up %s%s", ago,
-			 c->status == CONTAINER_PAUSED ? " (Paused)" : "");
+			 c->status == CONTAINER_PAUSED ? " (Paused)" : health_status_suffix(c));
 		return;
 	case CONTAINER_RESTARTING:
 		berth_human_duration((double)(now_ns - c->finished_ns) / 1e9, ago, sizeof(ago));
@@ -269,10 +274,17 @@ int container_save_state(struct container *c, struct berth_error *err)
 	json_object_set_new(st, "StartedAtNs", json_integer(c->started_ns));
 	json_object_set_new(st, "FinishedAtNs", json_integer(c->finished_ns));
 	json_object_set_new(st, "RestartCount", json_integer(c->restart_count));
+	json_t *health = health_state_json(c);
+	if (health)
+		json_object_set_new(st, "Health", health);
 	if (c->starting)
 		json_object_set_new(st, "Starting", json_true());
 	if (c->remove_on_exit)
 		json_object_set_new(st, "RemoveOnExit", json_true());
+	if (c->stop_requested)
+		json_object_set_new(st, "ManuallyStopped", json_true());
+	if (c->restart_delay_ns)
+		json_object_set_new(st, "RestartDelayNs", json_integer(c->restart_delay_ns));
 	char path[4200];
 	snprintf(path, sizeof(path), "%s/%s/state.json", c->store->dir, c->id);
 	return berth_write_json_atomic_flags(path, st, container_write_flags(c), err);
@@ -281,7 +293,11 @@ int container_save_state(struct container *c, struct berth_error *err)
 json_t *container_inspect_json(struct container *c)
 {
 	json_t *j = json_deep_copy(c->config);
-	json_object_set_new(j, "State", state_json(c));
+	json_t *state = state_json(c);
+	json_t *health = health_state_json(c);
+	if (health)
+		json_object_set_new(state, "Health", health);
+	json_object_set_new(j, "State", state);
 	json_object_set_new(j, "RestartCount", json_integer(c->restart_count));
 	return j;
 }
@@ -325,6 +341,9 @@ struct container *container_load_one(struct container_store *store, const char *
 		c->restart_count = (int)json_integer_value(json_object_get(st, "RestartCount"));
 		c->starting = json_is_true(json_object_get(st, "Starting"));
 		c->remove_on_exit = json_is_true(json_object_get(st, "RemoveOnExit"));
+		c->stop_requested = json_is_true(json_object_get(st, "ManuallyStopped"));
+		c->restart_delay_ns = json_integer_value(json_object_get(st, "RestartDelayNs"));
+		health_load(c, json_object_get(st, "Health"));
 	}
 	return c;
 }

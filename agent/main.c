@@ -42,6 +42,12 @@ static void usage(FILE *out)
 		"      --run DIR          runtime directory (default $BERTH_RUN or /run/berth)\n"
 		"  -l, --log-level LEVEL  debug, info, warn or error (default info)\n"
 		"  -D, --debug            same as --log-level debug\n"
+		"      --restart-backoff-min DURATION         first restart delay (default 100ms)\n"
+		"      --restart-backoff-max DURATION         longest restart delay (default 1m)\n"
+		"      --restart-backoff-multiplier N         delay growth per restart (default 2)\n"
+		"      --restart-backoff-reset DURATION       a run this long resets the delay\n"
+		"                                             (default 10s)\n"
+		"      --health-max-concurrent N  exec health checks run at once (default 8)\n"
 		"  -v, --version          print the version and exit\n"
 		"  -h, --help             print this help and exit\n",
 		BERTH_API_VERSION);
@@ -169,6 +175,11 @@ int main(int argc, char **argv)
 	    {"debug", no_argument, NULL, 'D'},
 	    {"version", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
+	    {"restart-backoff-min", required_argument, NULL, 0x100},
+	    {"restart-backoff-max", required_argument, NULL, 0x101},
+	    {"restart-backoff-multiplier", required_argument, NULL, 0x102},
+	    {"restart-backoff-reset", required_argument, NULL, 0x103},
+	    {"health-max-concurrent", required_argument, NULL, 0x104},
 	    {NULL, 0, NULL, 0},
 	};
 	enum berth_log_level level = BERTH_LOG_INFO;
@@ -198,6 +209,32 @@ int main(int argc, char **argv)
 		case 'D':
 			level = BERTH_LOG_DEBUG;
 			break;
+		case 0x100:
+		case 0x101:
+		case 0x102:
+		case 0x103: {
+			static const char *const what[] = {"min", "max", "multiplier", "reset"};
+			struct berth_error e = {0};
+			if (restart_backoff_set(&restart_defaults, what[opt - 0x100], optarg, &e) <
+			    0) {
+				fprintf(stderr, "berth-agent: %s\n", e.msg);
+				return 125;
+			}
+			break;
+		}
+		case 0x104: {
+			char *end;
+			long n = strtol(optarg, &end, 10);
+			if (*end || n < 1 || n > 1024) {
+				fprintf(stderr,
+					"berth-agent: --health-max-concurrent: want 1 to 1024, not "
+					"'%s'\n",
+					optarg);
+				return 125;
+			}
+			health_max_concurrent = (int)n;
+			break;
+		}
 		case 'v':
 			printf("berth-agent version %s (API %s)\n", BERTH_VERSION,
 			       BERTH_API_VERSION);
