@@ -49,7 +49,7 @@ static const struct cli_command *top_table[] = {
     &cli_cmd_logs,	 &cli_cmd_inspect,	&cli_cmd_wait,
     &cli_cmd_rmi,	 &cli_cmd_image_import, &cli_cmd_image_load,
     &cli_cmd_image_save, &cli_cmd_image_tag,	&cli_cmd_port,
-    NULL,
+    &cli_cmd_compose,	 &cli_cmd_scale,	NULL,
 };
 
 struct group {
