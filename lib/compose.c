@@ -206,7 +206,7 @@ static int read_and_add(struct loader *l, const char *file, struct berth_error *
 		return add_file(l, "-", data, cap, err);
 	}
 	if (berth_read_file(file, &data, &len, &e) < 0)
-		return berth_err(err, e.status == 500 ? 400 : e.status, "%s", e.msg);
+		return berth_err(err, 400, "%s", e.msg);
 	return add_file(l, file, data, len, err);
 }
 
