@@ -127,8 +127,24 @@ static int emit(yaml_emitter_t *e, const json_t *j, const char *parent, const ch
 		yaml_sequence_end_event_initialize(&ev);
 		return yaml_emitter_emit(e, &ev) ? 0 : -1;
 	}
-	case JSON_STRING:
-		return scalar(e, json_string_value(j), false);
+	case JSON_STRING: {
+		/* Values are interpolated when loaded: a literal $ is written $$ to stay one. */
+		const char *v = json_string_value(j);
+		if (!strchr(v, '$'))
+			return scalar(e, v, false);
+		char *esc = malloc(strlen(v) * 2 + 1), *o = esc;
+		if (!esc)
+			return -1;
+		for (; *v; v++) {
+			if (*v == '$')
+				*o++ = '$';
+			*o++ = *v;
+		}
+		*o = '\0';
+		int rc = scalar(e, esc, false);
+		free(esc);
+		return rc;
+	}
 	case JSON_INTEGER:
 		if (!in_extension && is_duration(parent, key))
 			go_duration(json_integer_value(j), buf, sizeof(buf));

@@ -116,7 +116,11 @@ void compose_normalize_project_name(const char *in, char *out, size_t size);
 /* Services in dependency order (dependencies first), as a JSON array of names. */
 json_t *compose_service_order(const json_t *project, struct berth_error *err);
 
-/* Write the canonical model as YAML (what `berth compose config` prints). */
+/*
+ * Write the canonical model as YAML (what `berth compose config` prints) that loads back into
+ * the same model: durations as "1m30s", strings that would read as other types quoted, and a
+ * literal $ in a value written $$.
+ */
 int compose_write_yaml(const json_t *project, FILE *out, struct berth_error *err);
 
 #endif
