@@ -27,11 +27,14 @@ struct loader {
 	char *names[64]; /* file names the nodes point at */
 	size_t n_names;
 	struct cnode *root;
+	json_t *warnings; /* the caller's, or NULL */
+	json_t *unset;	  /* variables used unset, for warnings */
 };
 
 static void loader_free(struct loader *l)
 {
 	cnode_free(l->root);
+	json_decref(l->unset);
 	compose_env_free(&l->env);
 	for (size_t i = 0; i < l->n_names; i++)
 		free(l->names[i]);
@@ -131,6 +134,8 @@ static int setup(const struct compose_options *opts, const char *first_file, str
 	}
 	compose_clean_path(l->working_dir);
 	compose_env_init(&l->env, opts->environ ? opts->environ : environ);
+	l->warnings = opts->warnings;
+	l->unset = opts->warnings ? json_object() : NULL;
 	/* .env fills what the environment leaves unset. */
 	_cleanup_free_ char *dotenv = berth_strdupf("%s/.env", l->working_dir);
 	_cleanup_free_ char *data = NULL;
@@ -176,7 +181,13 @@ static int add_file(struct loader *l, const char *name, const char *data, size_t
 		cnode_free(tree);
 		return rc;
 	}
-	if (compose_interpolate(tree, &l->env, err) < 0) {
+	if (l->warnings && cnode_get(tree, "version"))
+		json_array_append_new(l->warnings,
+				      json_pack("s+", name,
+						": the attribute `version` is obsolete, "
+						"it will be ignored, please remove it to "
+						"avoid potential confusion"));
+	if (compose_interpolate(tree, &l->env, l->unset, err) < 0) {
 		cnode_free(tree);
 		return -1;
 	}
@@ -235,6 +246,15 @@ static json_t *finish(const struct compose_options *opts, struct loader *l, stru
 				plist[n++] = tok;
 		ctx.profiles = plist;
 		ctx.n_profiles = n;
+	}
+	const char *var;
+	json_t *v;
+	json_object_foreach(l->unset, var, v)
+	{
+		json_array_append_new(
+		    l->warnings,
+		    json_pack("s++", "The \"", var,
+			      "\" variable is not set. Defaulting to a blank string."));
 	}
 	_cleanup_json_ json_t *project = compose_normalize(l->root, &ctx, err);
 	if (!project || compose_validate(project, l->root, &ctx, err) < 0)

@@ -69,8 +69,10 @@ void compose_env_set(struct compose_env *env, const char *key, const char *value
 int compose_interpolate_str(const char *in, const struct compose_env *env,
 			    const struct compose_env *fallback, char **out, bool *changed,
 			    char *problem, size_t problem_size);
-/* Interpolate every scalar value in the tree (keys are left alone, as compose does). */
-int compose_interpolate(struct cnode *root, const struct compose_env *env, struct berth_error *err);
+/* Interpolate every scalar value in the tree (keys are left alone, as compose does); names used
+ * without a default while unset are added to unset (a JSON object) when it is not NULL. */
+int compose_interpolate(struct cnode *root, const struct compose_env *env, json_t *unset,
+			struct berth_error *err);
 /*
  * Parse a dotenv file's text (KEY=VALUE, export, quotes, comments, ${VAR} in unquoted and
  * double-quoted values, looked up in lookup first, then in the file's own earlier keys) into out.

@@ -86,6 +86,7 @@ void compose_env_set(struct compose_env *env, const char *key, const char *value
 
 struct interp {
 	const struct compose_env *env, *fallback;
+	json_t *unset; /* names used without a default and not set, for warnings; or NULL */
 	bool changed;
 	char *problem;
 	size_t psize;
@@ -142,6 +143,8 @@ static int braced(struct interp *in, const char *body, size_t len, struct sbuf *
 	if (nl == len) {
 		if (val)
 			sb_add(out, val, strlen(val));
+		else if (in->unset)
+			json_object_set_new(in->unset, name, json_true());
 		return 0;
 	}
 	const char *op = body + nl;
@@ -219,6 +222,8 @@ static int interp_range(struct interp *in, const char *s, size_t len, struct sbu
 			const char *val = lookup(in, name);
 			if (val)
 				sb_add(out, val, strlen(val));
+			else if (in->unset)
+				json_object_set_new(in->unset, name, json_true());
 			in->changed = true;
 		} else {
 			/* "$1", "$ " and a trailing "$" stay literal, as in compose. */
@@ -228,12 +233,15 @@ static int interp_range(struct interp *in, const char *s, size_t len, struct sbu
 	return 0;
 }
 
-int compose_interpolate_str(const char *s, const struct compose_env *env,
-			    const struct compose_env *fallback, char **out, bool *changed,
-			    char *problem, size_t problem_size)
+static int interpolate(const char *s, const struct compose_env *env,
+		       const struct compose_env *fallback, json_t *unset, char **out, bool *changed,
+		       char *problem, size_t problem_size)
 {
-	struct interp in = {
-	    .env = env, .fallback = fallback, .problem = problem, .psize = problem_size};
+	struct interp in = {.env = env,
+			    .fallback = fallback,
+			    .unset = unset,
+			    .problem = problem,
+			    .psize = problem_size};
 	struct sbuf b = {0};
 	if (interp_range(&in, s, strlen(s), &b, 0) < 0) {
 		free(b.s);
@@ -245,8 +253,15 @@ int compose_interpolate_str(const char *s, const struct compose_env *env,
 	return 0;
 }
 
-static int interp_node(struct cnode *n, const struct compose_env *env, const char *path,
-		       struct berth_error *err)
+int compose_interpolate_str(const char *s, const struct compose_env *env,
+			    const struct compose_env *fallback, char **out, bool *changed,
+			    char *problem, size_t problem_size)
+{
+	return interpolate(s, env, fallback, NULL, out, changed, problem, problem_size);
+}
+
+static int interp_node(struct cnode *n, const struct compose_env *env, json_t *unset,
+		       const char *path, struct berth_error *err)
 {
 	if (n->kind == CNODE_SCALAR) {
 		if (!strchr(n->value, '$'))
@@ -254,8 +269,8 @@ static int interp_node(struct cnode *n, const struct compose_env *env, const cha
 		char problem[BERTH_ERROR_MAX / 2];
 		char *v;
 		bool changed;
-		if (compose_interpolate_str(n->value, env, NULL, &v, &changed, problem,
-					    sizeof(problem)) < 0)
+		if (interpolate(n->value, env, NULL, unset, &v, &changed, problem,
+				sizeof(problem)) < 0)
 			return cnode_err(err, n, path, "%s", problem);
 		free(n->value);
 		n->value = v;
@@ -270,15 +285,16 @@ static int interp_node(struct cnode *n, const struct compose_env *env, const cha
 				 n->keys[i]->value);
 		else
 			snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
-		if (interp_node(n->vals[i], env, sub, err) < 0)
+		if (interp_node(n->vals[i], env, unset, sub, err) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-int compose_interpolate(struct cnode *root, const struct compose_env *env, struct berth_error *err)
+int compose_interpolate(struct cnode *root, const struct compose_env *env, json_t *unset,
+			struct berth_error *err)
 {
-	return root ? interp_node(root, env, "", err) : 0;
+	return root ? interp_node(root, env, unset, "", err) : 0;
 }
 
 /* One value after '=': quotes, escapes, comments; returns the position after it. */

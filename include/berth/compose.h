@@ -94,8 +94,12 @@ struct compose_options {
 	const char *const *profiles; /* --profile; services with profiles run only if listed
 				      * ("*" = all); none given = $COMPOSE_PROFILES (a,b) */
 	size_t n_profiles;
-	char **environ; /* the environment for ${VAR} interpolation (.env in working_dir
-			 * fills what is unset); NULL = the process's environ */
+	char **environ;	  /* the environment for ${VAR} interpolation (.env in working_dir
+			   * fills what is unset); NULL = the process's environ */
+	json_t *warnings; /* a JSON array, or NULL: compose's warnings are appended as strings
+			   * ("The \"TAG\" variable is not set. Defaulting to a blank string.",
+			   * "FILE: the attribute `version` is obsolete, ...") for the CLI to
+			   * print as docker compose does (WARN[0000] ...) */
 };
 
 /*

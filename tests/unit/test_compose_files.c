@@ -38,6 +38,24 @@ static void test_interpolation(void **state)
 	json_decref(p);
 }
 
+static void test_warnings(void **state)
+{
+	json_t *warnings = json_array();
+	struct compose_options o = {.warnings = warnings};
+	struct berth_error err;
+	json_t *p = load_opts("version: \"3\"\nservices:\n  web:\n    image: x:${NOTAG}\n"
+			      "    command: [$$ESCAPED, \"${WITH_DEFAULT:-d}\", $NOTAG, $OTHER]\n",
+			      &o, &err);
+	assert_non_null(p);
+	assert_json(warnings, NULL,
+		    "[\"compose.yaml: the attribute `version` is obsolete, it will be ignored, "
+		    "please remove it to avoid potential confusion\", \"The \\\"NOTAG\\\" "
+		    "variable is not set. Defaulting to a blank string.\", \"The \\\"OTHER\\\" "
+		    "variable is not set. Defaulting to a blank string.\"]");
+	json_decref(p);
+	json_decref(warnings);
+}
+
 static void test_dotenv(void **state)
 {
 	char dir[PATH_MAX];
@@ -201,9 +219,12 @@ static void test_yaml_roundtrip(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_interpolation),  cmocka_unit_test(test_dotenv),
-	    cmocka_unit_test(test_merge),	   cmocka_unit_test(test_lookup),
-	    cmocka_unit_test(test_yaml_roundtrip),
+		cmocka_unit_test(test_interpolation),
+		cmocka_unit_test(test_warnings),
+		cmocka_unit_test(test_dotenv),
+		cmocka_unit_test(test_merge),
+		cmocka_unit_test(test_lookup),
+		cmocka_unit_test(test_yaml_roundtrip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
