@@ -115,6 +115,17 @@ json_t *container_net_endpoint_request(const char *id, const char *name, const j
 	_cleanup_json_ json_t *ports = json_array();
 	if (ports_request(config, host, ports, err) < 0)
 		return NULL;
+	/* Replicas of a compose service share their published ports: netd balances over them. */
+	json_t *labels = json_object_get(config, "Labels");
+	const char *project = json_string_value(json_object_get(labels, "com.docker.compose.project"));
+	const char *service = json_string_value(json_object_get(labels, "com.docker.compose.service"));
+	if (project && *project && service && *service) {
+		char svc[512];
+		snprintf(svc, sizeof(svc), "%s/%s", project, service);
+		size_t i;
+		json_t *p;
+		json_array_foreach(ports, i, p) json_object_set_new(p, "Service", json_string(svc));
+	}
 	/* The docker CLI names the default network "default" in EndpointsConfig. */
 	json_t *eps = json_object_get(networking, "EndpointsConfig");
 	json_t *ep = json_object_get(eps, network);

@@ -56,6 +56,9 @@ const struct cli_flag cli_container_flags[] = {
     [CO_HEALTH_START_PERIOD] = {"health-start-period", 0, CLI_STRING, "duration",
 				"Start period for the container to initialize before starting "
 				"health-retries countdown (ms|s|m|h) (default 0s)"},
+    [CO_HEALTH_START_INTERVAL] = {"health-start-interval", 0, CLI_STRING, "duration",
+				  "Time between running the check during the start period "
+				  "(ms|s|m|h) (default 0s)"},
     [CO_NO_HEALTHCHECK] = {"no-healthcheck", 0, CLI_BOOL, NULL,
 			   "Disable any container-specified HEALTHCHECK"},
     [CO_PUBLISH] = {"publish", 'p', CLI_LIST, "list", "Publish a container's port(s) to the host"},
@@ -289,7 +292,8 @@ static int healthcheck(json_t *config, struct cli_args *a, struct berth_error *e
 {
 	struct cli_value *v = a->v;
 	bool any = v[CO_HEALTH_CMD].set || v[CO_HEALTH_INTERVAL].set || v[CO_HEALTH_TIMEOUT].set ||
-		   v[CO_HEALTH_RETRIES].set || v[CO_HEALTH_START_PERIOD].set;
+		   v[CO_HEALTH_RETRIES].set || v[CO_HEALTH_START_PERIOD].set ||
+		   v[CO_HEALTH_START_INTERVAL].set;
 	if (v[CO_NO_HEALTHCHECK].b) {
 		if (any)
 			return berth_err(err, 400,
@@ -301,13 +305,24 @@ static int healthcheck(json_t *config, struct cli_args *a, struct berth_error *e
 		return 0;
 	json_t *hc = json_object();
 	json_object_set_new(config, "Healthcheck", hc);
-	if (v[CO_HEALTH_CMD].set)
+	/* berth's probes from outside the container: "CMD-HTTP URL" and "CMD-TCP PORT". */
+	const char *cmd = v[CO_HEALTH_CMD].s;
+	if (v[CO_HEALTH_CMD].set && (strncmp(cmd, "CMD-HTTP ", 9) == 0 ||
+				     strncmp(cmd, "CMD-TCP ", 8) == 0)) {
+		const char *arg = strchr(cmd, ' ') + 1;
+		while (*arg == ' ')
+			arg++;
 		json_object_set_new(hc, "Test",
-				    json_pack("[s,s]", "CMD-SHELL", v[CO_HEALTH_CMD].s));
+				    json_pack("[s#,s]", cmd, (int)(strchr(cmd, ' ') - cmd), arg));
+	} else if (v[CO_HEALTH_CMD].set) {
+		json_object_set_new(hc, "Test", json_pack("[s,s]", "CMD-SHELL", cmd));
+	}
 	if (duration_field(hc, "Interval", &v[CO_HEALTH_INTERVAL], "health-interval", err) < 0 ||
 	    duration_field(hc, "Timeout", &v[CO_HEALTH_TIMEOUT], "health-timeout", err) < 0 ||
 	    duration_field(hc, "StartPeriod", &v[CO_HEALTH_START_PERIOD], "health-start-period",
-			   err) < 0)
+			   err) < 0 ||
+	    duration_field(hc, "StartInterval", &v[CO_HEALTH_START_INTERVAL],
+			   "health-start-interval", err) < 0)
 		return -1;
 	if (v[CO_HEALTH_RETRIES].set)
 		json_object_set_new(hc, "Retries", json_integer(v[CO_HEALTH_RETRIES].n));

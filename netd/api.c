@@ -149,6 +149,11 @@ static void api_endpoint_disconnect(struct berth_http_call *call)
 	api_with_body(call, netd_endpoint_disconnect);
 }
 
+static void api_endpoint_health(struct berth_http_call *call)
+{
+	api_with_body(call, netd_endpoint_health);
+}
+
 static void api_ports_list(struct berth_http_call *call)
 {
 	struct netd *nd = api_netd(call);
@@ -229,6 +234,7 @@ static const struct berth_http_route api_routes[] = {
     {"DELETE", "/endpoints/{id}", api_endpoint_delete},
     {"POST", "/endpoints/{id}/connect", api_endpoint_connect},
     {"POST", "/endpoints/{id}/disconnect", api_endpoint_disconnect},
+    {"POST", "/endpoints/{id}/health", api_endpoint_health},
     {"GET", "/ports", api_ports_list},
     {"POST", "/reconcile", api_reconcile},
     {"GET", "/stats", api_stats},

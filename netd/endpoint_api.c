@@ -467,3 +467,22 @@ void netd_endpoint_disconnect(struct netd *nd, struct berth_http_call *call, con
 		log_error("%s", err.msg);
 	berth_http_reply_json(call, 200, netd_endpoint_json(nd, ep));
 }
+
+void netd_endpoint_health(struct netd *nd, struct berth_http_call *call, const char *id,
+			  json_t *req)
+{
+	struct netd_endpoint *ep = netd_endpoint_find(nd, id);
+	if (!ep || ep->creating) {
+		berth_http_reply_errorf(call, 404, "no endpoint for container %s", id);
+		return;
+	}
+	json_t *healthy = json_object_get(req, "Healthy");
+	if (!json_is_boolean(healthy)) {
+		berth_http_reply_errorf(call, 400, "Healthy must be true or false");
+		return;
+	}
+	/* Balanced ports skip a backend that is down for new connections; open ones stay. */
+	proxy_backend_set_up(nd->proxy, ep->id, json_is_true(healthy));
+	log_info("endpoint %.12s %s", ep->id, json_is_true(healthy) ? "healthy" : "unhealthy");
+	berth_http_reply_empty(call, 204);
+}

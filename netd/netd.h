@@ -130,6 +130,10 @@ void netd_endpoint_connect(struct netd *nd, struct berth_http_call *call, const 
 			   json_t *req);
 void netd_endpoint_disconnect(struct netd *nd, struct berth_http_call *call, const char *id,
 			      json_t *req);
+/* POST /endpoints/{id}/health {"Healthy": bool}: the container's backends on balanced ports
+ * take (no) new connections. */
+void netd_endpoint_health(struct netd *nd, struct berth_http_call *call, const char *id,
+			  json_t *req);
 
 /* Queue the removal of ep's kernel objects: all of them, or only attachment *only. */
 void netd_endpoint_teardown(struct netd *nd, const struct netd_endpoint *ep, const size_t *only);
