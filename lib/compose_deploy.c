@@ -62,6 +62,33 @@ int compose_build(const struct cnode *v, const char *path, json_t *svc,
 	return 0;
 }
 
+/* The test forms the agent runs: NONE, CMD, CMD-SHELL, and its CMD-HTTP / CMD-TCP probes. */
+static int check_test(json_t *l, const struct cnode *t, const char *path, struct berth_error *err)
+{
+	const char *first = json_string_value(json_array_get(l, 0));
+	size_t n = json_array_size(l);
+	if (!first ||
+	    (strcmp(first, "CMD") && strcmp(first, "CMD-SHELL") && strcmp(first, "NONE") &&
+	     strcmp(first, "CMD-HTTP") && strcmp(first, "CMD-TCP")))
+		return cnode_err(
+		    err, t, path,
+		    "must start with \"CMD\", \"CMD-SHELL\", \"CMD-HTTP\", \"CMD-TCP\" or "
+		    "\"NONE\"");
+	if (strcmp(first, "NONE") && n < 2)
+		return cnode_err(err, t, path, "%s needs a command", first);
+	const char *arg = json_string_value(json_array_get(l, 1));
+	if (!strcmp(first, "CMD-HTTP") && (n != 2 || strncmp(arg, "http://", 7)))
+		return cnode_err(err, t, path, "CMD-HTTP takes one http:// URL");
+	if (!strcmp(first, "CMD-TCP")) {
+		const char *colon = strrchr(arg, ':');
+		char *end;
+		long port = strtol(colon ? colon + 1 : arg, &end, 10);
+		if (n != 2 || *end || port < 1 || port > 65535 || end == (colon ? colon + 1 : arg))
+			return cnode_err(err, t, path, "CMD-TCP takes one PORT or HOST:PORT");
+	}
+	return 0;
+}
+
 int compose_healthcheck(const struct cnode *v, const char *path, json_t *svc,
 			const struct compose_ctx *ctx, struct berth_error *err)
 {
@@ -82,21 +109,21 @@ int compose_healthcheck(const struct cnode *v, const char *path, json_t *svc,
 	char sub[COMPOSE_PATH_MAX];
 	snprintf(sub, sizeof(sub), "%s.test", path);
 	if (t && t->kind == CNODE_SCALAR && !cnode_is_null(t)) {
-		/* A string test runs through the container's shell, as compose does. */
-		json_object_set_new(h, "test", json_pack("[s, s]", "CMD-SHELL", t->value));
+		/* A string test runs through the container's shell, as compose does, except
+		 * berth's probes from outside the container: "http://..." and "tcp:PORT". */
+		const char *kind = !strncmp(t->value, "http://", 7) ? "CMD-HTTP"
+				   : !strncmp(t->value, "tcp:", 4)  ? "CMD-TCP"
+								    : "CMD-SHELL";
+		const char *arg = !strcmp(kind, "CMD-TCP") ? t->value + 4 : t->value;
+		json_object_set_new(h, "test", json_pack("[s, s]", kind, arg));
 	} else if (t) {
 		json_t *l = cget_string_list(t, sub, false, err);
 		if (!l)
 			return -1;
 		json_object_set_new(h, "test", l);
-		const char *first = json_string_value(json_array_get(l, 0));
-		if (!first ||
-		    (strcmp(first, "CMD") && strcmp(first, "CMD-SHELL") && strcmp(first, "NONE")))
-			return cnode_err(err, t, sub,
-					 "must start with \"CMD\", \"CMD-SHELL\" or \"NONE\"");
-		if (strcmp(first, "NONE") && json_array_size(l) < 2)
-			return cnode_err(err, t, sub, "%s needs a command", first);
 	}
+	if (t && check_test(json_object_get(h, "test"), t, sub, err) < 0)
+		return -1;
 	if (cget_fields(v, path, fields, h, err) < 0)
 		return -1;
 	json_object_set_new(svc, "healthcheck", steal_pointer(&h));

@@ -36,8 +36,10 @@
  *                      "service_completed_successfully", "required": true, "restart": bool
  *                      (only when given)}},  (dependencies on profile-disabled services with
  *                      required: false are dropped)
- *       "healthcheck": {"test": ["CMD", "..."] | ["CMD-SHELL", "..."] | ["NONE"] (a string
- *                       test becomes CMD-SHELL), "interval": ns, "timeout": ns, "retries": n,
+ *       "healthcheck": {"test": ["CMD", "..."] | ["CMD-SHELL", "..."] | ["NONE"] |
+ *                       ["CMD-HTTP", "http://..."] | ["CMD-TCP", "[HOST:]PORT"] (a string test
+ *                       becomes CMD-SHELL, except "http://..." -> CMD-HTTP and "tcp:PORT" ->
+ *                       CMD-TCP, the agent's probes from outside), "interval": ns, "timeout": ns, "retries": n,
  *                       "start_period": ns, "start_interval": ns, "disable": bool},
  *       "restart": "no"|"always"|"on-failure"|"on-failure:N"|"unless-stopped",
  *       "deploy": {"mode": "replicated", "replicas": n, "labels": {...},

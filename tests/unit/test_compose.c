@@ -252,14 +252,18 @@ static void test_depends_on(void **state)
 
 static void test_healthcheck(void **state)
 {
-	json_t *p = load("services:\n  a:\n    image: x\n    healthcheck:\n"
-			 "      test: curl -f http://localhost\n      interval: 1m30s\n"
-			 "      timeout: 500ms\n      retries: 5\n      start_period: 40s\n"
-			 "      start_interval: 5s\n"
-			 "  b:\n    image: x\n    healthcheck: {test: [CMD, wget, -q, "
-			 "localhost], disable: false}\n"
-			 "  c:\n    image: x\n    healthcheck: {test: [NONE]}\n"
-			 "  d:\n    image: x\n    healthcheck: {disable: true}\n");
+	json_t *p =
+	    load("services:\n  a:\n    image: x\n    healthcheck:\n"
+		 "      test: curl -f http://localhost\n      interval: 1m30s\n"
+		 "      timeout: 500ms\n      retries: 5\n      start_period: 40s\n"
+		 "      start_interval: 5s\n"
+		 "  b:\n    image: x\n    healthcheck: {test: [CMD, wget, -q, "
+		 "localhost], disable: false}\n"
+		 "  c:\n    image: x\n    healthcheck: {test: [NONE]}\n"
+		 "  d:\n    image: x\n    healthcheck: {disable: true}\n"
+		 "  e:\n    image: x\n    healthcheck: {test: \"http://localhost:8080/health\"}\n"
+		 "  f:\n    image: x\n    healthcheck: {test: \"tcp:8080\"}\n"
+		 "  g:\n    image: x\n    healthcheck: {test: [CMD-TCP, \"127.0.0.1:53\"]}\n");
 	assert_json(p, "services.a.healthcheck",
 		    "{\"test\": [\"CMD-SHELL\", \"curl -f http://localhost\"], \"interval\": "
 		    "90000000000, \"timeout\": 500000000, \"retries\": 5, \"start_period\": "
@@ -268,6 +272,10 @@ static void test_healthcheck(void **state)
 		    "{\"test\": [\"CMD\", \"wget\", \"-q\", \"localhost\"], \"disable\": false}");
 	assert_json(p, "services.c.healthcheck", "{\"test\": [\"NONE\"]}");
 	assert_json(p, "services.d.healthcheck", "{\"disable\": true}");
+	assert_json(p, "services.e.healthcheck.test",
+		    "[\"CMD-HTTP\", \"http://localhost:8080/health\"]");
+	assert_json(p, "services.f.healthcheck.test", "[\"CMD-TCP\", \"8080\"]");
+	assert_json(p, "services.g.healthcheck.test", "[\"CMD-TCP\", \"127.0.0.1:53\"]");
 	json_decref(p);
 }
 

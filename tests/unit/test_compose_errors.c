@@ -125,7 +125,13 @@ static void test_wrong_types(void **state)
 		     "\"up\"");
 	expect_error("services:\n  web:\n    image: x\n    healthcheck: {test: [RUN, x]}\n",
 		     "compose.yaml:4:25: services.web.healthcheck.test: must start with \"CMD\", "
-		     "\"CMD-SHELL\" or \"NONE\"");
+		     "\"CMD-SHELL\", \"CMD-HTTP\", \"CMD-TCP\" or \"NONE\"");
+	expect_error("services:\n  web:\n    image: x\n    healthcheck: {test: \"tcp:http\"}\n",
+		     "compose.yaml:4:25: services.web.healthcheck.test: CMD-TCP takes one PORT or "
+		     "HOST:PORT");
+	expect_error("services:\n  web:\n    image: x\n    healthcheck: {test: [CMD-HTTP, x]}\n",
+		     "compose.yaml:4:25: services.web.healthcheck.test: CMD-HTTP takes one http:// "
+		     "URL");
 	expect_error("services:\n  web:\n    image: x\n    working_dir: app\n",
 		     "compose.yaml:4:18: services.web.working_dir: must be an absolute path, not "
 		     "\"app\"");
