@@ -236,6 +236,22 @@ static int h_networks(const struct cnode *v, const char *path, json_t *svc,
 	return 0;
 }
 
+/* Modes the agent implements; "service:NAME" would need the scheduler to pick a replica. */
+static int h_network_mode(const struct cnode *v, const char *path, json_t *svc,
+			  const struct compose_ctx *ctx, struct berth_error *err)
+{
+	if (cget_kind(v, CNODE_SCALAR, path, err) < 0)
+		return -1;
+	const char *m = v->value;
+	if (!strncmp(m, "service:", 8))
+		return cnode_err(err, v, path, "\"%s\": service: is not supported by berth", m);
+	if (strcmp(m, "none") && strcmp(m, "host") && strcmp(m, "bridge") &&
+	    !(strncmp(m, "container:", 10) == 0 && m[10]))
+		return cnode_err(err, v, path,
+				 "must be none, host, bridge or container:NAME, not \"%s\"", m);
+	return set_string(v, path, svc, "network_mode", err);
+}
+
 static const char *const conditions[] = {"service_started", "service_healthy",
 					 "service_completed_successfully", NULL};
 
@@ -311,6 +327,7 @@ static const struct {
     {"expose", h_expose},
     {"volumes", h_volumes},
     {"networks", h_networks},
+    {"network_mode", h_network_mode},
     {"depends_on", h_depends_on},
     {"healthcheck", compose_healthcheck},
     {"restart", compose_restart},
@@ -359,7 +376,13 @@ json_t *compose_normalize_service(const char *name, const struct cnode *svc,
 	if (compose_environment(svc, path, out, ctx, err) < 0 ||
 	    compose_fold_legacy(svc, path, out, err) < 0)
 		return NULL;
-	if (!json_object_get(out, "networks"))
+	const struct cnode *mode = cnode_get(svc, "network_mode");
+	if (mode && cnode_get(svc, "networks")) {
+		snprintf(path + strlen(path), sizeof(path) - strlen(path), ".network_mode");
+		cnode_err(err, mode, path, "cannot be used with networks");
+		return NULL;
+	}
+	if (!mode && !json_object_get(out, "networks"))
 		json_object_set_new(out, "networks", json_pack("{s:n}", "default"));
 	return steal_pointer(&out);
 }

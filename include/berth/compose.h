@@ -30,8 +30,11 @@
  *                    "bind": {"create_host_path": true (short syntax), "propagation": "..",
  *                             "selinux": "z"}, "volume": {"nocopy": true, "subpath": ".."}}],
  *       "networks": {"default": null, "front": {"aliases": ["x"], "ipv4_address": "..."}}
- *                  (always present: {"default": null} when the file names none; keys are the
- *                  keys of the top-level "networks", look the real "name" up there),
+ *                  (always present: {"default": null} when the file names none, except
+ *                  with network_mode; keys are the keys of the top-level "networks", look
+ *                  the real "name" up there),
+ *       "network_mode": "none"|"host"|"bridge"|"container:NAME" (not with networks;
+ *                  "service:NAME" is not supported by berth),
  *       "depends_on": {"db": {"condition": "service_started"|"service_healthy"|
  *                      "service_completed_successfully", "required": true, "restart": bool
  *                      (only when given)}},  (dependencies on profile-disabled services with
@@ -68,7 +71,7 @@
  *   "x-...": anything
  * }
  * Durations are integer nanoseconds, sizes integer bytes. Every key the compose spec has and
- * berth does not implement (configs, secrets, cap_add, tmpfs, network_mode, deploy.placement,
+ * berth does not implement (configs, secrets, cap_add, tmpfs, deploy.placement,
  * ...) is an error "FILE:L:C: services.web.configs: not supported by berth"; any other key
  * is "...: unknown key"; `x-` keys are allowed everywhere. `version` is accepted and dropped.
  * `!reset` and `!override` tags work across -f files as the compose spec's merge rules say.

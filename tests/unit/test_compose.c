@@ -434,6 +434,17 @@ static void test_anchors_and_merge_keys(void **state)
 	json_decref(p);
 }
 
+static void test_network_mode(void **state)
+{
+	json_t *p = load("services:\n  a:\n    image: x\n    network_mode: host\n"
+			 "  b:\n    image: x\n    network_mode: \"container:other\"\n");
+	assert_json(p, NULL,
+		    "{\"name\": \"myapp\", \"services\": {\"a\": {\"image\": \"x\", "
+		    "\"network_mode\": \"host\"}, \"b\": {\"image\": \"x\", \"network_mode\": "
+		    "\"container:other\"}}}");
+	json_decref(p);
+}
+
 static void test_version_ignored(void **state)
 {
 	json_t *p = load("version: \"3.8\"\nservices:\n  web: {image: x}\n");
@@ -463,6 +474,7 @@ int main(void)
 	    cmocka_unit_test(test_profiles),
 	    cmocka_unit_test(test_extensions),
 	    cmocka_unit_test(test_anchors_and_merge_keys),
+	    cmocka_unit_test(test_network_mode),
 	    cmocka_unit_test(test_version_ignored),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

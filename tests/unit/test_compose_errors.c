@@ -77,8 +77,18 @@ static void test_unsupported_and_unknown(void **state)
 		     "compose.yaml:2:7: networks.n.enable_ipv6: not supported by berth");
 	expect_error("services:\n  web:\n    build: {context: ., ssh: [default]}\n",
 		     "compose.yaml:3:25: services.web.build.ssh: not supported by berth");
-	expect_error("services:\n  web:\n    image: x\n    network_mode: host\n",
-		     "compose.yaml:4:5: services.web.network_mode: not supported by berth");
+	expect_error(
+	    "services:\n  web:\n    image: x\n    network_mode: service:db\n",
+	    "compose.yaml:4:19: services.web.network_mode: \"service:db\": service: is not "
+	    "supported by berth");
+	expect_error("services:\n  web:\n    image: x\n    network_mode: nat\n",
+		     "compose.yaml:4:19: services.web.network_mode: must be none, host, bridge or "
+		     "container:NAME, not \"nat\"");
+	expect_error("services:\n  web:\n    image: x\n    network_mode: host\n    networks: "
+		     "[default]\n",
+		     "compose.yaml:4:19: services.web.network_mode: cannot be used with networks");
+	expect_error("services:\n  web:\n    image: x\n    privileged: true\n",
+		     "compose.yaml:4:5: services.web.privileged: not supported by berth");
 }
 
 static void test_wrong_types(void **state)
