@@ -120,7 +120,8 @@ int compose_ports(const struct cnode *n, const char *path, json_t *out, struct b
 int compose_expose(const struct cnode *n, const char *path, json_t *out, struct berth_error *err);
 int compose_volume(const struct cnode *n, const char *path, const struct compose_ctx *ctx,
 		   json_t *out, struct berth_error *err);
-/* Shell-like word splitting of a string command (quotes and backslashes; no expansion). */
+/* Shell-like word splitting of a string command as go-shellwords does it (quotes, backslashes;
+ * no expansion); an unquoted ; & | < > is an error rather than compose's silent cut. */
 int compose_split_words(const char *s, json_t *out, const char **problem);
 /* "~" and "~/x" with $HOME, then relative paths against the working dir. */
 char *compose_abs_path(const char *path, const struct compose_ctx *ctx);

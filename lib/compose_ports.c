@@ -302,7 +302,8 @@ int compose_split_words(const char *s, json_t *out, const char **problem)
 		if (*p == '\'' || *p == '"') {
 			char q = *p++;
 			while (*p && *p != q) {
-				if (q == '"' && *p == '\\' && p[1] && strchr("\"\\$`", p[1]))
+				/* as go-shellwords (compose's): \ escapes any character in "" */
+				if (q == '"' && *p == '\\' && p[1])
 					p++;
 				word[w++] = *p++;
 			}
@@ -311,6 +312,13 @@ int compose_split_words(const char *s, json_t *out, const char **problem)
 				return -1;
 			}
 			continue;
+		}
+		if (strchr(";&|<>", *p)) {
+			/* compose's splitter silently stops here; berth says why instead */
+			*problem =
+			    "unquoted shell operator (a string command runs without a shell: "
+			    "use [\"sh\", \"-c\", \"...\"])";
+			return -1;
 		}
 		word[w++] = *p;
 	}

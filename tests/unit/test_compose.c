@@ -67,6 +67,14 @@ static void test_command(void **state)
 	expect_error(
 	    "services:\n  web:\n    image: x\n    command: echo 'oops\n",
 	    "compose.yaml:4:14: services.web.command: unterminated quote in \"echo 'oops\"");
+	expect_error(
+	    "services:\n  web:\n    image: x\n    command: echo a; echo b\n",
+	    "compose.yaml:4:14: services.web.command: unquoted shell operator (a string "
+	    "command runs without a shell: use [\"sh\", \"-c\", \"...\"]) in \"echo a; echo "
+	    "b\"");
+	p = load("services:\n  web:\n    image: x\n    command: 'echo \"\\d\" \"a;b\" a\\|b'\n");
+	assert_json(p, "services.web.command", "[\"echo\", \"d\", \"a;b\", \"a|b\"]");
+	json_decref(p);
 }
 
 static void test_environment(void **state)
