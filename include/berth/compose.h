@@ -14,7 +14,8 @@
  *                 "tags": [...], "no_cache": bool, "pull": bool, "network": "x"},
  *       "command": ["httpd", "-f"],      a string is split into words shell-style (quotes and
  *       "entrypoint": [...],             backslashes, no expansion), as compose does; never
- *                                        wrapped in sh -c. [] (from "" or []) clears the image's.
+ *                                        wrapped in sh -c (an unquoted ; & | < > is an error).
+ *                                        [] (from "" or []) clears the image's.
  *       "environment": {"K": "V", "EMPTY": null},   (list and map forms; env_file files merged
  *                  in first, environment over them; a bare KEY takes the value from the
  *                  environment compose runs in, else stays null)
