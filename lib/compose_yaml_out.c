@@ -152,7 +152,10 @@ static int emit(yaml_emitter_t *e, const json_t *j, const char *parent, const ch
 			snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT, json_integer_value(j));
 		return scalar(e, buf, true);
 	case JSON_REAL:
+		/* the shortest of the two that reads back as the same double */
 		snprintf(buf, sizeof(buf), "%.15g", json_real_value(j));
+		if (strtod(buf, NULL) != json_real_value(j))
+			snprintf(buf, sizeof(buf), "%.17g", json_real_value(j));
 		if (!strpbrk(buf, ".eEn"))
 			strcat(buf, ".0");
 		return scalar(e, buf, true);
