@@ -210,13 +210,19 @@ static int check_depends_on(json_t *services, json_t *all, const struct cnode *r
 		}
 		char path[COMPOSE_PATH_MAX];
 		snprintf(path, sizeof(path), "services.%s.depends_on", name);
+		bool required = json_is_true(json_object_get(d, "required"));
+		if (!json_object_get(all, dep) && !required) {
+			/* compose only warns about an optional dependency that does not exist */
+			json_object_del(deps, dep);
+			continue;
+		}
 		if (!json_object_get(all, dep))
 			return cnode_err(err, mark ? mark : dn, path,
 					 "service \"%s\" depends on undefined service \"%s\"", name,
 					 dep);
 		if (json_object_get(services, dep))
 			continue;
-		if (json_is_true(json_object_get(d, "required")))
+		if (required)
 			return cnode_err(err, mark ? mark : dn, path,
 					 "service \"%s\" depends on service \"%s\", which is "
 					 "disabled by its profiles",

@@ -252,6 +252,10 @@ static void test_depends_on(void **state)
 		    "\"restart\": true}, \"db\": {\"condition\": "
 		    "\"service_completed_successfully\", \"required\": false}}");
 	struct berth_error err = {0};
+	json_t *opt = load("services:\n  web:\n    image: x\n    depends_on:\n"
+			   "      gone: {required: false}\n");
+	assert_json(opt, "services.web.depends_on", "{}");
+	json_decref(opt);
 	json_t *order = compose_service_order(p, &err);
 	assert_json(order, NULL, "[\"db\", \"web\", \"worker\"]");
 	json_decref(order);
