@@ -219,12 +219,9 @@ static void test_yaml_roundtrip(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_interpolation),
-		cmocka_unit_test(test_warnings),
-		cmocka_unit_test(test_dotenv),
-		cmocka_unit_test(test_merge),
-		cmocka_unit_test(test_lookup),
-		cmocka_unit_test(test_yaml_roundtrip),
+	    cmocka_unit_test(test_interpolation), cmocka_unit_test(test_warnings),
+	    cmocka_unit_test(test_dotenv),	  cmocka_unit_test(test_merge),
+	    cmocka_unit_test(test_lookup),	  cmocka_unit_test(test_yaml_roundtrip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
