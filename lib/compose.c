@@ -209,9 +209,11 @@ static int read_and_add(struct loader *l, const char *file, struct berth_error *
 		_cleanup_fclose_ FILE *mem = NULL;
 		size_t cap = 0;
 		mem = open_memstream(&data, &cap);
+		if (!mem)
+			return berth_err_errno(err, 500, errno, "read the compose file from stdin");
 		char buf[65536];
 		size_t n;
-		while (mem && (n = fread(buf, 1, sizeof(buf), stdin)) > 0)
+		while ((n = fread(buf, 1, sizeof(buf), stdin)) > 0)
 			fwrite(buf, 1, n, mem);
 		fclose(steal_pointer(&mem));
 		return add_file(l, "-", data, cap, err);
