@@ -191,6 +191,18 @@ struct restart_req {
 	char id[65];
 };
 
+/* Docker's order: kill, die, stop, start, then restart. */
+static void restart_started(void *arg, int status, const struct berth_error *err)
+{
+	struct restart_req *req = arg;
+	struct agent *agent = req->call->ctx;
+	struct container *c = container_find(agent->containers, req->id, NULL);
+	if (c && (status == 204 || status == 304))
+		container_event(c, "restart", NULL);
+	reply_done(req->call, status, err);
+	free(req);
+}
+
 static void restart_stopped(void *arg, int status, const struct berth_error *err)
 {
 	struct restart_req *req = arg;
@@ -207,8 +219,12 @@ static void restart_stopped(void *arg, int status, const struct berth_error *err
 		berth_http_reply_error(call, &e);
 		return;
 	}
-	container_event(c, "restart", NULL);
-	container_start(c, reply_done, call);
+	req = calloc(1, sizeof(*req));
+	if (!req)
+		abort();
+	req->call = call;
+	memcpy(req->id, c->id, sizeof(req->id));
+	container_start(c, restart_started, req);
 }
 
 static void api_restart(struct berth_http_call *call)

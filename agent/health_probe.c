@@ -99,11 +99,13 @@ static int parse_tcp(const char *s, struct health_config *out, struct berth_erro
 int health_config_parse(const json_t *hc, struct health_config *out, struct berth_error *err)
 {
 	memset(out, 0, sizeof(*out));
-	json_t *test = json_object_get(hc, "Test");
-	if (!hc || json_is_null(hc) || json_array_size(test) == 0)
+	if (!hc || json_is_null(hc))
 		return 0;
-	if (!json_is_object(hc) || !json_is_array(test))
+	json_t *test = json_object_get(hc, "Test");
+	if (!json_is_object(hc) || (test && !json_is_null(test) && !json_is_array(test)))
 		return berth_err(err, 400, "Healthcheck.Test must be a list of strings");
+	if (json_array_size(test) == 0)
+		return 0;
 	size_t i;
 	json_t *v;
 	json_array_foreach(test, i, v) if (!json_is_string(v)) return berth_err(

@@ -192,3 +192,33 @@ create_json() { # NAME JSON: POST /containers/create then start
 	[ "$status" -eq 125 ]
 	[[ "$output" == *"invalid duration"* ]]
 }
+
+@test "replicas of a compose service share a published port; an unhealthy one gets no traffic" {
+	for n in 1 2; do
+		berth run -d --name bal-$n -p 9000:8080 --label com.docker.compose.project=bp \
+			--label com.docker.compose.service=web --label berth.health.restart=false \
+			--health-cmd 'test ! -e /www/sick' --health-interval 200ms --health-retries 1 \
+			busybox sh -c "mkdir /www; echo replica-$n >/www/index.html; exec httpd -f -p 8080 -h /www"
+	done
+	wait_health bal-1 healthy 5
+	wait_health bal-2 healthy 5
+	: >"$BATS_TEST_TMPDIR/seen"
+	for i in $(seq 10); do curl -s --max-time 2 http://127.0.0.1:9000/ >>"$BATS_TEST_TMPDIR/seen"; done
+	sort "$BATS_TEST_TMPDIR/seen" | uniq -c
+	grep -q replica-1 "$BATS_TEST_TMPDIR/seen"
+	grep -q replica-2 "$BATS_TEST_TMPDIR/seen"
+	berth exec bal-2 touch /www/sick
+	wait_health bal-2 unhealthy 5
+	sleep 0.2
+	: >"$BATS_TEST_TMPDIR/seen"
+	for i in $(seq 10); do curl -s --max-time 2 http://127.0.0.1:9000/ >>"$BATS_TEST_TMPDIR/seen"; done
+	sort "$BATS_TEST_TMPDIR/seen" | uniq -c
+	[ "$(grep -c replica-1 "$BATS_TEST_TMPDIR/seen")" -eq 10 ]
+	# healthy again: back in the rotation
+	berth exec bal-2 rm /www/sick
+	wait_health bal-2 healthy 5
+	sleep 0.2
+	: >"$BATS_TEST_TMPDIR/seen"
+	for i in $(seq 10); do curl -s --max-time 2 http://127.0.0.1:9000/ >>"$BATS_TEST_TMPDIR/seen"; done
+	grep -q replica-2 "$BATS_TEST_TMPDIR/seen"
+}

@@ -218,3 +218,14 @@ EOF
 	[ "$status" -eq 125 ]
 	[[ "$output" == *"berth.restart.backoff-min"* ]]
 }
+
+@test "berth restart: Docker's events, restart after start" {
+	berth run -d --name ev busybox sleep 600
+	sleep 1.1
+	since=$(date +%s)
+	berth restart -t 0 ev
+	run events "$since" '{"type":["container"],"container":["ev"]}'
+	actions=$(grep -o '"Action":"[a-z_: ]*"' <<<"$output" | cut -d'"' -f4 | tr '\n' ' ')
+	echo "$actions"
+	[ "$actions" = "kill die stop start restart " ]
+}
