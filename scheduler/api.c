@@ -48,10 +48,7 @@ static void reply_settled(struct sched_project *p, void *arg, bool removed)
 		if (!svc->error[0] || svc->desired == 0)
 			continue;
 		json_t *body = json_pack("{s:s, s:o}", "message", svc->error, "project", doc);
-		int status = strstr(svc->error, "No such image") ? 404
-			     : strstr(svc->error, "Conflict") || strstr(svc->error, "allocated")
-				 ? 409
-				 : 500;
+		int status = svc->error_status >= 400 ? svc->error_status : 500;
 		berth_http_reply_json(call, status, body);
 		return;
 	}

@@ -87,6 +87,7 @@ static void op_finish(struct op *op, bool ok, const struct berth_error *err)
 		log_warn("%s: %s", op->name, err->msg);
 	if (svc && err && (op->kind == SCHED_OP_CREATE || op->kind == SCHED_OP_START)) {
 		snprintf(svc->error, sizeof(svc->error), "%s", err->msg);
+		svc->error_status = err->status;
 		int64_t delay = 1000000000LL << (svc->error_backoff < 6 ? svc->error_backoff : 6);
 		svc->retry_at_ns = berth_now_ns() + delay;
 		svc->error_backoff++;

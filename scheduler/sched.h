@@ -51,6 +51,7 @@ struct sched_service {
 	char pending_reason[256];
 	char waiting[256]; /* dependencies not met yet */
 	char error[512];   /* last create/start failure */
+	int error_status;  /* its HTTP status */
 	int64_t retry_at_ns;
 	int error_backoff;
 	double res_cpus; /* reservations per replica */
