@@ -13,8 +13,6 @@
 #include "berth/http_client.h"
 #include "cmd_compose.h"
 
-#pragma weak compose_write_yaml
-
 static void print_error(const struct berth_error *err)
 {
 	if (!strncmp(err->msg, "Cannot connect", 14) || !strncmp(err->msg, "Error response", 14))
@@ -356,11 +354,6 @@ static int config_exec(struct cli *cli, struct cli_args *a)
 	struct berth_error err = {0};
 	if (!model)
 		return 1;
-	if (!compose_write_yaml) {
-		json_dumpf(model, stdout, JSON_INDENT(2));
-		fputc('\n', stdout);
-		return 0;
-	}
 	if (compose_write_yaml(model, stdout, &err) < 0) {
 		fprintf(stderr, "%s\n", err.msg);
 		return 1;

@@ -77,6 +77,7 @@ static void op_finish(struct op *op, bool ok, const struct berth_error *err)
 			snprintf(r->state, sizeof(r->state), "running");
 			r->started_ns = berth_now_ns();
 			r->user_stopped = false;
+			r->died = false;
 		}
 	}
 	if (svc && ok && (op->kind == SCHED_OP_CREATE || op->kind == SCHED_OP_START)) {

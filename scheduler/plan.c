@@ -1,5 +1,5 @@
 /* Pure planning rules: replica numbers, which replicas go first on scale-down, placement
- * against the host's capacity, restart decisions and backoff. Unit-tested. */
+ * against the host's capacity. Unit-tested. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,40 +83,6 @@ bool sched_plan_fits(double host_cpus, int64_t host_memory, double used_cpus, in
 		return false;
 	}
 	return true;
-}
-
-bool sched_plan_should_restart(const json_t *service, int exit_code, int restarts)
-{
-	const char *r = json_string_value(json_object_get(service, "restart"));
-	json_t *rp = json_object_get(json_object_get(service, "deploy"), "restart_policy");
-	if (!r && rp) {
-		const char *cond = json_string_value(json_object_get(rp, "condition"));
-		json_int_t max = json_integer_value(json_object_get(rp, "max_attempts"));
-		if (max > 0 && restarts >= max)
-			return false;
-		if (!cond || strcmp(cond, "any") == 0)
-			return true;
-		return strcmp(cond, "on-failure") == 0 && exit_code != 0;
-	}
-	if (!r || strcmp(r, "no") == 0)
-		return false;
-	if (strcmp(r, "always") == 0 || strcmp(r, "unless-stopped") == 0)
-		return true;
-	if (strncmp(r, "on-failure", 10) == 0) {
-		int max = r[10] == ':' ? atoi(r + 11) : 0;
-		return exit_code != 0 && (max <= 0 || restarts < max);
-	}
-	return false;
-}
-
-int64_t sched_plan_backoff_ns(int backoff)
-{
-	if (backoff <= 0)
-		return 0;
-	int64_t d = 100000000LL;
-	for (int i = 1; i < backoff && d < 60000000000LL; i++)
-		d *= 2;
-	return d > 60000000000LL ? 60000000000LL : d;
 }
 
 void sched_plan_reservations(const json_t *service, double *cpus, int64_t *memory)

@@ -299,10 +299,14 @@ static int plan_service(struct sched_project *p, struct sched_service *svc, int6
 		}
 		return issued;
 	}
+	/* Restarts after a crash and of unhealthy replicas are the agent's (the restart policy
+	 * is in each container's HostConfig); the scheduler starts what was never started and,
+	 * for up/start, what is stopped. */
 	bool work = keep < desired;
-	for (int i = 0; i < keep && !work; i++)
-		work = !svc->replicas[i]->busy &&
-		       (!is_up(svc->replicas[i]) || !strcmp(svc->replicas[i]->health, "unhealthy"));
+	for (int i = 0; i < keep && !work; i++) {
+		struct sched_replica *r = svc->replicas[i];
+		work = !r->busy && !is_up(r) && (!strcmp(r->state, "created") || svc->up_pending);
+	}
 	if (!work) {
 		svc->up_pending = false;
 		return issued;
@@ -315,43 +319,13 @@ static int plan_service(struct sched_project *p, struct sched_service *svc, int6
 	bool retry_wait = svc->error[0] && now < svc->retry_at_ns;
 	if (retry_wait && (!*next_ns || svc->retry_at_ns < *next_ns))
 		*next_ns = svc->retry_at_ns;
-
-	/* Replicas that exist but do not run. */
 	for (int i = 0; i < keep && !retry_wait; i++) {
 		struct sched_replica *r = svc->replicas[i];
-		if (!r->busy && !strcmp(r->state, "running") && !strcmp(r->health, "unhealthy") &&
-		    !json_is_true(
-			json_object_get(json_object_get(svc->config, "healthcheck"), "disable"))) {
-			/* Docker only marks it; a service replaces it. */
-			r->restarts++;
-			snprintf(r->health, sizeof(r->health), "starting");
-			sched_op_replica(p, svc, r, SCHED_OP_RESTART);
-			issued++;
-			continue;
-		}
 		if (r->busy || is_up(r))
 			continue;
 		if (!strcmp(r->state, "created") || svc->up_pending) {
 			sched_op_replica(p, svc, r, SCHED_OP_START);
 			issued++;
-			continue;
-		}
-		if (r->user_stopped ||
-		    !sched_plan_should_restart(svc->config, r->exit_code, r->restarts))
-			continue;
-		if (!r->restart_at_ns) {
-			if (r->started_ns && now - r->started_ns >= 10000000000LL)
-				r->backoff = 0;
-			r->restart_at_ns = now + sched_plan_backoff_ns(r->backoff);
-			r->backoff++;
-		}
-		if (now >= r->restart_at_ns) {
-			r->restart_at_ns = 0;
-			r->restarts++;
-			sched_op_replica(p, svc, r, SCHED_OP_START);
-			issued++;
-		} else if (!*next_ns || r->restart_at_ns < *next_ns) {
-			*next_ns = r->restart_at_ns;
 		}
 	}
 	svc->up_pending = false;
@@ -487,10 +461,15 @@ void sched_on_container_event(struct sched_project *p, const char *action, const
 	if (r && strcmp(action, "kill") == 0)
 		r->user_stopped = true;
 	if (r && strcmp(action, "start") == 0) {
+		/* A start after a die nobody asked for is a restart by the agent's policy. */
+		if (r->died && !r->user_stopped)
+			r->restarts++;
+		r->died = false;
 		r->user_stopped = false;
 		r->started_ns = berth_now_ns();
 	}
 	if (r && strcmp(action, "die") == 0) {
+		r->died = true;
 		const char *code = json_string_value(json_object_get(attrs, "exitCode"));
 		snprintf(r->state, sizeof(r->state), "exited");
 		r->exit_code = code ? atoi(code) : r->exit_code;

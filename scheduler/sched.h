@@ -20,7 +20,7 @@
 #define SCHED_MAX_REPLICAS 10000
 
 /* One container of a service, as last listed by the agent, plus what the scheduler remembers
- * about it across listings (restart count, backoff). */
+ * about it across listings (restart count, stops by the user). */
 struct sched_replica {
 	int number;
 	char id[65];
@@ -31,11 +31,11 @@ struct sched_replica {
 	int exit_code;
 	int64_t created; /* unix seconds */
 	json_t *ports;	 /* the agent's Ports entries */
-	int restarts;	 /* restarts the scheduler made */
-	int backoff;	 /* consecutive quick restarts, for the delay */
-	int64_t started_ns, restart_at_ns;
+	int restarts;	 /* restarts seen (the agent's policy restarts) */
+	int64_t started_ns;
 	bool user_stopped; /* a stop or kill went through the agent since the last start */
 	bool busy;	   /* an operation on it is in flight */
+	bool died;	   /* a die event came since its last start */
 	bool seen;	   /* present in the latest listing */
 };
 
@@ -112,7 +112,7 @@ json_t *sched_create_body(const json_t *model, const char *project, const char *
 /* The service's networks as project network names, primary first (malloc'd strv). */
 char **sched_service_networks(const json_t *model, const char *project, const char *service);
 
-/* --- plan.c: numbering, scale-down order, placement, restart decisions (pure) --- */
+/* --- plan.c: numbering, scale-down order, placement (pure) --- */
 
 /* Numbers for `count` new replicas: the lowest not in used[0..n_used). out has count slots. */
 void sched_plan_numbers(const int *used, size_t n_used, int count, int *out);
@@ -122,11 +122,6 @@ void sched_plan_scale_down(const int *numbers, size_t n, int keep, bool *remove)
  * host_memory) are reserved already? When not, reason says what is short. */
 bool sched_plan_fits(double host_cpus, int64_t host_memory, double used_cpus, int64_t used_memory,
 		     double cpus, int64_t memory, char *reason, size_t size);
-/* Restart a replica that exited with exit_code after `restarts` restarts, under the service's
- * restart / deploy.restart_policy? */
-bool sched_plan_should_restart(const json_t *service, int exit_code, int restarts);
-/* Docker's backoff: 100 ms doubling per consecutive quick restart, capped at 1 min. */
-int64_t sched_plan_backoff_ns(int backoff);
 /* deploy.resources.reservations of a service. */
 void sched_plan_reservations(const json_t *service, double *cpus, int64_t *memory);
 /* Host capacity: online CPUs and MemTotal. */
