@@ -196,8 +196,8 @@ int cget_fields(const struct cnode *map, const char *path, const struct cfield *
 		const char *s;
 		bool b;
 		long long i;
-		int64_t n;
-		double d;
+		int64_t n = 0;
+		double d = 0;
 		switch (f->type) {
 		case CF_STRING:
 			if (cget_string(v, sub, &s, err) < 0)

@@ -37,7 +37,7 @@ static void go_duration(int64_t ns, char *out, size_t size)
 	if (rest) {
 		char frac[16];
 		snprintf(frac, sizeof(frac), ".%09" PRId64, rest);
-		for (size_t n = strlen(frac); frac[n - 1] == '0'; n--)
+		for (size_t n = strlen(frac); n > 1 && frac[n - 1] == '0'; n--)
 			frac[n - 1] = '\0';
 		strncat(sec, frac, sizeof(sec) - strlen(sec) - 1);
 	}
