@@ -65,14 +65,6 @@ struct container {
 	void *start_done_arg;	  /* the pending start's completion (runtime_start's arg is c) */
 	struct event *kill_timer; /* SIGKILL after stop's timeout */
 	struct container_watch *watches;
-	/* The previous run's shim may still be on its way out and, leaving, removes its socket
-	 * path, which a new shim for this container reuses: starts wait (bounded) until the
-	 * socket file is gone. 0 when no shim of ours is leaving. */
-	int64_t shim_leaving_until_ns;
-	struct event *start_wait;
-	container_done_cb wait_done;
-	void *wait_arg;
-	bool wait_policy;
 	/* restart policy (restart.c) */
 	struct event *restart_timer;
 	int64_t restart_delay_ns; /* the backoff's current delay; 0 = none yet */

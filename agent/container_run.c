@@ -99,8 +99,6 @@ static void container_exited(struct container *c, int code, bool oom, int64_t fi
 	c->starting = false;
 	if (c->kill_timer)
 		event_del(c->kill_timer);
-	if (c->rt)
-		c->shim_leaving_until_ns = berth_now_ns() + 2000000000LL;
 	container_release_runtime(c);
 	health_stop(c);
 	if (!auto_remove(c))
@@ -183,53 +181,7 @@ static void started_cb(void *arg, pid_t pid, const struct berth_error *err)
 	done(done_arg, 204, NULL);
 }
 
-/* Is the shim of the container's previous run still leaving? Its exit unlinks the socket
- * path a new shim would listen on (an agent restarted then finds no shim and reports the
- * running container exited), so a start waits for it, at most until the deadline. */
-static bool old_shim_leaving(struct container *c)
-{
-	if (c->shim_leaving_until_ns == 0)
-		return false;
-	char sock[128];
-	if (berth_now_ns() > c->shim_leaving_until_ns ||
-	    shim_socket_path(sock, sizeof(sock), c->store->agent->run, c->id) < 0 ||
-	    access(sock, F_OK) != 0) {
-		c->shim_leaving_until_ns = 0;
-		return false;
-	}
-	return true;
-}
-
 static void start_checked(struct container *c, bool policy, container_done_cb done, void *arg);
-
-static void start_wait_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct container *c = arg;
-	if (old_shim_leaving(c)) {
-		struct timeval ms = {0, 1000};
-		evtimer_add(c->start_wait, &ms);
-		return;
-	}
-	c->starting = false;
-	container_done_cb done = c->wait_done;
-	c->wait_done = NULL;
-	if (done)
-		start_checked(c, c->wait_policy, done, c->wait_arg);
-}
-
-/* Cancel a start that waits for the old shim: done with 409. */
-static void start_wait_cancel(struct container *c)
-{
-	if (!c->wait_done)
-		return;
-	container_done_cb done = c->wait_done;
-	c->wait_done = NULL;
-	c->starting = false;
-	event_del(c->start_wait);
-	struct berth_error err = {0};
-	berth_err(&err, 409, "container %s: start canceled", c->id);
-	done(c->wait_arg, 409, &err);
-}
 
 void container_start(struct container *c, container_done_cb done, void *arg)
 {
@@ -267,17 +219,6 @@ static void start_checked(struct container *c, bool policy, container_done_cb do
 	if (c->status == CONTAINER_REMOVING || c->status == CONTAINER_DEAD || c->remove_on_exit) {
 		berth_err(&err, 409, "container is marked for removal and cannot be started");
 		done(arg, 409, &err);
-		return;
-	}
-	if (old_shim_leaving(c)) {
-		if (!c->start_wait)
-			c->start_wait = evtimer_new(agent->base, start_wait_cb, c);
-		c->starting = true;
-		c->wait_done = done;
-		c->wait_arg = arg;
-		c->wait_policy = policy;
-		struct timeval ms = {0, 1000};
-		evtimer_add(c->start_wait, &ms);
 		return;
 	}
 	if (container_net_ensure(c, done, arg))
@@ -380,10 +321,9 @@ static void arm_kill_timer(struct container *c, int seconds)
 /* A stop or kill by the user of a container waiting to be restarted: it stays stopped. */
 static bool stop_waiting_restart(struct container *c)
 {
-	if (c->rt || (c->status != CONTAINER_RESTARTING && !c->wait_done))
+	if (c->rt || c->status != CONTAINER_RESTARTING)
 		return false;
 	c->stop_requested = true;
-	start_wait_cancel(c);
 	restart_cancel(c);
 	save_state_logged(c);
 	return true;
@@ -475,7 +415,7 @@ void container_remove(struct container *c, bool force, bool volumes, container_d
 			log_warn("container %.12s: kill: %s", c->id, err.msg);
 		return;
 	}
-	if (c->status == CONTAINER_RESTARTING || c->wait_done) {
+	if (c->status == CONTAINER_RESTARTING) {
 		if (!force) {
 			berth_err(&err, 409,
 				  "You cannot remove a restarting container %s. Stop the container "

@@ -53,8 +53,6 @@ void container_free(struct container *c)
 		event_free(c->kill_timer);
 	if (c->restart_timer)
 		event_free(c->restart_timer);
-	if (c->start_wait)
-		event_free(c->start_wait);
 	health_free(c);
 	json_decref(c->config);
 	free(c->name);

@@ -36,6 +36,8 @@ static struct {
 	struct shim_spec spec;
 	struct shim_cgroups cg;
 	char sock_path[128];
+	dev_t sock_dev; /* the socket file this shim bound, to unlink only its own */
+	ino_t sock_ino;
 	pid_t pid;
 	int out_fd, err_fd, tty_fd, stdin_fd;
 	int listen_fd, client_fd, sig_fd;
@@ -60,6 +62,16 @@ static struct {
        .listen_fd = -1,
        .client_fd = -1,
        .sig_fd = -1};
+
+/* Remove the socket file only if it is still the one this shim bound: a restarted
+ * container's new shim may already listen on the same path while this one leaves. */
+static void unlink_own_socket(void)
+{
+	struct stat st;
+	if (S.sock_path[0] && S.sock_ino && lstat(S.sock_path, &st) == 0 &&
+	    st.st_dev == S.sock_dev && st.st_ino == S.sock_ino)
+		unlink(S.sock_path);
+}
 
 /* An idle shim gives its buffers' pages back: what a container costs is mostly this. */
 static void release_idle_memory(void)
@@ -277,7 +289,7 @@ static void handle_frame(const struct shim_frame_header *h, const char *p)
 		break;
 	case SHIM_MSG_ACK:
 		if (S.finalized) {
-			unlink(S.sock_path);
+			unlink_own_socket();
 			exit(0);
 		}
 		break;
@@ -375,6 +387,11 @@ static int listen_socket(const struct shim_spec *spec)
 	unlink(S.sock_path);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 8) < 0)
 		return -1;
+	struct stat st;
+	if (lstat(S.sock_path, &st) == 0) {
+		S.sock_dev = st.st_dev;
+		S.sock_ino = st.st_ino;
+	}
 	return fd;
 }
 
@@ -406,7 +423,7 @@ static void loop(void)
 		if (r < 0 && errno != EINTR)
 			_exit(1);
 		if (r == 0 && S.finalized) {
-			unlink(S.sock_path);
+			unlink_own_socket();
 			exit(0);
 		}
 		if (r == 0 && !S.exited)
@@ -450,7 +467,7 @@ static void loop(void)
 			finalize();
 		}
 		if (S.finalized && S.client_fd < 0) {
-			unlink(S.sock_path);
+			unlink_own_socket();
 			exit(0);
 		}
 	}
@@ -471,8 +488,7 @@ static int fail_start(const struct shim_child_error *cerr, const char *dir)
 	shim_pool_abort();
 	if (S.pid > 0)
 		waitpid(S.pid, NULL, 0);
-	if (S.sock_path[0])
-		unlink(S.sock_path);
+	unlink_own_socket();
 	shim_cgroups_remove(&S.cg);
 	write_exit_json(dir, code, false, shim_now_ns());
 	if (send(SHIM_FD_AGENT, frame, sizeof(h) + 4 + (size_t)n, MSG_NOSIGNAL) < 0)
