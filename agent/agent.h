@@ -42,6 +42,8 @@ extern const struct berth_http_route api_exec_routes[];
 extern const size_t api_exec_routes_len;
 extern const struct berth_http_route api_images_routes[];
 extern const size_t api_images_routes_len;
+extern const struct berth_http_route api_volumes_routes[];
+extern const size_t api_volumes_routes_len;
 
 /* Implemented by the container store: is any container (running or not) using image_id
  * ("sha256:<hex>")? If so, copy that container's 64-hex id to container_id. */

@@ -128,6 +128,7 @@ static struct berth_http_route *all_routes(size_t *n)
 	    {api_exec_routes, api_exec_routes_len},
 	    {api_images_routes, api_images_routes_len},
 	    {api_networks_routes, api_networks_routes_len},
+	    {api_volumes_routes, api_volumes_routes_len},
 	};
 	size_t total = 0;
 	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
