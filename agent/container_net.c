@@ -115,7 +115,8 @@ json_t *container_net_endpoint_request(const char *id, const char *name, const j
 	_cleanup_json_ json_t *ports = json_array();
 	if (ports_request(config, host, ports, err) < 0)
 		return NULL;
-	/* Replicas of a compose service share their published ports: netd balances over them. */
+	/* Replicas of a compose service share the ports published on a fixed host port: netd
+	 * balances over them. A port without a host port gets one per replica. */
 	json_t *labels = json_object_get(config, "Labels");
 	const char *project = json_string_value(json_object_get(labels, "com.docker.compose.project"));
 	const char *service = json_string_value(json_object_get(labels, "com.docker.compose.service"));
@@ -124,7 +125,11 @@ json_t *container_net_endpoint_request(const char *id, const char *name, const j
 		snprintf(svc, sizeof(svc), "%s/%s", project, service);
 		size_t i;
 		json_t *p;
-		json_array_foreach(ports, i, p) json_object_set_new(p, "Service", json_string(svc));
+		json_array_foreach(ports, i, p)
+		{
+			if (json_integer_value(json_object_get(p, "HostPort")) > 0)
+				json_object_set_new(p, "Service", json_string(svc));
+		}
 	}
 	/* The docker CLI names the default network "default" in EndpointsConfig. */
 	json_t *eps = json_object_get(networking, "EndpointsConfig");
