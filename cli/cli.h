@@ -89,7 +89,9 @@ extern const struct cli_command cli_cmd_run, cli_cmd_create, cli_cmd_start, cli_
     cli_cmd_image_prune, cli_cmd_image_tag, cli_cmd_system_start, cli_cmd_system_stop,
     cli_cmd_system_status, cli_cmd_port, cli_cmd_network_ls, cli_cmd_network_create,
     cli_cmd_network_rm, cli_cmd_network_inspect, cli_cmd_network_connect,
-    cli_cmd_network_disconnect, cli_cmd_network_prune, cli_cmd_compose, cli_cmd_scale;
+    cli_cmd_network_disconnect, cli_cmd_network_prune, cli_cmd_compose, cli_cmd_scale,
+    cli_cmd_volume_ls, cli_cmd_volume_create, cli_cmd_volume_rm, cli_cmd_volume_inspect,
+    cli_cmd_volume_prune;
 
 /* Run a command entry with its arguments (flags parsed, --help and arity checked). */
 int cli_run_command(struct cli *cli, const struct cli_command *cmd, const char *path, int argc,

@@ -67,6 +67,11 @@ static const char *const image_names[] = {"import", "inspect", "load", "ls", "pr
 					  "rm",	    "save",    "tag",  NULL};
 static const char *const network_names[] = {"connect", "create", "disconnect", "inspect",
 					    "ls",      "prune",  "rm",	       NULL};
+static const struct cli_command *volume_table[] = {
+    &cli_cmd_volume_create, &cli_cmd_volume_inspect, &cli_cmd_volume_ls,
+    &cli_cmd_volume_prune,  &cli_cmd_volume_rm,	     NULL,
+};
+static const char *const volume_names[] = {"create", "inspect", "ls", "prune", "rm", NULL};
 static const char *const system_names[] = {"info", "start", "status", "stop", NULL};
 
 static const struct group groups[] = {
@@ -74,6 +79,7 @@ static const struct group groups[] = {
     {"image", "Manage images", image_table, image_names},
     {"network", "Manage networks", network_table, network_names},
     {"system", "Manage berth", system_table, system_names},
+    {"volume", "Manage volumes", volume_table, volume_names},
 };
 
 static void print_main_usage(FILE *out)
