@@ -65,8 +65,8 @@ static json_t *docker_network(struct berth_http_call *call, const json_t *n, boo
 	/* Only the predefined bridge reports its device, as Docker's does: a user network's
 	 * Options are what its creator gave, and docker-compose recreates a network whose
 	 * Options differ from its file's. */
-	if (bridge && *bridge && strcmp(json_string_value(json_object_get(n, "Name")) ?: "",
-					  "bridge") == 0)
+	if (bridge && *bridge &&
+	    strcmp(json_string_value(json_object_get(n, "Name")) ?: "", "bridge") == 0)
 		json_object_set_new(options, "com.docker.network.bridge.name", json_string(bridge));
 	json_t *containers = json_object();
 	const char *key;

@@ -156,8 +156,9 @@ static void api_volume_create(struct berth_http_call *call)
 	if ((name && !json_is_string(name) && !json_is_null(name)) ||
 	    (labels && !json_is_object(labels) && !json_is_null(labels)) ||
 	    (opts && !json_is_object(opts) && !json_is_null(opts))) {
-		berth_http_reply_errorf(call, 400, "invalid JSON: Name must be a string, Labels "
-						   "and DriverOpts objects of strings");
+		berth_http_reply_errorf(call, 400,
+					"invalid JSON: Name must be a string, Labels "
+					"and DriverOpts objects of strings");
 		return;
 	}
 	const char *key;
@@ -167,9 +168,9 @@ static void api_volume_create(struct berth_http_call *call)
 		berth_http_reply_errorf(call, 400, "invalid JSON: label %s is not a string", key);
 		return;
 	}
-	json_t *vol = volumes_create(agent->root, json_string_value(name),
-				     json_string_value(json_object_get(body, "Driver")), labels,
-				     opts, &err);
+	json_t *vol =
+	    volumes_create(agent->root, json_string_value(name),
+			   json_string_value(json_object_get(body, "Driver")), labels, opts, &err);
 	if (!vol) {
 		berth_http_reply_error(call, &err);
 		return;
@@ -261,9 +262,9 @@ static void api_volume_prune(struct berth_http_call *call)
 		json_array_append_new(deleted, json_string(name));
 		agent_event(agent, "volume", "destroy", name, NULL);
 	}
-	berth_http_reply_json(call, 200,
-			      json_pack("{s:o, s:I}", "VolumesDeleted", deleted, "SpaceReclaimed",
-					reclaimed));
+	berth_http_reply_json(
+	    call, 200,
+	    json_pack("{s:o, s:I}", "VolumesDeleted", deleted, "SpaceReclaimed", reclaimed));
 }
 
 const struct berth_http_route api_volumes_routes[] = {

@@ -118,8 +118,10 @@ json_t *container_net_endpoint_request(const char *id, const char *name, const j
 	/* Replicas of a compose service share the ports published on a fixed host port: netd
 	 * balances over them. A port without a host port gets one per replica. */
 	json_t *labels = json_object_get(config, "Labels");
-	const char *project = json_string_value(json_object_get(labels, "com.docker.compose.project"));
-	const char *service = json_string_value(json_object_get(labels, "com.docker.compose.service"));
+	const char *project =
+	    json_string_value(json_object_get(labels, "com.docker.compose.project"));
+	const char *service =
+	    json_string_value(json_object_get(labels, "com.docker.compose.service"));
 	if (project && *project && service && *service) {
 		char svc[512];
 		snprintf(svc, sizeof(svc), "%s/%s", project, service);

@@ -281,9 +281,9 @@ json_t *volumes_inspect(const char *root, const char *name, struct berth_error *
 	}
 	json_t *labels = json_object_get(meta, "Labels");
 	json_t *options = json_object_get(meta, "Options");
-	return json_pack("{s:s, s:s, s:O, s:s, s:s, s:O, s:s}", "CreatedAt", at, "Driver",
-			 "local", "Labels", json_is_object(labels) ? labels : json_null(),
-			 "Mountpoint", data, "Name", name, "Options",
+	return json_pack("{s:s, s:s, s:O, s:s, s:s, s:O, s:s}", "CreatedAt", at, "Driver", "local",
+			 "Labels", json_is_object(labels) ? labels : json_null(), "Mountpoint",
+			 data, "Name", name, "Options",
 			 json_is_object(options) ? options : json_null(), "Scope", "local");
 }
 
@@ -324,8 +324,8 @@ json_t *volumes_list(const char *root)
 	return out;
 }
 
-json_t *volumes_create(const char *root, const char *name, const char *driver,
-		       const json_t *labels, const json_t *options, struct berth_error *err)
+json_t *volumes_create(const char *root, const char *name, const char *driver, const json_t *labels,
+		       const json_t *options, struct berth_error *err)
 {
 	char random[65];
 	if (!name || !*name) {
@@ -392,8 +392,8 @@ static int64_t tree_size(int dirfd)
 		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
 		if (S_ISDIR(st.st_mode)) {
-			int fd = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-								 O_CLOEXEC);
+			int fd = openat(dirfd, de->d_name,
+					O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (fd >= 0)
 				total += tree_size(fd);
 		} else if (S_ISREG(st.st_mode)) {

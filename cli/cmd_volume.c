@@ -39,12 +39,12 @@ static int volume_ls(struct cli *cli, struct cli_args *a)
 			printf("%s\n", name ? name : "");
 			continue;
 		}
-		json_array_append_new(
-		    rows, json_pack("{s:O, s:O, s:O, s:O, s:O}", "Driver",
-				    json_object_get(vol, "Driver"), "Name", json_object_get(vol, "Name"),
-				    "Mountpoint", json_object_get(vol, "Mountpoint"), "Scope",
-				    json_object_get(vol, "Scope"), "Labels",
-				    json_object_get(vol, "Labels")));
+		json_array_append_new(rows, json_pack("{s:O, s:O, s:O, s:O, s:O}", "Driver",
+						      json_object_get(vol, "Driver"), "Name",
+						      json_object_get(vol, "Name"), "Mountpoint",
+						      json_object_get(vol, "Mountpoint"), "Scope",
+						      json_object_get(vol, "Scope"), "Labels",
+						      json_object_get(vol, "Labels")));
 	}
 	json_decref(reply);
 	int rc = 0;
@@ -52,9 +52,9 @@ static int volume_ls(struct cli *cli, struct cli_args *a)
 		const char *format = v[L_FORMAT].s;
 		if (!format || !*format || !strcmp(format, "table"))
 			format = "table {{.Driver}}\t{{.Name}}";
-		json_t *headers =
-		    json_pack("{s:s, s:s, s:s, s:s, s:s}", "Driver", "DRIVER", "Name", "VOLUME NAME",
-			      "Mountpoint", "MOUNTPOINT", "Scope", "SCOPE", "Labels", "LABELS");
+		json_t *headers = json_pack("{s:s, s:s, s:s, s:s, s:s}", "Driver", "DRIVER", "Name",
+					    "VOLUME NAME", "Mountpoint", "MOUNTPOINT", "Scope",
+					    "SCOPE", "Labels", "LABELS");
 		if (cli_format_rows(stdout, format, rows, headers, &err) < 0) {
 			fprintf(stderr, "%s\n", err.msg);
 			rc = 1;
@@ -67,7 +67,8 @@ static int volume_ls(struct cli *cli, struct cli_args *a)
 
 enum { C_DRIVER, C_LABEL, C_OPT, C_NAME };
 static const struct cli_flag create_flags[] = {
-    [C_DRIVER] = {"driver", 'd', CLI_STRING, "string", "Specify volume driver name (default \"local\")"},
+    [C_DRIVER] = {"driver", 'd', CLI_STRING, "string",
+		  "Specify volume driver name (default \"local\")"},
     [C_LABEL] = {"label", 0, CLI_LIST, "list", "Set metadata for a volume"},
     [C_OPT] = {"opt", 'o', CLI_LIST, "map", "Set driver specific options"},
     [C_NAME] = {"name", 0, CLI_STRING, "string", "Specify volume name"},
@@ -185,7 +186,8 @@ static int volume_inspect(struct cli *cli, struct cli_args *a)
 enum { P_FORCE, P_FILTER };
 static const struct cli_flag prune_flags[] = {
     [P_FORCE] = {"force", 'f', CLI_BOOL, NULL, "Do not prompt for confirmation"},
-    [P_FILTER] = {"filter", 0, CLI_LIST, "filter", "Provide filter values (e.g. \"label=<label>\")"},
+    [P_FILTER] = {"filter", 0, CLI_LIST, "filter",
+		  "Provide filter values (e.g. \"label=<label>\")"},
     {0},
 };
 
