@@ -55,6 +55,35 @@ static void reply_settled(struct sched_project *p, void *arg, bool removed)
 	berth_http_reply_json(call, 200, doc);
 }
 
+/* up also reports a rolling update that paused or rolled back. */
+static void reply_up_settled(struct sched_project *p, void *arg, bool removed)
+{
+	struct berth_http_call *call = arg;
+	for (size_t i = 0; i < p->n_services; i++) {
+		struct sched_service *svc = p->services[i];
+		if (svc->error[0] && svc->desired > 0)
+			break;
+		if (strcmp(svc->upd.state, "paused") && strcmp(svc->upd.state, "rolled_back"))
+			continue;
+		json_t *body = json_pack("{s:s, s:o}", "message", svc->upd.reason, "project",
+					 sched_project_status(p));
+		berth_http_reply_json(call, 500, body);
+		return;
+	}
+	reply_settled(p, arg, removed);
+}
+
+static void put_resolved(struct sched_project *p, void *arg)
+{
+	struct berth_http_call *call = arg;
+	if (berth_http_query_bool(call, "detach", false)) {
+		sched_kick(p);
+		berth_http_reply_json(call, 202, sched_project_status(p));
+		return;
+	}
+	sched_wait_settled(p, reply_up_settled, call);
+}
+
 static void reply_removed(struct sched_project *p, void *arg, bool removed)
 {
 	struct berth_http_call *call = arg;
@@ -107,7 +136,8 @@ static void api_put(struct berth_http_call *call)
 		return;
 	}
 	log_info("project %s: up", name);
-	finish(call, p);
+	/* The image IDs first: a tag that points at a new image is an update too. */
+	sched_update_resolve_images(p, put_resolved, call);
 }
 
 static void api_list(struct berth_http_call *call)

@@ -42,6 +42,7 @@ static void service_free(struct sched_service *svc)
 		free(svc->replicas[i]);
 	}
 	free(svc->replicas);
+	sched_update_free(svc);
 	free(svc->name);
 	free(svc);
 }
@@ -221,11 +222,13 @@ struct sched_project *sched_project_apply(struct sched *s, const char *name, con
 	}
 	json_decref(p->replicas);
 	p->replicas = replicas;
+	sched_update_before_apply(p);
 	json_decref(p->model);
 	p->model = json_deep_copy(model);
 	json_object_set_new(p->model, "name", json_string(name));
 	p->stopped = false;
 	services_rebuild(p);
+	sched_update_after_apply(p, selected);
 	for (size_t k = 0; k < p->n_services; k++)
 		if (json_object_get(selected, p->services[k]->name)) {
 			p->services[k]->up_pending = true;
@@ -255,8 +258,8 @@ int sched_project_save(struct sched_project *p, struct berth_error *err)
 		json_object_set_new(p->replicas, p->services[i]->name,
 				    json_integer(p->services[i]->desired));
 	_cleanup_json_ json_t *doc =
-	    json_pack("{s:s, s:O, s:O, s:b}", "name", p->name, "model", p->model, "replicas",
-		      p->replicas, "stopped", p->stopped);
+	    json_pack("{s:s, s:O, s:O, s:b, s:o}", "name", p->name, "model", p->model, "replicas",
+		      p->replicas, "stopped", p->stopped, "updates", sched_update_save(p));
 	project_path(p->name, path, sizeof(path));
 	return berth_write_json_atomic(path, doc, err);
 }
@@ -319,6 +322,7 @@ int sched_projects_load(struct sched *s)
 		}
 		p->stopped = json_is_true(json_object_get(doc, "stopped"));
 		services_rebuild(p);
+		sched_update_load(p, json_object_get(doc, "updates"));
 		n++;
 	}
 	return n;

@@ -170,6 +170,8 @@ static void update_from_list(struct sched_project *p, json_t *list)
 		parse_status(r, json_string_value(json_object_get(c, "Status")));
 		const char *hash = json_string_value(json_object_get(labels, SCHED_LABEL_HASH));
 		snprintf(r->hash, sizeof(r->hash), "%s", hash ? hash : "");
+		const char *image_id = json_string_value(json_object_get(c, "ImageID"));
+		snprintf(r->image_id, sizeof(r->image_id), "%s", image_id ? image_id : "");
 		r->created = json_integer_value(json_object_get(c, "Created"));
 		json_decref(r->ports);
 		r->ports = json_incref(json_object_get(c, "Ports"));
@@ -262,6 +264,23 @@ static int cmp_replica_number(const void *a, const void *b)
 	return (x->number > y->number) - (x->number < y->number);
 }
 
+/* Replicas of the current config first (by number), then the outdated ones: scale-down (and
+ * the end of a start-first batch) removes from the end, so old replicas go first. */
+static void order_replicas(struct sched_service *svc)
+{
+	size_t n = svc->n_replicas, k = 0;
+	qsort(svc->replicas, n, sizeof(*svc->replicas), cmp_replica_number);
+	struct sched_replica **tmp = malloc((n + 1) * sizeof(*tmp));
+	if (!tmp)
+		abort();
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < n; i++)
+			if (sched_update_outdated(svc, svc->replicas[i]) == (pass == 1))
+				tmp[k++] = svc->replicas[i];
+	memcpy(svc->replicas, tmp, n * sizeof(*tmp));
+	free(tmp);
+}
+
 /* Decide and issue this pass's operations for one service; returns how many were issued. */
 static int plan_service(struct sched_project *p, struct sched_service *svc, int64_t now,
 			double *used_cpus, int64_t *used_mem, int64_t *next_ns)
@@ -270,10 +289,17 @@ static int plan_service(struct sched_project *p, struct sched_service *svc, int6
 	int issued = 0;
 	int desired = p->removing ? 0 : svc->desired;
 	size_t n = svc->n_replicas;
-	qsort(svc->replicas, n, sizeof(*svc->replicas), cmp_replica_number);
+	order_replicas(svc);
 	svc->waiting[0] = '\0';
 	svc->n_pending = 0;
 	svc->pending_reason[0] = '\0';
+	if (desired > 0) {
+		int surge = 0;
+		bool updating = false;
+		issued += sched_update_step(p, svc, now, &surge, &updating, next_ns);
+		p->updating |= updating;
+		desired += surge;
+	}
 
 	/* Scale down: the highest numbers go first. */
 	int keep = 0;
@@ -376,6 +402,7 @@ static void plan(struct sched_project *p)
 	double used_cpus;
 	int64_t used_mem;
 	p->waiting_deps = false;
+	p->updating = false;
 	if (!p->net_ready && !p->removing && !p->stopped) {
 		bool any = false;
 		for (size_t i = 0; i < p->n_services; i++)
@@ -402,7 +429,7 @@ static void plan(struct sched_project *p)
 	sched_status_refresh(s);
 	if (next_ns)
 		kick_at(p, next_ns > now ? next_ns - now : 0);
-	if (issued || p->waiting_deps)
+	if (issued || p->waiting_deps || p->updating)
 		return;
 	if (p->removing) {
 		for (size_t i = 0; i < p->n_services; i++)

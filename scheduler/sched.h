@@ -28,6 +28,7 @@ struct sched_replica {
 	char health[16]; /* "", "starting", "healthy", "unhealthy" */
 	char status[96]; /* the agent's Status text */
 	char hash[17];	 /* its config-hash label */
+	char image_id[80]; /* the agent's ImageID */
 	int exit_code;
 	int64_t created; /* unix seconds */
 	json_t *ports;	 /* the agent's Ports entries */
@@ -37,6 +38,19 @@ struct sched_replica {
 	bool busy;	   /* an operation on it is in flight */
 	bool died;	   /* a die event came since its last start */
 	bool seen;	   /* present in the latest listing */
+};
+
+/* A rolling update of a service (update.c), persisted in the project's state file. States:
+ * "" (none yet), "updating", "rolling_back", "paused", "rolled_back", "completed". paused and
+ * rolled_back stay until the next up of the service. */
+struct sched_update {
+	char state[16];
+	char reason[256];
+	int batch, batches;
+	int64_t batch_ready_ns; /* when the latest batch became ready (update_config.delay) */
+	json_t *prev;		/* the service's config before the latest change (rollback) */
+	json_t *old;		/* scratch: the config while a new model is applied */
+	char image_id[80];	/* the service image's ID as resolved at the latest up */
 };
 
 struct sched_service {
@@ -56,6 +70,7 @@ struct sched_service {
 	int error_backoff;
 	double res_cpus; /* reservations per replica */
 	int64_t res_memory;
+	struct sched_update upd;
 };
 
 struct sched_waiter;
@@ -72,6 +87,8 @@ struct sched_project {
 	struct sched_service **services; /* in dependency order */
 	size_t n_services;
 	bool listing, dirty, waiting_deps, net_ready, cleaning;
+	bool updating;	/* a rolling update waits for health or its delay: not settled */
+	int resolving;	/* image look-ups of an up in flight */
 	json_t *removed; /* names removed by down, for its reply */
 	json_t *strays;	 /* ids of containers of the project that no service knows (down) */
 	int inflight;
@@ -182,6 +199,27 @@ void sched_op_networks_create(struct sched_project *p);
 void sched_op_project_cleanup(struct sched_project *p, void (*done)(struct sched_project *p));
 /* Called by ops.c when an operation ends. */
 void sched_op_finished(struct sched_project *p);
+
+/* --- update.c: rolling updates (update_config, rollback) --- */
+
+/* Does replica r run an older config or image than svc's? */
+bool sched_update_outdated(const struct sched_service *svc, const struct sched_replica *r);
+/* One pass's step of svc's rolling update: may issue removals (stop-first), sets *surge to the
+ * replicas to keep above desired (start-first), *busy when the update waits, *next_ns when a
+ * timer should start the next pass. Returns the operations issued. */
+int sched_update_step(struct sched_project *p, struct sched_service *svc, int64_t now,
+		      int *surge, bool *busy, int64_t *next_ns);
+/* Around a new model: remember (before) and compare (after) each service's config. */
+void sched_update_before_apply(struct sched_project *p);
+void sched_update_after_apply(struct sched_project *p, const json_t *selected);
+/* Persisted form, and back. */
+json_t *sched_update_save(const struct sched_project *p);
+void sched_update_load(struct sched_project *p, const json_t *doc);
+json_t *sched_update_status(const struct sched_service *svc);
+void sched_update_free(struct sched_service *svc);
+/* Resolve the image IDs of the services (GET /images/X/json), then call done. */
+void sched_update_resolve_images(struct sched_project *p,
+				 void (*done)(struct sched_project *p, void *arg), void *arg);
 
 /* --- events.c: the agent's /events stream, reconnected with backoff --- */
 

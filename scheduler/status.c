@@ -71,6 +71,9 @@ static json_t *service_status(struct sched_project *p, struct sched_service *svc
 		json_object_set_new(doc, "waiting", json_string(svc->waiting));
 	if (svc->error[0])
 		json_object_set_new(doc, "error", json_string(svc->error));
+	json_t *upd = sched_update_status(svc);
+	if (upd)
+		json_object_set_new(doc, "update", upd);
 	return doc;
 }
 

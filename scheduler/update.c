@@ -1,0 +1,397 @@
+/* Rolling updates: a service whose config hash or image ID changed replaces its replicas in
+ * batches (deploy.update_config: parallelism, delay, order, failure_action, monitor), waiting
+ * for the new replicas to be ready between batches, and rolls back to the previous config
+ * when asked. Level-triggered like the rest of reconcile: each pass recomputes what is old,
+ * new-and-not-ready and failed from the listing, so a restarted scheduler rolls forward from
+ * whatever the agent has. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "berth/cleanup.h"
+#include "berth/http_async.h"
+#include "berth/http_client.h"
+#include "berth/log.h"
+#include "sched.h"
+
+struct upd_cfg {
+	int parallelism; /* 0: all at once */
+	int64_t delay_ns, monitor_ns;
+	bool start_first;
+	const char *failure_action;
+};
+
+static void upd_cfg(const struct sched_service *svc, bool rollback, struct upd_cfg *c)
+{
+	json_t *deploy = json_object_get(svc->config, "deploy");
+	json_t *u = json_object_get(deploy, rollback ? "rollback_config" : "update_config");
+	if (!u && rollback)
+		u = json_object_get(deploy, "update_config");
+	json_t *par = json_object_get(u, "parallelism");
+	c->parallelism = json_is_integer(par) ? (int)json_integer_value(par) : 1;
+	c->delay_ns = json_integer_value(json_object_get(u, "delay"));
+	c->monitor_ns = json_integer_value(json_object_get(u, "monitor"));
+	const char *order = json_string_value(json_object_get(u, "order"));
+	c->start_first = order && !strcmp(order, "start-first");
+	c->failure_action = json_string_value(json_object_get(u, "failure_action"));
+	if (!c->failure_action)
+		c->failure_action = "pause";
+	/* A rollback that fails has nothing left to roll back to. */
+	if (rollback && !strcmp(c->failure_action, "rollback"))
+		c->failure_action = "pause";
+}
+
+bool sched_update_outdated(const struct sched_service *svc, const struct sched_replica *r)
+{
+	if (r->hash[0] && strcmp(r->hash, svc->hash) != 0)
+		return true;
+	return svc->upd.image_id[0] && r->image_id[0] && strcmp(r->image_id, svc->upd.image_id);
+}
+
+/* Has a replica of the current config failed? (why says how) */
+static bool replica_failed(const struct sched_replica *r, char *why, size_t size)
+{
+	if (!strcmp(r->health, "unhealthy"))
+		snprintf(why, size, "is unhealthy");
+	else if (!strcmp(r->state, "exited") || !strcmp(r->state, "dead"))
+		snprintf(why, size, "exited with code %d", r->exit_code);
+	else if (!strcmp(r->state, "restarting") || r->restarts > 0)
+		snprintf(why, size, "is restarting (exit code %d)", r->exit_code);
+	else
+		return false;
+	return true;
+}
+
+/* Ready: running, healthy when it has a health check, and up for monitor. When not, *at is
+ * when the monitor window ends (0: an event will tell). */
+static bool replica_ready(const struct sched_replica *r, int64_t now, int64_t monitor, int64_t *at)
+{
+	*at = 0;
+	if (r->busy || strcmp(r->state, "running") ||
+	    (r->health[0] && strcmp(r->health, "healthy")))
+		return false;
+	int64_t since = r->started_ns ? r->started_ns : r->created * 1000000000LL;
+	if (monitor > 0 && now < since + monitor) {
+		*at = since + monitor;
+		return false;
+	}
+	return true;
+}
+
+static void save(struct sched_project *p)
+{
+	struct berth_error err = {0};
+	if (sched_project_save(p, &err) < 0)
+		log_warn("project %s: saving update state: %s", p->name, err.msg);
+}
+
+static void set_state(struct sched_service *svc, const char *state, const char *reason)
+{
+	snprintf(svc->upd.state, sizeof(svc->upd.state), "%s", state);
+	if (reason)
+		snprintf(svc->upd.reason, sizeof(svc->upd.reason), "%s", reason);
+}
+
+/* Put the previous config back as the service's config; the update then runs towards it. */
+static void rollback(struct sched_project *p, struct sched_service *svc, const char *reason)
+{
+	struct sched_update *u = &svc->upd;
+	json_t *services = json_object_get(p->model, "services");
+	json_object_set_new(services, svc->name, u->prev);
+	u->prev = NULL;
+	svc->config = json_object_get(services, svc->name);
+	sched_config_hash(svc->config, svc->hash);
+	/* The image ID was resolved for the config rolled back from; the next up resolves the
+	 * previous config's image again. */
+	u->image_id[0] = '\0';
+	sched_plan_reservations(svc->config, &svc->res_cpus, &svc->res_memory);
+	svc->error[0] = '\0';
+	svc->retry_at_ns = 0;
+	svc->error_backoff = 0;
+	set_state(svc, "rolling_back", reason);
+	u->batch = u->batches = 0;
+	u->batch_ready_ns = 0;
+	log_warn("project %s: service %s: %s", p->name, svc->name, reason);
+	save(p);
+	sched_kick(p);
+}
+
+int sched_update_step(struct sched_project *p, struct sched_service *svc, int64_t now, int *surge,
+		      bool *busy, int64_t *next_ns)
+{
+	struct sched_update *u = &svc->upd;
+	*surge = 0;
+	if (p->stopped || p->removing || p->resolving || svc->desired == 0)
+		return 0;
+	bool rolling_back = !strcmp(u->state, "rolling_back");
+	bool active = rolling_back || !strcmp(u->state, "updating");
+	struct upd_cfg cfg;
+	upd_cfg(svc, rolling_back, &cfg);
+	int n = (int)svc->n_replicas, n_out = 0, pending = 0, n_failed = 0, n_busy = 0;
+	int64_t wake = 0;
+	char why[600] = "";
+	for (int i = 0; i < n; i++) {
+		struct sched_replica *r = svc->replicas[i];
+		n_busy += r->busy;
+		if (sched_update_outdated(svc, r)) {
+			n_out += !r->busy;
+			continue;
+		}
+		char what[64];
+		int64_t at;
+		if (!r->busy && replica_failed(r, what, sizeof(what))) {
+			if (!n_failed++) {
+				char name[300];
+				sched_container_name(p->name, svc->name, svc->config, r->number,
+						     name, sizeof(name));
+				snprintf(why, sizeof(why), "container %s %s", name, what);
+			}
+		} else if (!replica_ready(r, now, cfg.monitor_ns, &at)) {
+			pending++;
+			if (at && (!wake || at < wake))
+				wake = at;
+		}
+	}
+	if (!active) {
+		/* paused (start-first) keeps its new replicas beside the old ones. */
+		if (cfg.start_first && !strcmp(u->state, "paused"))
+			*surge = pending + n_failed;
+		if (n_out == 0 || !strcmp(u->state, "paused") || !strcmp(u->state, "rolled_back"))
+			return 0;
+		set_state(svc, "updating", "");
+		u->batch = u->batches = 0;
+		u->batch_ready_ns = 0;
+		log_info("project %s: service %s: rolling update of %d replica%s", p->name,
+			 svc->name, n_out, n_out == 1 ? "" : "s");
+		save(p);
+	}
+	if ((n_failed || svc->error[0]) && strcmp(cfg.failure_action, "continue") != 0) {
+		char reason[sizeof(u->reason)];
+		if (!n_failed)
+			snprintf(why, sizeof(why), "%s", svc->error);
+		if (!strcmp(cfg.failure_action, "rollback") && u->prev) {
+			snprintf(reason, sizeof(reason), "update rolled back: %s", why);
+			rollback(p, svc, reason);
+			*busy = true;
+			return 0;
+		}
+		snprintf(reason, sizeof(reason), "%s paused: %s%s",
+			 rolling_back ? "rollback" : "update", why,
+			 !strcmp(cfg.failure_action, "rollback") ? " (no previous config to roll "
+								   "back to)"
+								 : "");
+		set_state(svc, "paused", reason);
+		log_warn("project %s: service %s: %s", p->name, svc->name, reason);
+		save(p);
+		if (cfg.start_first)
+			*surge = pending + n_failed;
+		return 0;
+	}
+	*busy = true;
+	if (pending > 0) {
+		if (cfg.start_first)
+			*surge = pending;
+		if (wake && (!*next_ns || wake < *next_ns))
+			*next_ns = wake;
+		return 0;
+	}
+	/* The batch's old replicas are still being removed (start-first) or its new ones not
+	 * created yet (stop-first: the scale-up of this pass creates them). */
+	if (n != svc->desired || n_busy)
+		return 0;
+	if (n_out == 0) {
+		set_state(svc, rolling_back ? "rolled_back" : "completed", NULL);
+		log_info("project %s: service %s: update %s", p->name, svc->name, u->state);
+		*busy = false;
+		save(p);
+		return 0;
+	}
+	int k = cfg.parallelism <= 0 || cfg.parallelism > n_out ? n_out : cfg.parallelism;
+	if (u->batch > 0 && cfg.delay_ns > 0) {
+		if (!u->batch_ready_ns)
+			u->batch_ready_ns = now;
+		if (now < u->batch_ready_ns + cfg.delay_ns) {
+			int64_t at = u->batch_ready_ns + cfg.delay_ns;
+			if (!*next_ns || at < *next_ns)
+				*next_ns = at;
+			return 0;
+		}
+	}
+	u->batch++;
+	u->batches = u->batch + (n_out - k + k - 1) / k;
+	u->batch_ready_ns = 0;
+	save(p);
+	if (cfg.start_first) {
+		*surge = k;
+		return 0;
+	}
+	/* stop-first: the old replicas go (lowest numbers first); the scale-up of the next pass
+	 * creates their replacements under the same numbers. */
+	int issued = 0;
+	for (int i = 0; i < n && issued < k; i++) {
+		struct sched_replica *r = svc->replicas[i];
+		if (r->busy || !sched_update_outdated(svc, r))
+			continue;
+		sched_op_replica(p, svc, r, SCHED_OP_REMOVE);
+		issued++;
+	}
+	return issued;
+}
+
+void sched_update_before_apply(struct sched_project *p)
+{
+	for (size_t i = 0; i < p->n_services; i++) {
+		struct sched_update *u = &p->services[i]->upd;
+		json_decref(u->old);
+		u->old = json_deep_copy(p->services[i]->config);
+	}
+}
+
+void sched_update_after_apply(struct sched_project *p, const json_t *selected)
+{
+	for (size_t i = 0; i < p->n_services; i++) {
+		struct sched_service *svc = p->services[i];
+		struct sched_update *u = &svc->upd;
+		if (u->old) {
+			char old_hash[17];
+			sched_config_hash(u->old, old_hash);
+			if (strcmp(old_hash, svc->hash) != 0) {
+				json_decref(u->prev);
+				u->prev = u->old;
+			} else {
+				json_decref(u->old);
+			}
+			u->old = NULL;
+		}
+		/* A new up of the service resumes a paused update or retries a rolled back one. */
+		if (json_object_get(selected, svc->name) &&
+		    (!strcmp(u->state, "paused") || !strcmp(u->state, "rolled_back")))
+			set_state(svc, "", "");
+	}
+}
+
+json_t *sched_update_save(const struct sched_project *p)
+{
+	json_t *doc = json_object();
+	for (size_t i = 0; i < p->n_services; i++) {
+		const struct sched_update *u = &p->services[i]->upd;
+		if (!u->state[0] && !u->prev && !u->image_id[0])
+			continue;
+		json_t *o =
+		    json_pack("{s:s, s:s, s:i, s:i, s:s}", "state", u->state, "reason", u->reason,
+			      "batch", u->batch, "batches", u->batches, "image_id", u->image_id);
+		if (u->prev)
+			json_object_set(o, "prev", u->prev);
+		json_object_set_new(doc, p->services[i]->name, o);
+	}
+	return doc;
+}
+
+void sched_update_load(struct sched_project *p, const json_t *doc)
+{
+	for (size_t i = 0; i < p->n_services; i++) {
+		struct sched_update *u = &p->services[i]->upd;
+		json_t *o = json_object_get(doc, p->services[i]->name);
+		if (!json_is_object(o))
+			continue;
+		const char *st = json_string_value(json_object_get(o, "state"));
+		const char *reason = json_string_value(json_object_get(o, "reason"));
+		const char *image = json_string_value(json_object_get(o, "image_id"));
+		set_state(p->services[i], st ? st : "", reason ? reason : "");
+		u->batch = (int)json_integer_value(json_object_get(o, "batch"));
+		u->batches = (int)json_integer_value(json_object_get(o, "batches"));
+		snprintf(u->image_id, sizeof(u->image_id), "%s", image ? image : "");
+		json_t *prev = json_object_get(o, "prev");
+		u->prev = json_is_object(prev) ? json_incref(prev) : NULL;
+	}
+}
+
+json_t *sched_update_status(const struct sched_service *svc)
+{
+	const struct sched_update *u = &svc->upd;
+	if (!u->state[0])
+		return NULL;
+	struct upd_cfg cfg;
+	upd_cfg(svc, !strcmp(u->state, "rolling_back"), &cfg);
+	json_t *o = json_pack("{s:s, s:i, s:i, s:s, s:i, s:s}", "state", u->state, "batch",
+			      u->batch, "batches", u->batches, "order",
+			      cfg.start_first ? "start-first" : "stop-first", "parallelism",
+			      cfg.parallelism, "failure_action", cfg.failure_action);
+	if (u->reason[0])
+		json_object_set_new(o, "reason", json_string(u->reason));
+	return o;
+}
+
+void sched_update_free(struct sched_service *svc)
+{
+	json_decref(svc->upd.prev);
+	json_decref(svc->upd.old);
+	svc->upd.prev = svc->upd.old = NULL;
+}
+
+/* One up's look-ups: done is called once all of them are back. */
+struct resolve_batch {
+	int left;
+	void (*done)(struct sched_project *p, void *arg);
+	void *arg;
+};
+
+struct resolve {
+	struct sched_project *p;
+	struct resolve_batch *batch;
+	char service[256];
+};
+
+static void resolve_done(void *arg, int status, json_t *reply, const struct berth_error *err)
+{
+	struct resolve *rs = arg;
+	struct sched_project *p = rs->p;
+	struct sched_service *svc = sched_service_find(p, rs->service);
+	const char *id = json_string_value(json_object_get(reply, "Id"));
+	if (svc && status == 200 && id)
+		snprintf(svc->upd.image_id, sizeof(svc->upd.image_id), "%s", id);
+	p->resolving--;
+	if (--rs->batch->left == 0) {
+		save(p);
+		rs->batch->done(p, rs->batch->arg);
+		free(rs->batch);
+	}
+	free(rs);
+	sched_op_finished(p);
+}
+
+void sched_update_resolve_images(struct sched_project *p,
+				 void (*done)(struct sched_project *p, void *arg), void *arg)
+{
+	int n = 0;
+	for (size_t i = 0; i < p->n_services; i++)
+		n += json_is_string(json_object_get(p->services[i]->config, "image"));
+	if (n == 0) {
+		done(p, arg);
+		return;
+	}
+	struct resolve_batch *b = calloc(1, sizeof(*b));
+	if (!b)
+		abort();
+	b->left = n;
+	b->done = done;
+	b->arg = arg;
+	p->resolving += n;
+	for (size_t i = 0; i < p->n_services; i++) {
+		const char *image =
+		    json_string_value(json_object_get(p->services[i]->config, "image"));
+		if (!image)
+			continue;
+		struct resolve *rs = calloc(1, sizeof(*rs));
+		if (!rs)
+			abort();
+		rs->p = p;
+		rs->batch = b;
+		snprintf(rs->service, sizeof(rs->service), "%s", p->services[i]->name);
+		_cleanup_free_ char *e = berth_http_escape(image);
+		char path[1024];
+		snprintf(path, sizeof(path), "/images/%s/json", e);
+		p->inflight++;
+		sched_request(p->sched, "GET", path, NULL, resolve_done, rs);
+	}
+}
