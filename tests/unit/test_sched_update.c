@@ -1,0 +1,247 @@
+/* Rolling updates (scheduler/update.c): what one reconcile pass decides from the replicas it
+ * sees: batches, start-first surge, waiting for health and delay, pause, rollback, the image
+ * ID, and the persisted state. No agent: operations are queued on a loop never run. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "berth/duration.h"
+#include "sched.h"
+
+static char root[] = "/tmp/test-sched-update.XXXXXX";
+
+struct fx {
+	struct sched s;
+	struct sched_project *p;
+	struct sched_service *svc;
+	char old_hash[17];
+};
+
+static json_t *model(const char *v, const char *update)
+{
+	json_error_t e;
+	char text[1024];
+	snprintf(text, sizeof(text),
+		 "{\"services\": {\"web\": {\"image\": \"app\", \"environment\": {\"V\": \"%s\"},"
+		 " \"deploy\": {\"replicas\": 3, \"update_config\": {%s}}}}}",
+		 v, update);
+	json_t *m = json_loads(text, 0, &e);
+	assert_non_null(m);
+	return m;
+}
+
+static void replica(struct sched_service *svc, int number, const char *hash, const char *state,
+		    const char *health)
+{
+	svc->replicas = realloc(svc->replicas, (svc->n_replicas + 1) * sizeof(*svc->replicas));
+	struct sched_replica *r = calloc(1, sizeof(*r));
+	r->number = number;
+	snprintf(r->id, sizeof(r->id), "id%d", number);
+	snprintf(r->hash, sizeof(r->hash), "%s", hash);
+	snprintf(r->state, sizeof(r->state), "%s", state);
+	snprintf(r->health, sizeof(r->health), "%s", health);
+	r->started_ns = 1;
+	r->seen = true;
+	svc->replicas[svc->n_replicas++] = r;
+	svc->cap_replicas = svc->n_replicas;
+}
+
+/* Project demo at V=1 with 3 replicas of it, then updated to V=2 with update_config. */
+static struct fx *fx_new(const char *update)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	struct berth_error err = {0};
+	f->s.base = event_base_new();
+	f->s.agent_sock = "/nonexistent/agent.sock";
+	f->s.host_cpus = 2;
+	f->s.host_memory = 1LL << 30;
+	json_t *m1 = model("1", update), *m2 = model("2", update);
+	f->p = sched_project_apply(&f->s, "demo", m1, NULL, NULL, &err);
+	assert_non_null(f->p);
+	f->svc = sched_service_find(f->p, "web");
+	snprintf(f->old_hash, sizeof(f->old_hash), "%s", f->svc->hash);
+	for (int i = 1; i <= 3; i++)
+		replica(f->svc, i, f->old_hash, "running", "healthy");
+	assert_non_null(sched_project_apply(&f->s, "demo", m2, NULL, NULL, &err));
+	assert_string_not_equal(f->svc->hash, f->old_hash);
+	json_decref(m1);
+	json_decref(m2);
+	return f;
+}
+
+static int step(struct fx *f, int *surge, bool *busy, int64_t *next)
+{
+	*surge = 0;
+	*busy = false;
+	*next = 0;
+	return sched_update_step(f->p, f->svc, berth_now_ns(), surge, busy, next);
+}
+
+static void test_stop_first_batches(void **state)
+{
+	struct fx *f = fx_new("\"parallelism\": 2");
+	int surge;
+	bool busy;
+	int64_t next;
+	assert_int_equal(step(f, &surge, &busy, &next), 2); /* replicas 1 and 2 removed */
+	assert_true(busy);
+	assert_int_equal(surge, 0);
+	assert_string_equal(f->svc->upd.state, "updating");
+	assert_int_equal(f->svc->upd.batch, 1);
+	assert_int_equal(f->svc->upd.batches, 2);
+	assert_true(f->svc->replicas[0]->busy && f->svc->replicas[1]->busy);
+	assert_false(f->svc->replicas[2]->busy);
+	/* Their replacements run but are not healthy yet: wait. */
+	f->svc->replicas[0]->busy = f->svc->replicas[1]->busy = false;
+	for (int i = 0; i < 2; i++) {
+		snprintf(f->svc->replicas[i]->hash, 17, "%s", f->svc->hash);
+		snprintf(f->svc->replicas[i]->health, 16, "starting");
+	}
+	assert_int_equal(step(f, &surge, &busy, &next), 0);
+	assert_true(busy);
+	/* Healthy: the last batch. */
+	for (int i = 0; i < 2; i++)
+		snprintf(f->svc->replicas[i]->health, 16, "healthy");
+	assert_int_equal(step(f, &surge, &busy, &next), 1);
+	assert_true(f->svc->replicas[2]->busy);
+	assert_int_equal(f->svc->upd.batch, 2);
+	f->svc->replicas[2]->busy = false;
+	snprintf(f->svc->replicas[2]->hash, 17, "%s", f->svc->hash);
+	assert_int_equal(step(f, &surge, &busy, &next), 0);
+	assert_false(busy);
+	assert_string_equal(f->svc->upd.state, "completed");
+}
+
+static void test_start_first_surge(void **state)
+{
+	struct fx *f = fx_new("\"order\": \"start-first\"");
+	int surge;
+	bool busy;
+	int64_t next;
+	assert_int_equal(step(f, &surge, &busy, &next), 0);
+	assert_int_equal(surge, 1); /* one new replica beside the 3 old ones */
+	replica(f->svc, 4, f->svc->hash, "running", "starting");
+	assert_int_equal(step(f, &surge, &busy, &next), 0);
+	assert_int_equal(surge, 1); /* kept above desired until healthy */
+	snprintf(f->svc->replicas[3]->health, 16, "healthy");
+	assert_int_equal(step(f, &surge, &busy, &next), 0);
+	assert_int_equal(surge, 0); /* now an old one may go */
+	assert_true(busy);
+	assert_int_equal(f->svc->upd.batch, 1);
+	/* The outdated replicas sort last, so scale-down removes one of them. */
+	assert_true(sched_update_outdated(f->svc, f->svc->replicas[0]));
+	assert_false(sched_update_outdated(f->svc, f->svc->replicas[3]));
+}
+
+static void test_delay_and_monitor(void **state)
+{
+	struct fx *f = fx_new("\"delay\": 10000000000, \"monitor\": 5000000000");
+	int surge;
+	bool busy;
+	int64_t next;
+	assert_int_equal(step(f, &surge, &busy, &next), 1);
+	f->svc->replicas[0]->busy = false;
+	snprintf(f->svc->replicas[0]->hash, 17, "%s", f->svc->hash);
+	f->svc->replicas[0]->health[0] = '\0'; /* no health check: running for monitor counts */
+	f->svc->replicas[0]->started_ns = berth_now_ns();
+	assert_int_equal(step(f, &surge, &busy, &next), 0);
+	assert_true(next > berth_now_ns() + 4000000000LL);
+	f->svc->replicas[0]->started_ns = berth_now_ns() - 6000000000LL;
+	assert_int_equal(step(f, &surge, &busy, &next), 0); /* ready; the delay starts */
+	assert_true(next > berth_now_ns() + 9000000000LL);
+	assert_int_equal(f->svc->upd.batch, 1);
+}
+
+static void test_failure_pause_and_rollback(void **state)
+{
+	struct fx *f = fx_new("");
+	int surge;
+	bool busy;
+	int64_t next;
+	assert_int_equal(step(f, &surge, &busy, &next), 1);
+	f->svc->replicas[0]->busy = false;
+	snprintf(f->svc->replicas[0]->hash, 17, "%s", f->svc->hash);
+	snprintf(f->svc->replicas[0]->health, 16, "unhealthy");
+	assert_int_equal(step(f, &surge, &busy, &next), 0);
+	assert_string_equal(f->svc->upd.state, "paused");
+	assert_non_null(
+	    strstr(f->svc->upd.reason, "update paused: container demo-web-1 is unhealthy"));
+	/* Paused stays paused: nothing more is replaced. */
+	assert_int_equal(step(f, &surge, &busy, &next), 0);
+	assert_false(busy);
+
+	struct fx *g = fx_new("\"failure_action\": \"rollback\"");
+	assert_int_equal(step(g, &surge, &busy, &next), 1);
+	g->svc->replicas[0]->busy = false;
+	snprintf(g->svc->replicas[0]->hash, 17, "%s", g->svc->hash);
+	snprintf(g->svc->replicas[0]->state, 16, "exited");
+	g->svc->replicas[0]->exit_code = 3;
+	assert_int_equal(step(g, &surge, &busy, &next), 0);
+	assert_string_equal(g->svc->upd.state, "rolling_back");
+	assert_string_equal(g->svc->hash, g->old_hash);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(g->svc->config, "environment"), "V")),
+	    "1");
+	assert_non_null(strstr(g->svc->upd.reason, "exited with code 3"));
+	/* Now replica 1 is the outdated one and goes. */
+	assert_true(sched_update_outdated(g->svc, g->svc->replicas[0]));
+	assert_false(sched_update_outdated(g->svc, g->svc->replicas[1]));
+}
+
+static void test_image_id_and_persistence(void **state)
+{
+	struct fx *f = fx_new("");
+	struct sched_replica *r = f->svc->replicas[0];
+	snprintf(r->hash, sizeof(r->hash), "%s", f->svc->hash);
+	snprintf(r->image_id, sizeof(r->image_id), "sha256:aaa");
+	assert_false(sched_update_outdated(f->svc, r)); /* image not resolved: hash only */
+	snprintf(f->svc->upd.image_id, sizeof(f->svc->upd.image_id), "sha256:aaa");
+	assert_false(sched_update_outdated(f->svc, r));
+	snprintf(f->svc->upd.image_id, sizeof(f->svc->upd.image_id), "sha256:bbb");
+	assert_true(sched_update_outdated(f->svc, r));
+
+	snprintf(f->svc->upd.state, sizeof(f->svc->upd.state), "updating");
+	f->svc->upd.batch = 2;
+	json_t *saved = sched_update_save(f->p);
+	json_t *web = json_object_get(saved, "web");
+	assert_string_equal(json_string_value(json_object_get(web, "state")), "updating");
+	assert_string_equal(json_string_value(json_object_get(web, "image_id")), "sha256:bbb");
+	assert_non_null(json_object_get(web, "prev"));
+	/* A restarted scheduler reads its projects back with the update state. */
+	struct berth_error err = {0};
+	assert_int_equal(sched_project_save(f->p, &err), 0);
+	struct sched s2 = {.base = f->s.base};
+	assert_int_equal(sched_projects_load(&s2), 1);
+	struct sched_service *svc2 = sched_service_find(s2.projects, "web");
+	assert_string_equal(svc2->upd.state, "updating");
+	assert_int_equal(svc2->upd.batch, 2);
+	assert_non_null(svc2->upd.prev);
+	json_t *st = sched_update_status(svc2);
+	assert_string_equal(json_string_value(json_object_get(st, "order")), "stop-first");
+	json_decref(st);
+	json_decref(saved);
+}
+
+int main(void)
+{
+	if (!mkdtemp(root))
+		return 1;
+	setenv("BERTH_ROOT", root, 1);
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_stop_first_batches),
+	    cmocka_unit_test(test_start_first_surge),
+	    cmocka_unit_test(test_delay_and_monitor),
+	    cmocka_unit_test(test_failure_pause_and_rollback),
+	    cmocka_unit_test(test_image_id_and_persistence),
+	};
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+	if (system(cmd) != 0)
+		rc = rc ? rc : 1;
+	return rc;
+}
