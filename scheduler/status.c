@@ -5,6 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <event2/bufferevent.h>
+#include <event2/http.h>
 
 #include "berth/cleanup.h"
 #include "berth/duration.h"
@@ -101,8 +106,22 @@ void sched_status_refresh(struct sched *s)
 	s->status_len = s->status_json ? strlen(s->status_json) : 0;
 }
 
+/* A reply larger than a segment (the status of 100 replicas is 23 KB) on TCP waits 40 ms
+ * for the client's delayed ACK under Nagle: 700 requests/s instead of tens of thousands. On
+ * the unix socket this fails, harmlessly. */
+static void no_delay(struct berth_http_call *call)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(call->req);
+	struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+	evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+	int one = 1;
+	if (fd >= 0)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
 void sched_status_get(struct berth_http_call *call)
 {
+	no_delay(call);
 	struct sched *s = call->ctx;
 	if (!s->status_json)
 		sched_status_refresh(s);
@@ -143,6 +162,7 @@ void sched_status_service(struct berth_http_call *call)
 	}
 	json_t *doc = service_status(found, svc);
 	json_object_set_new(doc, "project", json_string(found->name));
+	no_delay(call);
 	berth_http_reply_json(call, 200, doc);
 }
 
@@ -291,6 +311,7 @@ void sched_status_metrics(struct berth_http_call *call)
 {
 	struct sched *s = call->ctx;
 	int64_t now = berth_now_ns();
+	no_delay(call);
 	if (!s->metrics_text || now - s->metrics_ns > 1000000000LL) {
 		char *buf = NULL;
 		size_t len = 0;
