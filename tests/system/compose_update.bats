@@ -179,3 +179,25 @@ app:good" ]
 	[[ "$output" == *"demo-web-2 app:good"* ]]
 	[[ "$output" == *"demo-web-3 app:good"* ]]
 }
+
+@test "kill -9 of the scheduler mid-update: the restarted one rolls forward, no duplicate replicas" {
+	write_compose app:good 1 stop-first pause 4
+	sed -i 's/parallelism: 1/parallelism: 1\n        delay: 700ms/' compose.yaml
+	berth compose up -d 2>/dev/null
+	wait_for 20 all_healthy 4
+	old=$(ids)
+	sed -i 's/V: "1"/V: "2"/' compose.yaml
+	berth compose up -d >/dev/null 2>&1 &
+	up=$!
+	wait_for 20 bash -c '[ "$(curl -s "http://127.0.0.1:7878/services/web?project=demo" | jq -r .update.batch)" -ge 2 ]'
+	kill -9 "$(cat "$BERTH_RUN/scheduler.pid")"
+	wait $up || true
+	berth-scheduler >>"$BERTH_RUN/scheduler.log" 2>&1 3>&- &
+	wait_for 30 bash -c '[ "$(curl -s "http://127.0.0.1:7878/services/web?project=demo" | jq -r .update.state)" = completed ]'
+	[ "$(names)" = "demo-web-1 demo-web-2 demo-web-3 demo-web-4 " ]
+	for id in $old; do [[ "$(ids)" != *"$id"* ]]; done
+	for n in 1 2 3 4; do
+		run berth exec demo-web-$n cat /www/index.html
+		[ "$output" = v2 ]
+	done
+}
