@@ -51,6 +51,7 @@ struct sched_update {
 	json_t *prev;		/* the service's config before the latest change (rollback) */
 	json_t *old;		/* scratch: the config while a new model is applied */
 	char image_id[80];	/* the service image's ID as resolved at the latest up */
+	json_t *old_images;	/* IDs the image had at earlier ups: replicas on them are old */
 };
 
 struct sched_service {

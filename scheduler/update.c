@@ -45,7 +45,15 @@ bool sched_update_outdated(const struct sched_service *svc, const struct sched_r
 {
 	if (r->hash[0] && strcmp(r->hash, svc->hash) != 0)
 		return true;
-	return svc->upd.image_id[0] && r->image_id[0] && strcmp(r->image_id, svc->upd.image_id);
+	/* Only IDs the tag had at an earlier up: a replica made from a tag moved since the
+	 * latest up (without an up) is not old, or replacing it would never end. */
+	if (!r->image_id[0] || !strcmp(r->image_id, svc->upd.image_id))
+		return false;
+	size_t i;
+	json_t *v;
+	json_array_foreach(svc->upd.old_images, i,
+			   v) if (!strcmp(json_string_value(v), r->image_id)) return true;
+	return false;
 }
 
 /* Has a replica of the current config failed? (why says how) */
@@ -104,6 +112,8 @@ static void rollback(struct sched_project *p, struct sched_service *svc, const c
 	/* The image ID was resolved for the config rolled back from; the next up resolves the
 	 * previous config's image again. */
 	u->image_id[0] = '\0';
+	json_decref(u->old_images);
+	u->old_images = NULL;
 	sched_plan_reservations(svc->config, &svc->res_cpus, &svc->res_memory);
 	svc->error[0] = '\0';
 	svc->retry_at_ns = 0;
@@ -282,6 +292,8 @@ json_t *sched_update_save(const struct sched_project *p)
 			      "batch", u->batch, "batches", u->batches, "image_id", u->image_id);
 		if (u->prev)
 			json_object_set(o, "prev", u->prev);
+		if (u->old_images)
+			json_object_set(o, "old_images", u->old_images);
 		json_object_set_new(doc, p->services[i]->name, o);
 	}
 	return doc;
@@ -303,6 +315,8 @@ void sched_update_load(struct sched_project *p, const json_t *doc)
 		snprintf(u->image_id, sizeof(u->image_id), "%s", image ? image : "");
 		json_t *prev = json_object_get(o, "prev");
 		u->prev = json_is_object(prev) ? json_incref(prev) : NULL;
+		json_t *old = json_object_get(o, "old_images");
+		u->old_images = json_is_array(old) ? json_incref(old) : NULL;
 	}
 }
 
@@ -326,7 +340,30 @@ void sched_update_free(struct sched_service *svc)
 {
 	json_decref(svc->upd.prev);
 	json_decref(svc->upd.old);
-	svc->upd.prev = svc->upd.old = NULL;
+	json_decref(svc->upd.old_images);
+	svc->upd.prev = svc->upd.old = svc->upd.old_images = NULL;
+}
+
+/* The image's ID now: the one it had before (if another) becomes an old one (at most 16
+ * remembered); an image that is missing forgets the ID, so nothing is compared. */
+static void image_resolved(struct sched_update *u, const char *id)
+{
+	if (!id) {
+		u->image_id[0] = '\0';
+		return;
+	}
+	if (!strcmp(id, u->image_id))
+		return;
+	if (!u->old_images)
+		u->old_images = json_array();
+	for (size_t i = json_array_size(u->old_images); i-- > 0;)
+		if (!strcmp(json_string_value(json_array_get(u->old_images, i)), id))
+			json_array_remove(u->old_images, i);
+	if (u->image_id[0])
+		json_array_append_new(u->old_images, json_string(u->image_id));
+	while (json_array_size(u->old_images) > 16)
+		json_array_remove(u->old_images, 0);
+	snprintf(u->image_id, sizeof(u->image_id), "%s", id);
 }
 
 /* One up's look-ups: done is called once all of them are back. */
@@ -348,8 +385,8 @@ static void resolve_done(void *arg, int status, json_t *reply, const struct bert
 	struct sched_project *p = rs->p;
 	struct sched_service *svc = sched_service_find(p, rs->service);
 	const char *id = json_string_value(json_object_get(reply, "Id"));
-	if (svc && status == 200 && id)
-		snprintf(svc->upd.image_id, sizeof(svc->upd.image_id), "%s", id);
+	if (svc)
+		image_resolved(&svc->upd, status == 200 ? id : NULL);
 	p->resolving--;
 	if (--rs->batch->left == 0) {
 		save(p);

@@ -113,6 +113,17 @@ all_healthy() {
 	for id in $before; do [[ "$(ids)" != *"$id"* ]]; done
 	run curl -s --max-time 2 http://127.0.0.1:9000/
 	[ "$output" = new1 ]
+	# The tag moves again without an up: a scale-up runs the newest image, and nothing is
+	# replaced (only an up resolves the tag again).
+	berth image import --change 'CMD ["sh","-c","mkdir -p /www; echo newer$V >/www/index.html; exec httpd -f -p 8080 -h /www"]' \
+		"$(busybox_tar)" app:current >/dev/null
+	kept=$(ids)
+	run berth compose scale web=3
+	[ "$status" -eq 0 ]
+	sleep 1
+	for id in $kept; do [[ "$(ids)" == *"$id"* ]]; done
+	[ "$(berth ps -q --filter label=com.docker.compose.project=demo | wc -l)" -eq 3 ]
+	[ "$(update_field state)" = completed ]
 }
 
 @test "start-first: a client looping on the published port sees no failed request" {

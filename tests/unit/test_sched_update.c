@@ -201,9 +201,14 @@ static void test_image_id_and_persistence(void **state)
 	assert_false(sched_update_outdated(f->svc, r)); /* image not resolved: hash only */
 	snprintf(f->svc->upd.image_id, sizeof(f->svc->upd.image_id), "sha256:aaa");
 	assert_false(sched_update_outdated(f->svc, r));
+	/* An up found the tag on bbb: replicas on aaa are old. */
 	snprintf(f->svc->upd.image_id, sizeof(f->svc->upd.image_id), "sha256:bbb");
+	f->svc->upd.old_images = json_pack("[s]", "sha256:aaa");
 	assert_true(sched_update_outdated(f->svc, r));
-
+	/* A replica made after the tag moved again without an up is not old (no endless
+	 * replacing). */
+	snprintf(r->image_id, sizeof(r->image_id), "sha256:ccc");
+	assert_false(sched_update_outdated(f->svc, r));
 	snprintf(f->svc->upd.state, sizeof(f->svc->upd.state), "updating");
 	f->svc->upd.batch = 2;
 	json_t *saved = sched_update_save(f->p);
@@ -211,6 +216,8 @@ static void test_image_id_and_persistence(void **state)
 	assert_string_equal(json_string_value(json_object_get(web, "state")), "updating");
 	assert_string_equal(json_string_value(json_object_get(web, "image_id")), "sha256:bbb");
 	assert_non_null(json_object_get(web, "prev"));
+	assert_string_equal(
+	    json_string_value(json_array_get(json_object_get(web, "old_images"), 0)), "sha256:aaa");
 	/* A restarted scheduler reads its projects back with the update state. */
 	struct berth_error err = {0};
 	assert_int_equal(sched_project_save(f->p, &err), 0);
