@@ -118,9 +118,11 @@ create_json() { # NAME JSON: POST /containers/create then start
 }
 
 @test "a check that times out is killed and counted as a failure" {
-	berth run -d --name slow --health-cmd 'sleep 100' --health-interval 200ms --health-timeout 300ms \
+	# The next check starts an interval (2 s) after the last one ended, so right after the
+	# first timeout no check may be running: a leftover 'sleep 100' is one that was not killed.
+	berth run -d --name slow --health-cmd 'sleep 100' --health-interval 2s --health-timeout 300ms \
 		--health-retries 1 busybox sleep 600
-	wait_health slow unhealthy 5
+	wait_health slow unhealthy 8
 	[ "$(hjson slow 'h["Log"][-1]["ExitCode"], h["Log"][-1]["Output"]')" = "-1 Health check exceeded timeout (300ms)" ]
 	# the check's processes were killed: only the container's sleep is left in it
 	sleep 0.3

@@ -96,8 +96,9 @@ print("gaps between starts", ["%.3f" % g for g in gaps])
 print("die to start", ["%.3f" % g for g in lat])
 want = [0.1, 0.2, 0.4, 0.8]
 assert len(gaps) >= 4, gaps
+# events are stamped when published, so a gap may come out a hair under its backoff
 for g, w in zip(gaps, want):
-    assert w <= g <= w + 0.15, (g, w)
+    assert w - 0.01 <= g <= w + 0.15, (g, w)
 # the agent's own part: die to start minus the backoff, well under 50 ms
 for l, w in zip(lat, want):
     assert l - w < 0.05, (l, w)
