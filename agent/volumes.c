@@ -313,7 +313,8 @@ json_t *volumes_list(const char *root)
 		}
 		names[n++] = strdup(de->d_name);
 	}
-	qsort(names, n, sizeof(*names), by_name);
+	if (n > 0)
+		qsort(names, n, sizeof(*names), by_name);
 	for (size_t i = 0; i < n; i++) {
 		json_t *v = volumes_inspect(root, names[i], NULL);
 		if (v)

@@ -18,8 +18,10 @@ void sched_plan_numbers(const int *used, size_t n_used, int count, int *out)
 	int *sorted = malloc((n_used + 1) * sizeof(int));
 	if (!sorted)
 		abort();
-	memcpy(sorted, used, n_used * sizeof(int));
-	qsort(sorted, n_used, sizeof(int), cmp_int);
+	if (n_used > 0) {
+		memcpy(sorted, used, n_used * sizeof(int));
+		qsort(sorted, n_used, sizeof(int), cmp_int);
+	}
 	int candidate = 1;
 	size_t j = 0;
 	for (int k = 0; k < count; k++) {

@@ -269,6 +269,8 @@ static int cmp_replica_number(const void *a, const void *b)
 static void order_replicas(struct sched_service *svc)
 {
 	size_t n = svc->n_replicas, k = 0;
+	if (n == 0)
+		return;
 	qsort(svc->replicas, n, sizeof(*svc->replicas), cmp_replica_number);
 	struct sched_replica **tmp = malloc((n + 1) * sizeof(*tmp));
 	if (!tmp)

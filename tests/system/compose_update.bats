@@ -74,7 +74,7 @@ all_healthy() {
 @test "stop-first: a config change replaces the replicas one at a time, under the same names" {
 	write_compose app:good 1 stop-first pause
 	berth compose up -d 2>/dev/null
-	wait_for 20 all_healthy 3
+	wait_for 45 all_healthy 3
 	before=$(ids)
 	write_compose app:good 2 stop-first pause
 	# Count the containers while the update runs: stop-first never has more than 3.
@@ -104,7 +104,7 @@ all_healthy() {
 	berth image tag app:good app:current
 	write_compose app:current 1 stop-first pause 2
 	berth compose up -d 2>/dev/null
-	wait_for 20 all_healthy 2
+	wait_for 45 all_healthy 2
 	before=$(ids)
 	berth image import --change 'CMD ["sh","-c","mkdir -p /www; echo new$V >/www/index.html; exec httpd -f -p 8080 -h /www"]' \
 		"$(busybox_tar)" app:current >/dev/null
@@ -129,7 +129,7 @@ all_healthy() {
 @test "start-first: a client looping on the published port is served throughout" {
 	write_compose app:good 1 start-first pause
 	berth compose up -d 2>/dev/null
-	wait_for 20 all_healthy 3
+	wait_for 45 all_healthy 3
 	write_compose app:good 2 start-first pause
 	: >"$BATS_TEST_TMPDIR/answers"
 	(for i in $(seq 1 3000); do
@@ -162,7 +162,7 @@ all_healthy() {
 @test "failure_action rollback: an image whose health check fails is rolled back" {
 	write_compose app:good 1 stop-first rollback 2
 	berth compose up -d 2>/dev/null
-	wait_for 20 all_healthy 2
+	wait_for 45 all_healthy 2
 	write_compose app:bad 1 stop-first rollback 2
 	run timeout 90 berth compose up -d
 	[ "$status" -ne 0 ]
@@ -172,7 +172,7 @@ all_healthy() {
 	run berth ps --format '{{.Image}}' --filter label=com.docker.compose.project=demo
 	[ "$output" = "app:good
 app:good" ]
-	wait_for 20 all_healthy 2
+	wait_for 45 all_healthy 2
 	run curl -s --max-time 2 http://127.0.0.1:9000/
 	[ "$output" = v1 ]
 	# The project keeps the previous config: a restart of the scheduler does not re-apply it.
@@ -183,7 +183,7 @@ app:good" ]
 @test "failure_action pause: the update stops at the failing batch, with the reason in the status" {
 	write_compose app:good 1 stop-first pause 3
 	berth compose up -d 2>/dev/null
-	wait_for 20 all_healthy 3
+	wait_for 45 all_healthy 3
 	write_compose app:bad 1 stop-first pause 3
 	run timeout 90 berth compose up -d
 	[ "$status" -ne 0 ]
@@ -199,7 +199,7 @@ app:good" ]
 	write_compose app:good 1 stop-first pause 4
 	sed -i 's/parallelism: 1/parallelism: 1\n        delay: 700ms/' compose.yaml
 	berth compose up -d 2>/dev/null
-	wait_for 20 all_healthy 4
+	wait_for 45 all_healthy 4
 	old=$(ids)
 	sed -i 's/V: "1"/V: "2"/' compose.yaml
 	berth compose up -d >/dev/null 2>&1 &

@@ -21,6 +21,26 @@ struct fx {
 	char old_hash[17];
 };
 
+/* Every fixture made, freed after the group. */
+static struct fx *fixtures[32];
+static size_t n_fixtures;
+
+static int fx_free_all(void **state)
+{
+	for (size_t i = 0; i < n_fixtures; i++) {
+		struct fx *f = fixtures[i];
+		/* Let the requests the steps started fail (no agent) and free themselves. */
+		for (int k = 0; k < 20; k++)
+			event_base_loop(f->s.base, EVLOOP_NONBLOCK);
+		while (f->s.projects)
+			sched_project_forget(f->s.projects);
+		event_base_free(f->s.base);
+		free(f);
+	}
+	n_fixtures = 0;
+	return 0;
+}
+
 static json_t *model(const char *v, const char *update)
 {
 	json_error_t e;
@@ -70,6 +90,8 @@ static struct fx *fx_new(const char *update)
 	assert_string_not_equal(f->svc->hash, f->old_hash);
 	json_decref(m1);
 	json_decref(m2);
+	if (n_fixtures < sizeof(fixtures) / sizeof(fixtures[0]))
+		fixtures[n_fixtures++] = f;
 	return f;
 }
 
@@ -231,6 +253,8 @@ static void test_image_id_and_persistence(void **state)
 	assert_string_equal(json_string_value(json_object_get(st, "order")), "stop-first");
 	json_decref(st);
 	json_decref(saved);
+	while (s2.projects)
+		sched_project_forget(s2.projects);
 }
 
 int main(void)
@@ -245,7 +269,7 @@ int main(void)
 	    cmocka_unit_test(test_failure_pause_and_rollback),
 	    cmocka_unit_test(test_image_id_and_persistence),
 	};
-	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	int rc = cmocka_run_group_tests(tests, NULL, fx_free_all);
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
 	if (system(cmd) != 0)
