@@ -19,8 +19,13 @@ teardown() {
 	berth rm -f $(berth ps -qa) >/dev/null 2>&1 || true
 }
 
-shim_pids() {
-	pgrep -x berth-shim || true
+# The shim of a container is its init's parent (pooled shims adopt the init as subreaper).
+# Counting processes named berth-shim is not enough: a pool shim being spawned carries that
+# name for a moment before it calls itself berth-pool.
+container_shim() {
+	local pid
+	pid=$(berth inspect -f '{{.State.Pid}}' "$1")
+	[ -n "$pid" ] && [ "$pid" != 0 ] && ps -o ppid= -p "$pid" | tr -d ' '
 }
 
 @test "the container's view: hostname, /etc files, PID 1, only loopback, /dev" {
@@ -127,8 +132,9 @@ shim_pids() {
 @test "the shim is detached: killing the agent's process group spares the container" {
 	berth run -d --name survivor busybox sh -c 'i=0; while true; do echo $i; i=$((i+1)); sleep 0.1; done' >/dev/null
 	agent=$(pgrep -x berth-agent)
-	shim=$(shim_pids)
+	shim=$(container_shim survivor)
 	[ -n "$shim" ]
+	[ "$(ps -o comm= -p "$shim")" = berth-shim ]
 	[ "$(ps -o sid= -p "$shim")" != "$(ps -o sid= -p "$agent")" ]
 	[ "$(ps -o pgid= -p "$shim")" != "$(ps -o pgid= -p "$agent")" ]
 	# the whole group the agent runs in, unless that is our own
@@ -151,17 +157,22 @@ shim_pids() {
 
 @test "an exit while the agent is down is not lost" {
 	berth run -d --name quick busybox sh -c 'sleep 1; exit 9' >/dev/null
+	shim=$(container_shim quick)
+	[ -n "$shim" ]
 	kill -9 "$(pgrep -x berth-agent)"
 	sleep 2
 	berth_start
 	run berth inspect -f '{{.State.Status}} {{.State.ExitCode}}' quick
 	[ "$output" = "exited 9" ]
-	[ -z "$(shim_pids)" ]
+	# the container's shim has gone once it recorded the exit
+	! kill -0 "$shim" 2>/dev/null
 }
 
 @test "a killed shim: the container is reported dead, not left unaccounted" {
 	berth run -d --name orphan busybox sleep 60 >/dev/null
-	kill -9 "$(shim_pids)"
+	shim=$(container_shim orphan)
+	[ "$(ps -o comm= -p "$shim")" = berth-shim ]
+	kill -9 "$shim"
 	wait_for 5 sh -c "berth inspect -f '{{.State.Status}}' orphan | grep -qx exited"
 	run berth inspect -f '{{.State.ExitCode}}' orphan
 	[ "$output" = 137 ]
@@ -231,7 +242,7 @@ in_pty() {
 	# the sanitizers' shadow memory and allocator make any process big
 	! grep -qa __asan_init "$BERTH_BIN/berth-shim" || skip "sanitizer build"
 	berth run -d --name small busybox sleep 60 >/dev/null
-	shim=$(shim_pids)
+	shim=$(container_shim small)
 	anon=$(awk '/^Pss_Anon:/ {print $2}' "/proc/$shim/smaps_rollup")
 	echo "shim Pss_Anon ${anon} kB"
 	[ "$anon" -lt 200 ]
