@@ -461,7 +461,8 @@ static void list_done(void *arg, int status, json_t *reply, const struct berth_e
 		return;
 	}
 	update_from_list(p, reply);
-	p->dirty = false;
+	/* An event that came while the list was being made (dirty) may not be in it: keep the
+	 * flag, so the pass below lists again. */
 	plan(p);
 	if (p->dirty && !p->listing && !p->inflight && !p->cleaning)
 		kick_at(p, 0);

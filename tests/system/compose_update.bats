@@ -42,7 +42,9 @@ services:
     restart: always
     ports: ["9000:8080"]
     healthcheck:
-      test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/"]
+      # berth's own probe from outside (no exec): busybox-static's wget can crash in
+      # namespaces without NSS files, which left replicas unhealthy at random
+      test: ["CMD-HTTP", "http://localhost:8080/"]
       interval: 300ms
       timeout: 2s
       retries: 2
