@@ -1,4 +1,5 @@
-/* berth stop: POST /containers/{id}/stop for each argument, in parallel, printing each. */
+/* berth stop and berth restart: POST /containers/{id}/stop|restart for each argument, in
+ * parallel, printing each. Both take -t and -s. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -11,12 +12,18 @@ static const struct cli_flag stop_flags[] = {
     {0},
 };
 
+struct stop_request {
+	struct cli_args *args;
+	const char *action; /* "stop" or "restart" */
+};
+
 static int stop_one(struct cli *cli, const char *arg, void *data, struct berth_error *err)
 {
-	struct cli_args *a = data;
+	struct stop_request *r = data;
+	struct cli_args *a = r->args;
 	char path[1024];
 	char *e = cli_escape(arg);
-	int n = snprintf(path, sizeof(path), "/containers/%s/stop", e);
+	int n = snprintf(path, sizeof(path), "/containers/%s/%s", e, r->action);
 	char sep = '?';
 	if (a->v[F_TIME].set) {
 		n += snprintf(path + n, sizeof(path) - (size_t)n, "%ct=%ld", sep, a->v[F_TIME].n);
@@ -33,7 +40,14 @@ static int stop_one(struct cli *cli, const char *arg, void *data, struct berth_e
 
 static int stop_exec(struct cli *cli, struct cli_args *a)
 {
-	return cli_for_each(cli, a->pos, a->npos, true, stop_one, a, NULL);
+	struct stop_request r = {a, "stop"};
+	return cli_for_each(cli, a->pos, a->npos, true, stop_one, &r, NULL);
+}
+
+static int restart_exec(struct cli *cli, struct cli_args *a)
+{
+	struct stop_request r = {a, "restart"};
+	return cli_for_each(cli, a->pos, a->npos, true, stop_one, &r, NULL);
 }
 
 const struct cli_command cli_cmd_stop = {
@@ -45,4 +59,15 @@ const struct cli_command cli_cmd_stop = {
     .max_args = -1,
     .interspersed = true,
     .exec = stop_exec,
+};
+
+const struct cli_command cli_cmd_restart = {
+    .name = "restart",
+    .usage = "restart [OPTIONS] CONTAINER [CONTAINER...]",
+    .summary = "Restart one or more containers",
+    .flags = stop_flags,
+    .min_args = 1,
+    .max_args = -1,
+    .interspersed = true,
+    .exec = restart_exec,
 };
