@@ -148,7 +148,8 @@ int sched_plan_cpus(const struct berth_cpuset *pool, const int *load, size_t n_l
 	berth_cpuset_clear(out);
 	for (int k = 0; k < count; k++) {
 		int best = -1, best_load = 0;
-		for (int c = berth_cpuset_next(pool, 0); c >= 0; c = berth_cpuset_next(pool, c + 1)) {
+		for (int c = berth_cpuset_next(pool, 0); c >= 0;
+		     c = berth_cpuset_next(pool, c + 1)) {
 			int l = (size_t)c < n_load ? load[c] : 0;
 			/* ascending order: a later CPU wins only with strictly less load */
 			if (!berth_cpuset_has(out, c) && (best < 0 || l < best_load))

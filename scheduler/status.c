@@ -56,11 +56,11 @@ static json_t *service_status(struct sched_project *p, struct sched_service *svc
 		unhealthy += !strcmp(r->health, "unhealthy");
 		starting += !strcmp(r->health, "starting");
 		json_t *c = json_pack(
-		    "{s:s, s:s, s:i, s:s, s:s, s:s, s:i, s:i, s:I, s:o, s:s}", "name", name, "id",
-		    r->id, "number", r->number, "state", r->state, "status", r->status, "health",
+		    "{s:s, s:s, s:i, s:s, s:s, s:s, s:i, s:i, s:I, s:o}", "name", name, "id", r->id,
+		    "number", r->number, "state", r->state, "status", r->status, "health",
 		    r->health, "restarts", r->restarts, "exit_code", r->exit_code, "created",
-		    (json_int_t)r->created, "ports", port_strings(r->ports, json_array()), "cpuset",
-		    r->cpuset);
+		    (json_int_t)r->created, "ports", port_strings(r->ports, json_array()));
+		json_object_set_new(c, "cpuset", json_string(r->cpuset));
 		json_array_append_new(containers, c);
 		port_strings(r->ports, ports);
 	}
