@@ -173,6 +173,9 @@ json_t *container_env(struct container *c, bool tty, const json_t *extra);
 json_t *container_console_size(const json_t *size);
 /* "SIGTERM", "TERM", "15" → 15; -1 if unknown. */
 int container_parse_signal(const char *s);
+/* HostConfig.CpusetCpus/CpusetMems: a valid list of what the host has (container_cpuset.c);
+ * 400 with Docker's messages otherwise. */
+int container_check_cpuset(const json_t *host, struct berth_error *err);
 
 /* lifecycle (container_run.c) */
 typedef void (*container_done_cb)(void *arg, int status, const struct berth_error *err);

@@ -202,6 +202,11 @@ static json_t *host_config_defaults(const json_t *req_host)
 	if (!json_is_object(rp) || !nonempty_string(json_object_get(rp, "Name")))
 		json_object_set_new(h, "RestartPolicy",
 				    json_pack("{s:s, s:i}", "Name", "no", "MaximumRetryCount", 0));
+	/* Docker shows both, "" when unset. */
+	static const char *const cpusets[] = {"CpusetCpus", "CpusetMems"};
+	for (int i = 0; i < 2; i++)
+		if (!json_object_get(h, cpusets[i]) || json_is_null(json_object_get(h, cpusets[i])))
+			json_object_set_new(h, cpusets[i], json_string(""));
 	static const char *const bools[] = {"AutoRemove", "ReadonlyRootfs", "Privileged", NULL};
 	for (int i = 0; bools[i]; i++)
 		if (!json_is_boolean(json_object_get(h, bools[i])))
@@ -228,7 +233,7 @@ static int check_host_config(const json_t *h, struct berth_error *err)
 		return berth_err(err, 400, "Minimum memory limit allowed is 6MB");
 	if (json_integer_value(json_object_get(h, "NanoCpus")) < 0)
 		return berth_err(err, 400, "Range of CPUs is from 0.01 to the number of CPUs");
-	return 0;
+	return container_check_cpuset(h, err);
 }
 
 static json_t *build_config_doc(const char *id, const char *name, int64_t now, json_t *config,

@@ -148,6 +148,13 @@ json_t *container_runtime_spec(struct container *c, const struct image_info *ima
 		return NULL;
 	}
 	container_net_spec(c, spec);
+	static const char *const cpusets[][2] = {{"CpusetCpus", "cpuset_cpus"},
+						 {"CpusetMems", "cpuset_mems"}};
+	for (int k = 0; k < 2; k++) {
+		const char *v = json_string_value(json_object_get(host, cpusets[k][0]));
+		if (v && *v)
+			json_object_set_new(spec, cpusets[k][1], json_string(v));
+	}
 	json_t *size = container_console_size(json_object_get(host, "ConsoleSize"));
 	if (size)
 		json_object_set_new(spec, "console_size", size);

@@ -18,6 +18,7 @@
  *   "mounts"        [{"source": host path, "target": ctr path, "readonly": bool}] (binds and
  *                   volumes, already resolved to host paths)
  *   "memory"        bytes, 0 = none; "nano_cpus" 1e9 per CPU, 0 = none; "pids_limit" 0 = none
+ *   "cpuset_cpus", "cpuset_mems"  "0-1,3" (checked by the agent), absent = the parent's
  *   "cap_add", "cap_drop"  ["NET_ADMIN", "ALL", ...] on top of Docker's default set
  *   "log_path"      <dir>/<id>-json.log; "log_max_size" bytes (0 or absent: 10 MB and 3
  *                   files; < 0: never rotate); "log_max_file" files in all, 3 by default

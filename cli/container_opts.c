@@ -33,6 +33,10 @@ const struct cli_flag cli_container_flags[] = {
 		 "Run an init inside the container that forwards signals and reaps processes"},
     [CO_MEMORY] = {"memory", 'm', CLI_STRING, "bytes", "Memory limit"},
     [CO_CPUS] = {"cpus", 0, CLI_STRING, "decimal", "Number of CPUs"},
+    [CO_CPUSET_CPUS] = {"cpuset-cpus", 0, CLI_STRING, "string",
+			"CPUs in which to allow execution (0-3, 0,1)"},
+    [CO_CPUSET_MEMS] = {"cpuset-mems", 0, CLI_STRING, "string",
+			"MEMs in which to allow execution (0-3, 0,1)"},
     [CO_PIDS_LIMIT] = {"pids-limit", 0, CLI_INT, "int",
 		       "Tune container pids limit (set -1 for unlimited)"},
     [CO_RESTART] = {"restart", 0, CLI_STRING, "string",
@@ -386,6 +390,11 @@ static int resources(json_t *host, struct cli_args *a, struct berth_error *err)
 					 v[CO_CPUS].s, v[CO_CPUS].s);
 	}
 	json_object_set_new(host, "NanoCpus", json_integer((json_int_t)(cpus * 1e9 + 0.5)));
+	/* Checked by the daemon, as docker does (it knows the host's CPUs). */
+	json_object_set_new(host, "CpusetCpus",
+			    json_string(v[CO_CPUSET_CPUS].set ? v[CO_CPUSET_CPUS].s : ""));
+	json_object_set_new(host, "CpusetMems",
+			    json_string(v[CO_CPUSET_MEMS].set ? v[CO_CPUSET_MEMS].s : ""));
 	json_object_set_new(host, "PidsLimit",
 			    v[CO_PIDS_LIMIT].set ? json_integer(v[CO_PIDS_LIMIT].n) : json_null());
 	if (v[CO_SHM_SIZE].set) {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "berth/cleanup.h"
+#include "berth/cpuset.h"
 #include "berth/fsutil.h"
 #include "compose_internal.h"
 
@@ -107,6 +108,30 @@ static int h_duration(const struct cnode *v, const char *path, json_t *svc,
 	if (cget_duration(v, path, &ns, err) < 0)
 		return -1;
 	json_object_set_new(svc, strrchr(path, '.') + 1, json_integer(ns));
+	return 0;
+}
+
+/* cpuset: "0-3,8" (or a plain number), checked and kept in the kernel's form; "" = none. */
+static int h_cpuset(const struct cnode *v, const char *path, json_t *svc,
+		    const struct compose_ctx *ctx, struct berth_error *err)
+{
+	const char *s;
+	struct berth_cpuset set;
+	if (cnode_is_null(v))
+		return 0;
+	if (cget_string(v, path, &s, err) < 0)
+		return -1;
+	if (!*s)
+		return 0;
+	if (strchr(s, '\n') || berth_cpuset_parse(s, &set) < 0)
+		return cnode_err(err, v, path,
+				 "invalid CPU list \"%s\": want numbers and ranges such as "
+				 "\"0-3,8\"",
+				 s);
+	char canon[1024];
+	if (berth_cpuset_format(&set, canon, sizeof(canon)) >= sizeof(canon))
+		return cnode_err(err, v, path, "CPU list \"%s\" is too long", s);
+	json_object_set_new(svc, "cpuset", json_string(canon));
 	return 0;
 }
 
@@ -339,6 +364,7 @@ static const struct {
     {"stop_signal", h_string},
     {"working_dir", h_working_dir},
     {"init", h_bool},
+    {"cpuset", h_cpuset},
     {"stop_grace_period", h_duration},
     {"profiles", h_profiles},
 };

@@ -237,6 +237,8 @@ void sched_op_replica(struct sched_project *p, struct sched_service *svc, struct
 			op_finish(op, false, &err);
 			return;
 		}
+		if (r->cpuset[0])
+			sched_create_body_pin(op->body, r->cpuset);
 		op->nets = sched_service_networks(p->model, p->name, svc->name);
 		_cleanup_free_ char *e = berth_http_escape(op->name);
 		char path[512];

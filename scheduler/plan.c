@@ -1,10 +1,11 @@
 /* Pure planning rules: replica numbers, which replicas go first on scale-down, placement
- * against the host's capacity. Unit-tested. */
+ * against the host's capacity, the CPUs a pinned replica gets. Unit-tested. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "berth/cpuset.h"
 #include "sched.h"
 
 static int cmp_int(const void *a, const void *b)
@@ -117,4 +118,44 @@ void sched_plan_host(double *cpus, int64_t *memory)
 	}
 	if (f)
 		fclose(f);
+}
+
+int sched_plan_cpu_count(const json_t *service)
+{
+	json_t *res = json_object_get(json_object_get(service, "deploy"), "resources");
+	const char *kinds[] = {"reservations", "limits"};
+	for (int i = 0; i < 2; i++) {
+		json_t *v = json_object_get(json_object_get(res, kinds[i]), "cpus");
+		double cpus = json_is_number(v) ? json_number_value(v) : 0;
+		if (cpus >= BERTH_CPUSET_MAX)
+			return BERTH_CPUSET_MAX;
+		if (cpus > 0) {
+			int n = (int)cpus; /* ceil, with 1.0000000001 still 1 */
+			return n + (cpus - n > 1e-9);
+		}
+	}
+	return 0;
+}
+
+int sched_plan_cpus(const struct berth_cpuset *pool, const int *load, size_t n_load, int count,
+		    struct berth_cpuset *out)
+{
+	int size = berth_cpuset_count(pool);
+	if (count <= 0 || count >= size) {
+		*out = *pool;
+		return size;
+	}
+	berth_cpuset_clear(out);
+	for (int k = 0; k < count; k++) {
+		int best = -1, best_load = 0;
+		for (int c = berth_cpuset_next(pool, 0); c >= 0;
+		     c = berth_cpuset_next(pool, c + 1)) {
+			int l = (size_t)c < n_load ? load[c] : 0;
+			/* ascending order: a later CPU wins only with strictly less load */
+			if (!berth_cpuset_has(out, c) && (best < 0 || l < best_load))
+				best = c, best_load = l;
+		}
+		berth_cpuset_add(out, best);
+	}
+	return count;
 }

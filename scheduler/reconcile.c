@@ -170,6 +170,8 @@ static void update_from_list(struct sched_project *p, json_t *list)
 		parse_status(r, json_string_value(json_object_get(c, "Status")));
 		const char *hash = json_string_value(json_object_get(labels, SCHED_LABEL_HASH));
 		snprintf(r->hash, sizeof(r->hash), "%s", hash ? hash : "");
+		const char *cpus = json_string_value(json_object_get(labels, SCHED_LABEL_CPUSET));
+		snprintf(r->cpuset, sizeof(r->cpuset), "%s", cpus ? cpus : "");
 		const char *image_id = json_string_value(json_object_get(c, "ImageID"));
 		snprintf(r->image_id, sizeof(r->image_id), "%s", image_id ? image_id : "");
 		r->created = json_integer_value(json_object_get(c, "Created"));
@@ -369,6 +371,7 @@ static int plan_service(struct sched_project *p, struct sched_service *svc, int6
 	for (size_t i = 0; i < n; i++)
 		used[i] = svc->replicas[i]->number;
 	sched_plan_numbers(used, n, need, numbers);
+	int *cpu_load = json_object_get(svc->config, "cpuset") ? sched_pin_load(s) : NULL;
 	for (int i = 0; i < need; i++) {
 		if (!sched_plan_fits(s->host_cpus, s->host_memory, *used_cpus, *used_mem,
 				     svc->res_cpus, svc->res_memory, svc->pending_reason,
@@ -381,11 +384,14 @@ static int plan_service(struct sched_project *p, struct sched_service *svc, int6
 		struct sched_replica *r = replica_add(svc, numbers[i]);
 		snprintf(r->state, sizeof(r->state), "creating");
 		r->seen = true;
+		if (cpu_load)
+			sched_pin_choose(svc, cpu_load, r->cpuset, sizeof(r->cpuset));
 		sched_op_replica(p, svc, r, SCHED_OP_CREATE);
 		issued++;
 	}
 	free(used);
 	free(numbers);
+	free(cpu_load);
 	return issued;
 }
 

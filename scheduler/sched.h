@@ -17,6 +17,9 @@
 #define SCHED_LABEL_NUMBER "com.docker.compose.container-number"
 #define SCHED_LABEL_ONEOFF "com.docker.compose.oneoff"
 #define SCHED_LABEL_HASH "com.docker.compose.config-hash"
+/* The CPUs the scheduler gave a replica (its HostConfig.CpusetCpus): the CPU load is rebuilt
+ * from these after a restart, so running replicas are never reshuffled. */
+#define SCHED_LABEL_CPUSET "berth.cpuset"
 #define SCHED_MAX_REPLICAS 10000
 
 /* One container of a service, as last listed by the agent, plus what the scheduler remembers
@@ -29,6 +32,7 @@ struct sched_replica {
 	char status[96]; /* the agent's Status text */
 	char hash[17];	 /* its config-hash label */
 	char image_id[80]; /* the agent's ImageID */
+	char cpuset[128];  /* its berth.cpuset label, or chosen for its create; "" = not pinned */
 	int exit_code;
 	int64_t created; /* unix seconds */
 	json_t *ports;	 /* the agent's Ports entries */
@@ -129,6 +133,8 @@ json_t *sched_create_body(const json_t *model, const char *project, const char *
 			  const char *hash, struct berth_error *err);
 /* The service's networks as project network names, primary first (malloc'd strv). */
 char **sched_service_networks(const json_t *model, const char *project, const char *service);
+/* Pin a create body to cpus (HostConfig.CpusetCpus and the berth.cpuset label). */
+void sched_create_body_pin(json_t *body, const char *cpus);
 
 /* --- plan.c: numbering, scale-down order, placement (pure) --- */
 
@@ -144,6 +150,24 @@ bool sched_plan_fits(double host_cpus, int64_t host_memory, double used_cpus, in
 void sched_plan_reservations(const json_t *service, double *cpus, int64_t *memory);
 /* Host capacity: online CPUs and MemTotal. */
 void sched_plan_host(double *cpus, int64_t *memory);
+struct berth_cpuset;
+/* How many CPUs each replica of a service with a cpuset pool is pinned to: ceil of
+ * reservations.cpus, else limits.cpus; 0 = no count (every replica gets the whole pool). */
+int sched_plan_cpu_count(const json_t *service);
+/* Choose count CPUs of pool for a new replica: the least loaded (load[cpu] = replicas pinned to
+ * it, n_load entries, beyond = 0), ties to the lowest number. count <= 0 or >= the pool's size
+ * gives the whole pool. Returns how many were chosen into out. */
+int sched_plan_cpus(const struct berth_cpuset *pool, const int *load, size_t n_load, int count,
+		    struct berth_cpuset *out);
+
+/* --- pinning.c: CPUs for the replicas of services with a cpuset --- */
+
+/* Replicas pinned to each CPU over every project (BERTH_CPUSET_MAX entries, malloc'd): each
+ * replica the scheduler knows, in any state, counts on every CPU of its cpuset. */
+int *sched_pin_load(struct sched *s);
+/* The cpuset for a new replica of svc (sched_plan_cpus over the service's pool), added to
+ * load; "" when the service has no cpuset. */
+void sched_pin_choose(const struct sched_service *svc, int *load, char *out, size_t size);
 
 /* --- project.c: the project store --- */
 

@@ -60,6 +60,7 @@ static json_t *service_status(struct sched_project *p, struct sched_service *svc
 		    "number", r->number, "state", r->state, "status", r->status, "health",
 		    r->health, "restarts", r->restarts, "exit_code", r->exit_code, "created",
 		    (json_int_t)r->created, "ports", port_strings(r->ports, json_array()));
+		json_object_set_new(c, "cpuset", json_string(r->cpuset));
 		json_array_append_new(containers, c);
 		port_strings(r->ports, ports);
 	}

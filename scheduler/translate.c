@@ -229,6 +229,17 @@ static void add_resources(json_t *svc, json_t *host)
 		json_object_set(host, "PidsLimit", v);
 }
 
+void sched_create_body_pin(json_t *body, const char *cpus)
+{
+	json_t *labels = json_object_get(body, "Labels");
+	if (!labels) {
+		labels = json_object();
+		json_object_set_new(body, "Labels", labels);
+	}
+	json_object_set_new(json_object_get(body, "HostConfig"), "CpusetCpus", json_string(cpus));
+	json_object_set_new(labels, SCHED_LABEL_CPUSET, json_string(cpus));
+}
+
 static void set_string(json_t *to, const char *key, json_t *from, const char *from_key)
 {
 	json_t *v = json_object_get(from, from_key);
@@ -291,6 +302,9 @@ json_t *sched_create_body(const json_t *model, const char *project, const char *
 	json_object_set_new(labels, SCHED_LABEL_ONEOFF, json_string("False"));
 	json_object_set_new(labels, SCHED_LABEL_HASH, json_string(hash ? hash : ""));
 	json_object_set_new(body, "Labels", labels);
+	/* The whole pool (Docker's meaning); a replica pinned by pinning.c gets its share. */
+	if ((v = json_object_get(svc, "cpuset")) && json_is_string(v))
+		sched_create_body_pin(body, json_string_value(v));
 
 	const char *mode = json_string_value(json_object_get(svc, "network_mode"));
 	if (mode && *mode) {

@@ -120,6 +120,26 @@ static int device_rules(const char *dir, struct shim_child_error *cerr)
 	return 0;
 }
 
+/* The requested cpus and mems (cpuset.cpus/.mems on v1 and v2 alike). Written on a cgroup that
+ * already holds the init (a pool zygote's child), the kernel re-pins it at once. */
+static int cpuset_limits(const struct shim_spec *spec, const char *dir,
+			 struct shim_child_error *cerr)
+{
+	if (spec->cpuset_cpus && *spec->cpuset_cpus &&
+	    write_file(dir, "cpuset.cpus", spec->cpuset_cpus) < 0)
+		return shim_child_fail(cerr, 125, errno, "set cpuset cpus %s", spec->cpuset_cpus);
+	if (spec->cpuset_mems && *spec->cpuset_mems &&
+	    write_file(dir, "cpuset.mems", spec->cpuset_mems) < 0)
+		return shim_child_fail(cerr, 125, errno, "set cpuset mems %s", spec->cpuset_mems);
+	return 0;
+}
+
+static bool has_cpuset(const struct shim_spec *spec)
+{
+	return (spec->cpuset_cpus && *spec->cpuset_cpus) ||
+	       (spec->cpuset_mems && *spec->cpuset_mems);
+}
+
 /* devices: false when the pool has already written the (fixed) device rules. */
 static int limits_v1(const struct shim_spec *spec, const char *dir, bool devices,
 		     struct shim_child_error *cerr)
@@ -144,6 +164,8 @@ static int limits_v1(const struct shim_spec *spec, const char *dir, bool devices
 		snprintf(v, sizeof(v), "%lld", (long long)spec->pids_limit);
 		if (write_file(dir, "pids.max", v) < 0)
 			return shim_child_fail(cerr, 125, errno, "set pids limit %s", v);
+	} else if (IS("cpuset")) {
+		return cpuset_limits(spec, dir, cerr);
 	} else if (IS("devices") && devices) {
 		return device_rules(dir, cerr);
 	}
@@ -171,7 +193,7 @@ static int limits_v2(const struct shim_spec *spec, const char *dir, struct shim_
 		if (write_file(dir, "pids.max", v) < 0)
 			return shim_child_fail(cerr, 125, errno, "set pids limit %s", v);
 	}
-	return 0;
+	return cpuset_limits(spec, dir, cerr);
 }
 
 int shim_cgroups_create(const struct shim_spec *spec, struct shim_cgroups *cg,
@@ -186,6 +208,12 @@ int shim_cgroups_create(const struct shim_spec *spec, struct shim_cgroups *cg,
 		/* Delegate the controllers down to the container's level. */
 		write_file(CGROUP_ROOT, "cgroup.subtree_control", "+memory +cpu +pids");
 		write_file(parent, "cgroup.subtree_control", "+memory +cpu +pids");
+		/* cpuset on its own line: a host without it still gets the others. Only when
+		 * asked, so that other containers keep no cpuset to inherit from. */
+		if (has_cpuset(spec)) {
+			write_file(CGROUP_ROOT, "cgroup.subtree_control", "+cpuset");
+			write_file(parent, "cgroup.subtree_control", "+cpuset");
+		}
 		if (mkdir(cg->path[0], 0755) < 0 && errno != EEXIST)
 			return shim_child_fail(cerr, 125, errno, "create cgroup %s", cg->path[0]);
 		return limits_v2(spec, cg->path[0], cerr);

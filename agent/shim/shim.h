@@ -30,6 +30,8 @@ struct shim_spec {
 	struct shim_mount *mounts;
 	size_t n_mounts;
 	int64_t memory, nano_cpus, pids_limit;
+	/* "0-1,3" as requested; NULL: the parent's */
+	const char *cpuset_cpus, *cpuset_mems;
 	uint64_t caps; /* effective capability set after cap_add/cap_drop */
 	const char *log_path;
 	int64_t log_max_size;

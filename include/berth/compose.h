@@ -58,6 +58,8 @@
  *                  are folded in here; a conflicting value is an error),
  *       "labels": {"k": "v"}, "container_name": "x", "hostname": "x", "user": "x",
  *       "working_dir": "/x", "init": bool, "stop_signal": "SIGTERM",
+ *       "cpuset": "0-1,3" (the kernel's form: "1,0" becomes "0-1"; "" is dropped; the
+ *                  scheduler spreads replicas over it, see docs/scheduler.md),
  *       "stop_grace_period": ns, "profiles": ["debug"],
  *       "x-...": anything (extensions kept, as YAML 1.2 types: plain scalars become
  *                null/bool/int/real, quoted ones strings)
