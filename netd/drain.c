@@ -93,8 +93,7 @@ static struct netd_endpoint *drain_endpoint(struct netd *nd, struct berth_http_c
 	return ep;
 }
 
-void netd_endpoint_drain(struct netd *nd, struct berth_http_call *call, const char *id,
-			 json_t *req)
+void netd_endpoint_drain(struct netd *nd, struct berth_http_call *call, const char *id, json_t *req)
 {
 	struct netd_endpoint *ep = drain_endpoint(nd, call, id);
 	if (!ep)

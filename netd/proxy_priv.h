@@ -31,7 +31,7 @@ struct proxy_backend {
 	char *id;
 	struct sockaddr_in addr;
 	bool up;
-	bool draining; /* going away: no new connections until it is removed or undrained */
+	bool draining;	/* going away: no new connections until it is removed or undrained */
 	unsigned conns; /* TCP connections to it (connecting or relaying) */
 };
 
