@@ -154,6 +154,16 @@ static void api_endpoint_health(struct berth_http_call *call)
 	api_with_body(call, netd_endpoint_health);
 }
 
+static void api_endpoint_drain(struct berth_http_call *call)
+{
+	api_with_body(call, netd_endpoint_drain);
+}
+
+static void api_endpoint_undrain(struct berth_http_call *call)
+{
+	netd_endpoint_undrain(api_netd(call), call, call->params[0]);
+}
+
 static void api_ports_list(struct berth_http_call *call)
 {
 	struct netd *nd = api_netd(call);
@@ -235,6 +245,8 @@ static const struct berth_http_route api_routes[] = {
     {"POST", "/endpoints/{id}/connect", api_endpoint_connect},
     {"POST", "/endpoints/{id}/disconnect", api_endpoint_disconnect},
     {"POST", "/endpoints/{id}/health", api_endpoint_health},
+    {"POST", "/endpoints/{id}/drain", api_endpoint_drain},
+    {"DELETE", "/endpoints/{id}/drain", api_endpoint_undrain},
     {"GET", "/ports", api_ports_list},
     {"POST", "/reconcile", api_reconcile},
     {"GET", "/stats", api_stats},

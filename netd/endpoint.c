@@ -121,6 +121,11 @@ json_t *netd_endpoint_json(struct netd *nd, const struct netd_endpoint *ep)
 	json_t *j = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}", "ContainerId", ep->id, "Name",
 			      ep->name ? ep->name : "", "Mode", modes[ep->mode], "Networks", nets,
 			      "Ports", ports, "Dns", dns);
+	/* Open TCP connections through its published ports: what a drain waits for. */
+	json_object_set_new(j, "Draining", json_boolean(ep->draining));
+	json_object_set_new(
+	    j, "Connections",
+	    json_integer(nd->proxy ? (json_int_t)proxy_backend_connections(nd->proxy, ep->id) : 0));
 	if (ep->mode != NETD_MODE_HOST) {
 		char path[PATH_MAX];
 		netd_endpoint_netns_path(nd, ep->id, path, sizeof(path));

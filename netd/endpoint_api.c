@@ -107,6 +107,8 @@ void netd_endpoint_backends_sync(struct netd *nd, struct netd_endpoint *ep)
 					   addr, p->container_port, &err) < 0)
 			log_warn("port %d: %s", p->host_port, err.msg);
 	}
+	if (ep->draining) /* a re-added backend stays out of the rotation */
+		proxy_backend_set_draining(nd->proxy, ep->id, true);
 }
 
 static int ep_parse_aliases(json_t *in, json_t **out, struct berth_error *err)

@@ -183,7 +183,8 @@ int main(int argc, char **argv)
 	nd.sk = link_sock_open(&err);
 	if (!nd.proxy || !nd.sk || !(nd.worker = netd_worker_start(nd.base, &err)) ||
 	    !(nd.dns = dns_server_new(&nd, &err)) || netd_state_load(&nd, &err) < 0 ||
-	    netd_networks_setup(&nd, &err) < 0 || netd_recover(&nd, &err) < 0) {
+	    netd_networks_setup(&nd, &err) < 0 || netd_recover(&nd, &err) < 0 ||
+	    netd_drain_init(&nd) < 0) {
 		log_error("%s", err.msg[0] ? err.msg : "cannot start");
 		return 1;
 	}
@@ -213,6 +214,7 @@ int main(int argc, char **argv)
 
 	/* Bridges, namespaces, veths and the state stay: containers keep their network, and the
 	 * next netd picks them up. Listening sockets close with us and are re-opened then. */
+	netd_drain_shutdown(&nd);
 	berth_http_server_free(srv);
 	unlink(pid_path);
 	netd_worker_stop(nd.worker);

@@ -69,6 +69,7 @@ struct netd_endpoint {
 	size_t n_ports;
 	bool busy;     /* a worker job for it is in flight */
 	bool creating; /* its first setup is in flight: not saved yet */
+	bool draining; /* POST .../drain: its backends take no new connections (not saved) */
 	struct netd_endpoint *next;
 };
 
@@ -91,6 +92,8 @@ struct netd {
 	struct netd_network *networks;
 	struct netd_endpoint *endpoints;
 	struct port_table ports;
+	struct netd_drain *drains; /* drain calls waiting for connections to close */
+	struct event *drain_check;
 	char state_path[PATH_MAX];
 	char netns_dir[PATH_MAX];
 };
@@ -134,6 +137,16 @@ void netd_endpoint_disconnect(struct netd *nd, struct berth_http_call *call, con
  * take (no) new connections. */
 void netd_endpoint_health(struct netd *nd, struct berth_http_call *call, const char *id,
 			  json_t *req);
+
+/* drain.c: POST /endpoints/{id}/drain {"TimeoutMs"?} replies {"Connections": N} once the
+ * container's TCP connections through published ports are closed or the timeout passed;
+ * DELETE /endpoints/{id}/drain undoes it. */
+int netd_drain_init(struct netd *nd);
+/* Replies to the waiting drain calls (before the API server goes). */
+void netd_drain_shutdown(struct netd *nd);
+void netd_endpoint_drain(struct netd *nd, struct berth_http_call *call, const char *id,
+			 json_t *req);
+void netd_endpoint_undrain(struct netd *nd, struct berth_http_call *call, const char *id);
 
 /* Queue the removal of ep's kernel objects: all of them, or only attachment *only. */
 void netd_endpoint_teardown(struct netd *nd, const struct netd_endpoint *ep, const size_t *only);

@@ -308,10 +308,21 @@ int proxy_backend_add(struct proxy *p, const char *host_ip, int host_port, enum 
 		return berth_err(err, 400, "invalid backend address %s:%d",
 				 backend_ip ? backend_ip : "", backend_port);
 	for (size_t i = 0; i < port->n_backends; i++) {
-		if (strcmp(port->backends[i].id, id) == 0) {
+		struct proxy_backend *old = &port->backends[i];
+		if (strcmp(old->id, id) != 0)
+			continue;
+		if (old->addr.sin_addr.s_addr != baddr.sin_addr.s_addr ||
+		    old->addr.sin_port != baddr.sin_port) {
+			/* Connections to the old address would only hang; closing them while it
+			 * is still the backend's keeps its count right. */
+			struct sockaddr_in gone = old->addr;
+			if (proto == PROXY_TCP)
+				proxy_tcp_close_backend(port, &gone);
+			else
+				proxy_udp_close_backend(port, &gone);
 			port->backends[i].addr = baddr;
-			return 0;
 		}
+		return 0;
 	}
 	struct proxy_backend *b =
 	    realloc(port->backends, (port->n_backends + 1) * sizeof(*port->backends));
@@ -338,7 +349,8 @@ void proxy_backend_remove(struct proxy *p, const char *host_ip, int host_port,
 		if (strcmp(port->backends[i].id, id) != 0)
 			continue;
 		struct sockaddr_in gone = port->backends[i].addr;
-		free(port->backends[i].id);
+		char *gone_id = port->backends[i].id;
+		bool draining = port->backends[i].draining;
 		memmove(&port->backends[i], &port->backends[i + 1],
 			(port->n_backends - i - 1) * sizeof(*port->backends));
 		port->n_backends--;
@@ -347,6 +359,9 @@ void proxy_backend_remove(struct proxy *p, const char *host_ip, int host_port,
 			proxy_tcp_close_backend(port, &gone);
 		else
 			proxy_udp_close_backend(port, &gone);
+		if (draining && p->on_idle)
+			p->on_idle(p->on_idle_arg, gone_id);
+		free(gone_id);
 		return;
 	}
 }
@@ -359,14 +374,73 @@ void proxy_backend_set_up(struct proxy *p, const char *id, bool up)
 				port->backends[i].up = up;
 }
 
-const struct proxy_backend *proxy_port_pick(struct proxy_port *port)
+void proxy_backend_set_draining(struct proxy *p, const char *id, bool draining)
+{
+	for (struct proxy_port *port = p->ports; port; port = port->next)
+		for (size_t i = 0; i < port->n_backends; i++)
+			if (strcmp(port->backends[i].id, id) == 0)
+				port->backends[i].draining = draining;
+}
+
+bool proxy_backend_draining(struct proxy *p, const char *id)
+{
+	for (struct proxy_port *port = p->ports; port; port = port->next)
+		for (size_t i = 0; i < port->n_backends; i++)
+			if (strcmp(port->backends[i].id, id) == 0 && port->backends[i].draining)
+				return true;
+	return false;
+}
+
+unsigned proxy_backend_connections(struct proxy *p, const char *id)
+{
+	unsigned n = 0;
+	for (struct proxy_port *port = p->ports; port; port = port->next)
+		for (size_t i = 0; i < port->n_backends; i++)
+			if (strcmp(port->backends[i].id, id) == 0)
+				n += port->backends[i].conns;
+	return n;
+}
+
+void proxy_set_on_drained(struct proxy *p, void (*cb)(void *arg, const char *id), void *arg)
+{
+	p->on_idle = cb;
+	p->on_idle_arg = arg;
+}
+
+static bool proxy_backend_usable(const struct proxy_backend *b)
+{
+	return b->up && !b->draining;
+}
+
+struct proxy_backend *proxy_port_pick(struct proxy_port *port)
 {
 	for (size_t tries = 0; tries < port->n_backends; tries++) {
 		struct proxy_backend *b = &port->backends[port->rr++ % port->n_backends];
-		if (b->up)
+		if (proxy_backend_usable(b))
 			return b;
 	}
 	return NULL;
+}
+
+size_t proxy_port_usable(const struct proxy_port *port)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < port->n_backends; i++)
+		n += proxy_backend_usable(&port->backends[i]);
+	return n;
+}
+
+void proxy_port_conn_gone(struct proxy_port *port, const struct sockaddr_in *addr)
+{
+	for (size_t i = 0; i < port->n_backends; i++) {
+		struct proxy_backend *b = &port->backends[i];
+		if (b->addr.sin_addr.s_addr != addr->sin_addr.s_addr ||
+		    b->addr.sin_port != addr->sin_port || b->conns == 0)
+			continue;
+		if (--b->conns == 0 && b->draining && port->p->on_idle)
+			port->p->on_idle(port->p->on_idle_arg, b->id);
+		return;
+	}
 }
 
 void proxy_get_stats(struct proxy *p, struct proxy_stats *out)

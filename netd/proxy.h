@@ -43,6 +43,17 @@ void proxy_backend_remove(struct proxy *p, const char *host_ip, int host_port,
 			  enum proxy_proto proto, const char *id);
 /* A backend that is down gets no new connections (its open ones are left alone). */
 void proxy_backend_set_up(struct proxy *p, const char *id, bool up);
+/* Draining is like down (no new TCP connections or UDP flows, open ones left alone) but set
+ * apart from health: the container is about to go away, and a health change must not put it
+ * back. On every port the id is a backend of. */
+void proxy_backend_set_draining(struct proxy *p, const char *id, bool draining);
+bool proxy_backend_draining(struct proxy *p, const char *id);
+/* Open TCP connections (connecting or relaying) to the id's backends, over all ports. */
+unsigned proxy_backend_connections(struct proxy *p, const char *id);
+/* cb(arg, id) runs when a draining backend's last TCP connection closes, and when a draining
+ * backend is removed. It may run inside any proxy call that closes connections: it must not
+ * call back into the proxy. NULL clears it. */
+void proxy_set_on_drained(struct proxy *p, void (*cb)(void *arg, const char *id), void *arg);
 
 struct proxy_stats {
 	unsigned listeners;

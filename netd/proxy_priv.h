@@ -31,6 +31,8 @@ struct proxy_backend {
 	char *id;
 	struct sockaddr_in addr;
 	bool up;
+	bool draining;	/* going away: no new connections until it is removed or undrained */
+	unsigned conns; /* TCP connections to it (connecting or relaying) */
 };
 
 struct proxy_conn;
@@ -64,13 +66,20 @@ struct proxy {
 	unsigned char *udp_buf;	       /* one datagram at a time: the loop is single-threaded */
 	int pipes[PROXY_PIPE_POOL][2]; /* the pool: [0, n_pipes) are empty pipes */
 	unsigned n_pipes;
+	void (*on_idle)(void *arg, const char *id); /* proxy_set_on_drained */
+	void *on_idle_arg;
 	time_t fd_warned; /* rate limit for the out-of-fds warning */
 	unsigned fd_warn_skipped;
 	struct proxy_stats stats;
 };
 
-/* The next backend that is up, round-robin; NULL when none is. */
-const struct proxy_backend *proxy_port_pick(struct proxy_port *port);
+/* The next backend that is up and not draining, round-robin; NULL when none is. */
+struct proxy_backend *proxy_port_pick(struct proxy_port *port);
+/* Backends a new connection may use. */
+size_t proxy_port_usable(const struct proxy_port *port);
+/* A TCP connection to addr ended or moved on: one fewer on its backend (if it is still
+ * there); tells on_idle when a draining backend has none left. */
+void proxy_port_conn_gone(struct proxy_port *port, const struct sockaddr_in *addr);
 void proxy_reserve_fd_refill(struct proxy *p);
 /* An empty pipe from the pool or a new one; -1 (errno set) when none can be made. */
 int proxy_pipe_get(struct proxy *p, int out[2]);

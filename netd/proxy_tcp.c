@@ -28,11 +28,21 @@ struct proxy_conn {
 	bool shut[2]; /* direction d is finished: side 1-d got shutdown(SHUT_WR) */
 	bool rd_on[2], wr_on[2];
 	int attempts_left;
+	bool counted; /* on its backend's count (proxy_port_conn_gone when it ends) */
 	struct event *rd[2], *wr[2];
 	struct event *connect_ev;
 };
 
 static void conn_connect_next(struct proxy_conn *c);
+
+/* The connection no longer uses its backend (it closes, or its connect failed). */
+static void conn_uncount(struct proxy_conn *c)
+{
+	if (!c->counted)
+		return;
+	c->counted = false;
+	proxy_port_conn_gone(c->port, &c->backend);
+}
 
 static void conn_close(struct proxy_conn *c)
 {
@@ -53,6 +63,7 @@ static void conn_close(struct proxy_conn *c)
 	}
 	if (c->connect_ev)
 		event_free(c->connect_ev);
+	conn_uncount(c);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -181,6 +192,7 @@ static void conn_on_connect(evutil_socket_t fd, short what, void *arg)
 	c->connect_ev = NULL;
 	close(c->fd[1]);
 	c->fd[1] = -1;
+	conn_uncount(c);
 	conn_connect_next(c);
 }
 
@@ -189,10 +201,12 @@ static void conn_connect_next(struct proxy_conn *c)
 {
 	struct proxy *p = c->port->p;
 	while (c->attempts_left-- > 0) {
-		const struct proxy_backend *b = proxy_port_pick(c->port);
+		struct proxy_backend *b = proxy_port_pick(c->port);
 		if (!b)
 			break;
 		c->backend = b->addr;
+		b->conns++;
+		c->counted = true;
 		c->fd[1] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (c->fd[1] < 0 && (errno == EMFILE || errno == ENFILE) &&
 		    proxy_pipe_pool_drain(p) > 0)
@@ -200,6 +214,7 @@ static void conn_connect_next(struct proxy_conn *c)
 		if (c->fd[1] < 0) {
 			proxy_warn_no_fds(p, ntohs(c->port->addr.sin_port),
 					  "cannot make a socket to a backend", errno);
+			conn_uncount(c);
 			break; /* out of fds: trying another backend will not help */
 		}
 		if (connect(c->fd[1], (struct sockaddr *)&b->addr, sizeof(b->addr)) == 0) {
@@ -216,6 +231,7 @@ static void conn_connect_next(struct proxy_conn *c)
 		p->stats.connect_failures++;
 		close(c->fd[1]);
 		c->fd[1] = -1;
+		conn_uncount(c);
 	}
 	p->stats.refused++;
 	conn_close(c);
@@ -242,9 +258,7 @@ static void conn_new(struct proxy_port *port, int cfd)
 		c->next->prev = c;
 	port->conns = c;
 	p->stats.tcp_connections++;
-	size_t up = 0;
-	for (size_t i = 0; i < port->n_backends; i++)
-		up += port->backends[i].up;
+	size_t up = proxy_port_usable(port);
 	c->attempts_left = up < PROXY_CONNECT_ATTEMPTS ? (int)up : PROXY_CONNECT_ATTEMPTS;
 	conn_connect_next(c);
 }

@@ -1,6 +1,6 @@
-/* Operations on the agent for a project: create+start, start, stop, remove and restart a
- * replica, create and remove the project's networks and volumes. Each operation runs on its
- * own connection, so a scale-up of 100 issues 100 creates at once. */
+/* Operations on the agent for a project: create+start, start, stop, remove (drained first) and
+ * restart a replica, create and remove the project's networks and volumes. Each operation runs
+ * on its own connection, so a scale-up of 100 issues 100 creates at once. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,18 +26,27 @@ static void request_cb(void *arg, int status, json_t *reply, const struct berth_
 	free(rq);
 }
 
-void sched_request(struct sched *s, const char *method, const char *path, const json_t *body,
-		   void (*cb)(void *arg, int status, json_t *reply, const struct berth_error *err),
-		   void *arg)
+void sched_request_to(struct sched *s, const char *sock, int timeout_s, const char *method,
+		      const char *path, const json_t *body,
+		      void (*cb)(void *arg, int status, json_t *reply,
+				 const struct berth_error *err),
+		      void *arg)
 {
 	struct request *rq = calloc(1, sizeof(*rq));
 	if (!rq)
 		abort();
-	rq->c = berth_http_async_new(s->base, s->agent_sock);
-	berth_http_async_set_timeout(rq->c, 120);
+	rq->c = berth_http_async_new(s->base, sock);
+	berth_http_async_set_timeout(rq->c, timeout_s);
 	rq->cb = cb;
 	rq->arg = arg;
 	berth_http_async_json(rq->c, method, path, body, request_cb, rq);
+}
+
+void sched_request(struct sched *s, const char *method, const char *path, const json_t *body,
+		   void (*cb)(void *arg, int status, json_t *reply, const struct berth_error *err),
+		   void *arg)
+{
+	sched_request_to(s, s->agent_sock, 120, method, path, body, cb, arg);
 }
 
 struct op {
@@ -52,6 +61,7 @@ struct op {
 	size_t net_i;
 	long stop_timeout; /* seconds, -1 = the container's own */
 	bool was_running;
+	int64_t drain_ms; /* remove: drain its published ports this long at most first */
 };
 
 static struct sched_replica *op_replica(struct op *op, struct sched_service **svc_out)
@@ -209,6 +219,11 @@ static void op_stop(struct op *op)
 	sched_request(op->p->sched, "POST", path, NULL, stop_done, op);
 }
 
+static void drained(void *arg)
+{
+	op_stop(arg);
+}
+
 void sched_op_replica(struct sched_project *p, struct sched_service *svc, struct sched_replica *r,
 		      enum sched_op_kind kind)
 {
@@ -226,6 +241,8 @@ void sched_op_replica(struct sched_project *p, struct sched_service *svc, struct
 	op->stop_timeout =
 	    json_is_integer(grace) ? (long)(json_integer_value(grace) / 1000000000LL) : -1;
 	op->was_running = !strcmp(r->state, "running") || !strcmp(r->state, "restarting");
+	if (kind == SCHED_OP_REMOVE && op->was_running && sched_replica_published(r))
+		op->drain_ms = sched_drain_timeout_ms(svc->config);
 	r->busy = true;
 	p->inflight++;
 	switch (kind) {
@@ -254,7 +271,10 @@ void sched_op_replica(struct sched_project *p, struct sched_service *svc, struct
 		op_stop(op);
 		return;
 	case SCHED_OP_REMOVE:
-		if (op->was_running)
+		/* Connections the proxy already routed to it finish before it stops. */
+		if (op->was_running && op->drain_ms > 0)
+			sched_drain(p->sched, op->id, op->name, op->drain_ms, drained, op);
+		else if (op->was_running)
 			op_stop(op);
 		else
 			remove_now(op);

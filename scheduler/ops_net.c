@@ -1,13 +1,19 @@
 /* A project's networks (created before its first replica, removed at down) and its named
- * volumes (removed at down -v), through the agent's Docker API. */
+ * volumes (removed at down -v), through the agent's Docker API; and the drain of a replica's
+ * published ports before it is removed, through netd. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "berth/cleanup.h"
+#include "berth/duration.h"
 #include "berth/http_client.h"
 #include "berth/log.h"
+#include "berth/paths.h"
 #include "sched.h"
+
+#define SCHED_DRAIN_DEFAULT_MS 10000
+#define SCHED_DRAIN_MAX_MS 3600000 /* netd's limit */
 
 struct net_job {
 	struct sched_project *p;
@@ -170,4 +176,94 @@ void sched_op_project_cleanup(struct sched_project *p, void (*done)(struct sched
 	job->p = p;
 	job->done = done;
 	sched_request(p->sched, "GET", "/networks", NULL, networks_listed, job);
+}
+
+/* Seconds as a number or a Go duration string; -1 when it is neither. */
+static int64_t drain_ms_of(const json_t *v)
+{
+	int64_t ns = -1;
+	if (json_is_integer(v))
+		ns = json_integer_value(v) * 1000000000LL;
+	else if (json_is_real(v))
+		ns = (int64_t)(json_real_value(v) * 1e9);
+	else if (json_is_string(v))
+		ns = berth_parse_duration_ns(json_string_value(v));
+	if (ns < 0)
+		return -1;
+	int64_t ms = ns / 1000000;
+	return ms > SCHED_DRAIN_MAX_MS ? SCHED_DRAIN_MAX_MS : ms;
+}
+
+int64_t sched_drain_timeout_ms(const json_t *config)
+{
+	const json_t *v = json_object_get(json_object_get(config, "x-berth"), "drain_timeout");
+	if (v) {
+		int64_t ms = drain_ms_of(v);
+		if (ms >= 0)
+			return ms;
+		log_warn("x-berth.drain_timeout: not a duration; using the default");
+	}
+	/* stop_grace_period is canonical: nanoseconds. */
+	const json_t *grace = json_object_get(config, "stop_grace_period");
+	if (json_is_integer(grace) && json_integer_value(grace) >= 0) {
+		int64_t ms = json_integer_value(grace) / 1000000;
+		return ms > SCHED_DRAIN_MAX_MS ? SCHED_DRAIN_MAX_MS : ms;
+	}
+	return SCHED_DRAIN_DEFAULT_MS;
+}
+
+bool sched_replica_published(const struct sched_replica *r)
+{
+	size_t i;
+	json_t *pt;
+	json_array_foreach(r->ports, i, pt)
+	{
+		if (json_integer_value(json_object_get(pt, "PublicPort")) > 0)
+			return true;
+	}
+	return false;
+}
+
+struct drain_job {
+	void (*done)(void *arg);
+	void *arg;
+	char name[300];
+	int64_t started_ns;
+};
+
+static void drain_done(void *arg, int status, json_t *reply, const struct berth_error *err)
+{
+	struct drain_job *job = arg;
+	int64_t ms = (berth_now_ns() - job->started_ns) / 1000000;
+	json_int_t open = json_integer_value(json_object_get(reply, "Connections"));
+	if (status == 200 && open > 0)
+		log_info("%s: %lld connections still open after draining %lld ms; stopping it",
+			 job->name, (long long)open, (long long)ms);
+	else if (status == 200)
+		log_debug("%s: drained in %lld ms", job->name, (long long)ms);
+	else if (status != 404)
+		/* No netd (or an old one): nothing to drain through; stop as before. */
+		log_warn("%s: drain: %s", job->name, err ? err->msg : "?");
+	void (*done)(void *) = job->done;
+	void *done_arg = job->arg;
+	free(job);
+	done(done_arg);
+}
+
+void sched_drain(struct sched *s, const char *id, const char *name, int64_t timeout_ms,
+		 void (*done)(void *arg), void *arg)
+{
+	struct drain_job *job = calloc(1, sizeof(*job));
+	if (!job)
+		abort();
+	job->done = done;
+	job->arg = arg;
+	job->started_ns = berth_now_ns();
+	snprintf(job->name, sizeof(job->name), "%s", name);
+	char path[128];
+	snprintf(path, sizeof(path), "/endpoints/%s/drain", id);
+	_cleanup_json_ json_t *body = json_pack("{s:I}", "TimeoutMs", (json_int_t)timeout_ms);
+	/* netd replies by the timeout; the margin covers a loaded machine. */
+	sched_request_to(s, berth_netd_sock(), (int)(timeout_ms / 1000) + 10, "POST", path, body,
+			 drain_done, job);
 }

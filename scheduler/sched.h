@@ -216,12 +216,29 @@ void sched_op_replica(struct sched_project *p, struct sched_service *svc, struct
 void sched_request(struct sched *s, const char *method, const char *path, const json_t *body,
 		   void (*cb)(void *arg, int status, json_t *reply, const struct berth_error *err),
 		   void *arg);
+/* The same to another daemon's socket (netd), with a timeout in seconds. */
+void sched_request_to(struct sched *s, const char *sock, int timeout_s, const char *method,
+		      const char *path, const json_t *body,
+		      void (*cb)(void *arg, int status, json_t *reply,
+				 const struct berth_error *err),
+		      void *arg);
 /* Remove a container by id (one the project has but no service of its model knows). */
 void sched_op_remove_id(struct sched_project *p, const char *id);
 /* Create the project's networks (net_ready once done). */
 void sched_op_networks_create(struct sched_project *p);
 /* Remove the project's networks (and named volumes when remove_volumes), then call done. */
 void sched_op_project_cleanup(struct sched_project *p, void (*done)(struct sched_project *p));
+/* Draining (ops_net.c): how long a replica of this service may take to finish its proxied
+ * connections before it is stopped: x-berth.drain_timeout, else stop_grace_period, else 10 s;
+ * 0 = no draining. */
+int64_t sched_drain_timeout_ms(const json_t *config);
+/* Does the replica publish host ports (is it behind netd's proxy)? */
+bool sched_replica_published(const struct sched_replica *r);
+/* Ask netd to take container id off its published ports and wait (asynchronously) until its
+ * connections are closed or timeout_ms passed; done(arg) always follows, also when netd is
+ * unreachable or does not know the container. */
+void sched_drain(struct sched *s, const char *id, const char *name, int64_t timeout_ms,
+		 void (*done)(void *arg), void *arg);
 /* Called by ops.c when an operation ends. */
 void sched_op_finished(struct sched_project *p);
 

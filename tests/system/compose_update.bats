@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # Rolling updates of compose services (deploy.update_config): stop-first batches after a config
 # change and after a new image under the same tag, start-first with a client that never sees
-# a failed request, and failure_action rollback when the new image's health check fails.
+# a failed request (draining: compose_drain.bats), and failure_action rollback when the new image's health check fails.
 
 load helpers
 bats_require_minimum_version 1.5.0
@@ -147,11 +147,10 @@ all_healthy() {
 	[ "$status" -eq 0 ]
 	answers=$(sort "$BATS_TEST_TMPDIR/answers" | uniq -c)
 	echo "$answers"
-	# There is always a healthy replica; what can still fail is a request already routed to an
-	# old replica when it is removed (no connection draining at stop yet: docs/scheduler.md),
-	# which under a loaded CI machine happens at most once in a run.
+	# There is always a healthy replica, and a request already routed to an old replica
+	# finishes before that replica stops (netd drains it first): not one request fails.
 	fails=$(grep -c FAIL "$BATS_TEST_TMPDIR/answers" || true)
-	[ "$fails" -le 1 ]
+	[ "$fails" -eq 0 ]
 	[[ "$answers" == *v1* ]]
 	[ "$(tail -1 "$BATS_TEST_TMPDIR/answers")" = v2 ]
 	[ "$(berth ps -q --filter label=com.docker.compose.project=demo | wc -l)" -eq 3 ]

@@ -174,6 +174,7 @@ struct scenario {
 	char fail[256]; /* set by the scenario thread on failure */
 	atomic_bool done;
 	atomic_bool ready; /* scenario_hold: connected, waiting for the proxy to close it */
+	atomic_bool go;	   /* scenario_drain: finish the held connection */
 };
 
 #define SCENARIO_CHECK(s, cond)                                                                    \
@@ -832,6 +833,98 @@ static void test_close_on_remove(void **state)
 	assert_int_equal(count_fds(), fds_before + 2 * (int)st.pooled_pipes);
 }
 
+/* One connection, one round trip; then, once told to go, another on the same connection. */
+static void scenario_drain(struct scenario *s)
+{
+	int fd = dial(s->port);
+	SCENARIO_CHECK(s, fd >= 0);
+	char buf[8];
+	SCENARIO_CHECK(s, write_all(fd, "a", 1));
+	SCENARIO_CHECK(s, recv(fd, buf, 1, 0) == 1);
+	atomic_store(&s->ready, true);
+	for (int i = 0; i < 10000 && !atomic_load(&s->go); i++)
+		usleep(1000);
+	SCENARIO_CHECK(s, write_all(fd, "b", 1));
+	ssize_t n = recv(fd, buf, 1, 0);
+	close(fd);
+	SCENARIO_CHECK(s, n == 1 && buf[0] == 'b');
+}
+
+struct idle_seen {
+	int calls;
+	char id[16];
+};
+
+static void on_idle(void *arg, const char *id)
+{
+	struct idle_seen *seen = arg;
+	seen->calls++;
+	snprintf(seen->id, sizeof(seen->id), "%s", id);
+}
+
+/* A draining backend gets no new connections, keeps its open one working, and is reported
+ * idle when that one closes; undrained it takes its share again. */
+static void test_drain(void **state)
+{
+	struct fixture *f = *state;
+	struct idle_seen seen = {0};
+	proxy_set_on_drained(f->p, on_idle, &seen);
+	struct backend *b[2] = {backend_start("127.0.0.2", false),
+				backend_start("127.0.0.3", false)};
+	struct scenario hold = {.fn = scenario_drain};
+	hold.port = publish(f, PROXY_TCP, b, 2);
+	pthread_t t;
+	pthread_create(&t, NULL, scenario_main, &hold);
+	loop_for(f->base, 30000, &hold.ready);
+	assert_true(atomic_load(&hold.ready));
+	/* The round-robin starts at b0. */
+	assert_int_equal(proxy_backend_connections(f->p, "b0"), 1);
+	assert_int_equal(proxy_backend_connections(f->p, "b1"), 0);
+
+	proxy_backend_set_draining(f->p, "b0", true);
+	assert_true(proxy_backend_draining(f->p, "b0"));
+	assert_false(proxy_backend_draining(f->p, "b1"));
+	/* Health does not undo a drain. */
+	proxy_backend_set_up(f->p, "b0", true);
+	struct scenario s = {.fn = scenario_echo, .n = 4, .port = hold.port};
+	run_scenario(f->base, &s);
+	assert_int_equal(atomic_load(&b[0]->accepted), 1);
+	assert_int_equal(atomic_load(&b[1]->accepted), 4);
+	for (int i = 0; i < 400 && proxy_backend_connections(f->p, "b1") > 0; i++)
+		loop_for(f->base, 5, NULL);
+	assert_int_equal(proxy_backend_connections(f->p, "b1"), 0);
+	assert_int_equal(proxy_backend_connections(f->p, "b0"), 1);
+	assert_int_equal(seen.calls, 0);
+
+	/* The open connection still works; its close makes b0 idle. */
+	atomic_store(&hold.go, true);
+	loop_for(f->base, 30000, &hold.done);
+	assert_true(atomic_load(&hold.done));
+	pthread_join(t, NULL);
+	if (hold.fail[0])
+		fail_msg("%s", hold.fail);
+	settle(f->base, f->p);
+	assert_int_equal(proxy_backend_connections(f->p, "b0"), 0);
+	assert_int_equal(seen.calls, 1);
+	assert_string_equal(seen.id, "b0");
+
+	proxy_backend_set_draining(f->p, "b0", false);
+	s.n = 2;
+	run_scenario(f->base, &s);
+	assert_int_equal(atomic_load(&b[0]->accepted), 2);
+	assert_int_equal(atomic_load(&b[1]->accepted), 5);
+	settle(f->base, f->p);
+	assert_int_equal(seen.calls, 1); /* not draining: no report */
+
+	/* Removing a draining backend reports it too (its waiters need not wait). */
+	proxy_backend_set_draining(f->p, "b1", true);
+	proxy_backend_remove(f->p, HOST, hold.port, PROXY_TCP, "b1");
+	assert_int_equal(seen.calls, 2);
+	assert_string_equal(seen.id, "b1");
+	backend_stop(b[0]);
+	backend_stop(b[1]);
+}
+
 static void test_nofile(void **state)
 {
 	proxy_raise_nofile();
@@ -854,6 +947,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_udp_flows, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_out_of_fds, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_close_on_remove, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_drain, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_thousand_listeners, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_many_sequential_connections, setup, teardown),
 	};
