@@ -335,6 +335,7 @@ static void test_image_only_rollback(void **state)
 	json_t *m = json_deep_copy(f->p->model);
 	json_t *sel = json_pack("[s]", "web");
 	assert_non_null(sched_project_apply(&f->s, "demo", m, sel, NULL, &err));
+	json_decref(m);
 	sched_update_image_resolved(f->svc, "sha256:bbb");
 	assert_false(f->svc->upd.changed);
 	assert_non_null(f->svc->upd.prev);
@@ -390,6 +391,7 @@ static void test_image_only_rollback(void **state)
 	 * again (once: it ends rolled back again, not in a loop). */
 	m = json_deep_copy(f->p->model);
 	assert_non_null(sched_project_apply(&f->s, "demo", m, sel, NULL, &err));
+	json_decref(m);
 	assert_false(f->svc->upd.pinned);
 	assert_string_equal(f->svc->upd.state, "");
 	sched_update_image_resolved(f->svc, "sha256:bbb");
