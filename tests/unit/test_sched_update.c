@@ -420,6 +420,26 @@ static void test_config_rollback_other_tag(void **state)
 	assert_string_equal(f->svc->hash, f->old_hash);
 }
 
+static void test_rollback_image_gone(void **state)
+{
+	/* Rolling back, pinned to aaa, which was pruned meanwhile: a pause that says so. */
+	struct fx *f = fx_new("\"failure_action\": \"rollback\"");
+	struct sched_update *u = &f->svc->upd;
+	snprintf(u->state, sizeof(u->state), "rolling_back");
+	snprintf(u->image_id, sizeof(u->image_id), "sha256:aaa");
+	u->pinned = true;
+	snprintf(f->svc->error, sizeof(f->svc->error), "No such image: sha256:aaa");
+	f->svc->error_status = 404;
+	int surge;
+	bool busy;
+	int64_t next;
+	assert_int_equal(step(f, &surge, &busy, &next), 0);
+	assert_string_equal(u->state, "paused");
+	assert_non_null(strstr(u->reason, "rollback paused: image sha256:aaa of the previous "
+					  "replicas is gone (removed or pruned since the update): "
+					  "No such image"));
+}
+
 int main(void)
 {
 	if (!mkdtemp(root))
@@ -434,6 +454,7 @@ int main(void)
 	    cmocka_unit_test(test_failure_ratio),
 	    cmocka_unit_test(test_image_only_rollback),
 	    cmocka_unit_test(test_config_rollback_other_tag),
+	    cmocka_unit_test(test_rollback_image_gone),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, fx_free_all);
 	char cmd[128];
