@@ -290,7 +290,8 @@ static void test_failure_ratio(void **state)
 	snprintf(r2->health, 16, "unhealthy");
 	assert_int_equal(step(f, &surge, &busy, &next), 0);
 	assert_string_equal(f->svc->upd.state, "paused");
-	assert_non_null(strstr(f->svc->upd.reason, "(2 of 3 replicas failed, max_failure_ratio 0.5)"));
+	assert_non_null(
+	    strstr(f->svc->upd.reason, "(2 of 3 replicas failed, max_failure_ratio 0.5)"));
 	json_t *st = sched_update_status(f->svc);
 	assert_true(json_real_value(json_object_get(st, "max_failure_ratio")) == 0.5);
 	json_decref(st);
@@ -353,7 +354,7 @@ static void test_image_only_rollback(void **state)
 	assert_int_equal(step(f, &surge, &busy, &next), 0);
 	assert_string_equal(f->svc->upd.state, "rolling_back");
 	assert_non_null(strstr(f->svc->upd.reason, "update rolled back: container demo-web-1 is "
-						 "unhealthy"));
+						   "unhealthy"));
 	/* The same config, on the previous ID: the replica on bbb is the outdated one, and new
 	 * replicas are made from aaa itself (the tag names bbb). */
 	assert_string_equal(f->svc->hash, hash);
