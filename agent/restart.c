@@ -40,8 +40,7 @@ int restart_backoff_set(struct restart_backoff *b, const char *what, const char 
 		return berth_err(err, 400, "invalid restart backoff %s %s: want a duration (100ms, 1m)",
 				 what, value);
 	if (strcmp(what, "min") == 0) {
-		if (ns == 0)
-			return berth_err(err, 400, "restart backoff min must be above 0");
+		/* 0: every restart at once, no backoff (measuring, or a supervisor of its own) */
 		b->min_ns = ns;
 	} else if (strcmp(what, "max") == 0) {
 		b->max_ns = ns;

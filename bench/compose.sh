@@ -1,8 +1,10 @@
 #!/bin/bash
 # Compose side by side: `compose up -d` of one service scaled to N (busybox sleep) until all N
 # run, berth vs Debian's docker-compose 1.29 against a private dockerd; the time from a replica's
-# crash (kill -9 of its process from the host) to its restart, median of several; berth's
-# status endpoint under wrk, and the scheduler's RSS with N replicas.
+# crash (kill -9 of its process from the host) to its restart, median of several (with the
+# first backoff, 100 ms in both, and for berth also without a backoff: the label
+# berth.restart.backoff-min=0); berth's status endpoint under wrk, and the scheduler's RSS
+# with N replicas.
 # Usage: bench/compose.sh [N]   (as root; default N=100; see bench/lib.sh for the environment)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -23,6 +25,20 @@ services:
     command: sleep 600
     init: true
     restart: always
+EOF
+# berth only: the same without the restart backoff, for the crash-to-restart time itself.
+mkdir -p "$PROJ/fast"
+cat >"$PROJ/fast/compose.yaml" <<EOF
+services:
+  fast:
+    image: busybox
+    command: sleep 600
+    init: true
+    restart: always
+    labels:
+      berth.restart.backoff-min: "0"
+    deploy:
+      replicas: $CRASHES
 EOF
 
 # Wait (bounded, 300 s) until `$@ ps` shows n running containers; polls every 20 ms.
@@ -72,7 +88,7 @@ crashes() {
 }
 
 # --- berth ---------------------------------------------------------------------------------
-berth_up=n/a berth_crash=n/a berth_rps=n/a berth_rss=n/a
+berth_up=n/a berth_crash=n/a berth_fast=n/a berth_rps=n/a berth_rss=n/a
 if bench_try berth_start; then
 	cd "$PROJ"
 	bench_log "berth compose up -d --scale web=$N"
@@ -89,6 +105,11 @@ if bench_try berth_start; then
 			berth_rps=$(awk '/^Requests\/sec/ { printf "%d", $2 }' "$BENCH_TMP/wrk.log")
 		bench_log "crash to restart, berth"
 		berth_crash=$(crashes "$BERTH_RUN/agent.sock" "$BERTH" "bench-web-%d") || berth_crash=n/a
+		bench_log "crash to restart without backoff, berth"
+		(cd "$PROJ/fast" && timeout 120 "$BERTH" compose -p benchfast up -d >/dev/null 2>&1) &&
+			berth_fast=$(crashes "$BERTH_RUN/agent.sock" "$BERTH" "benchfast-fast-%d") ||
+			berth_fast=n/a
+		(cd "$PROJ/fast" && timeout 120 "$BERTH" compose -p benchfast down >/dev/null 2>&1) || true
 	fi
 	timeout 120 "$BERTH" compose -p bench down >/dev/null 2>&1 || true
 	cd /
@@ -125,6 +146,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%
 		"$(ratio "$docker_up" "$berth_up")"
 	printf 'kill -9 to restart, median of %d (ms)\t%s\t%s\t%s\n' "$CRASHES" "$berth_crash" \
 		"$docker_crash" "$(ratio "$docker_crash" "$berth_crash")"
+	printf 'kill -9 to restart, no backoff (berth.restart.backoff-min=0), median of %d (ms)\t%s\t-\t-\n' \
+		"$CRASHES" "$berth_fast"
 	printf 'status endpoint, wrk -t2 -c32 -d5s (req/s)\t%s\t-\t-\n' "$berth_rps"
 	printf 'scheduler RSS with %d replicas (KB)\t%s\t-\t-\n' "$N" "$berth_rss"
 } >"$OUT"

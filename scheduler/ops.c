@@ -256,6 +256,7 @@ void sched_op_replica(struct sched_project *p, struct sched_service *svc, struct
 		}
 		if (r->cpuset[0])
 			sched_create_body_pin(op->body, r->cpuset);
+		sched_update_create_body(svc, op->body);
 		op->nets = sched_service_networks(p->model, p->name, svc->name);
 		_cleanup_free_ char *e = berth_http_escape(op->name);
 		char path[512];

@@ -56,6 +56,10 @@ struct sched_update {
 	json_t *old;		/* scratch: the config while a new model is applied */
 	char image_id[80];	/* the service image's ID as resolved at the latest up */
 	json_t *old_images;	/* IDs the image had at earlier ups: replicas on them are old */
+	char prev_image_id[80]; /* image_id before the latest change (rollback) */
+	bool pinned;		/* rolled back under a moved tag: replicas are made from image_id */
+	bool changed;		/* scratch: the latest up changed the config */
+	int total;		/* replicas this update replaces (max_failure_ratio) */
 };
 
 struct sched_service {
@@ -262,6 +266,14 @@ void sched_update_free(struct sched_service *svc);
 /* Resolve the image IDs of the services (GET /images/X/json), then call done. */
 void sched_update_resolve_images(struct sched_project *p,
 				 void (*done)(struct sched_project *p, void *arg), void *arg);
+/* update_image.c: an up found svc's image on id (NULL: no such image). */
+void sched_update_image_resolved(struct sched_service *svc, const char *id);
+/* A rollback from config image `from` to svc's (previous) config: its previous image ID. */
+void sched_update_image_rollback(struct sched_service *svc, const char *from);
+/* A create body of svc: the pinned image ID instead of the tag after such a rollback. */
+void sched_update_create_body(const struct sched_service *svc, json_t *body);
+/* Do failed of total replicas exceed max_failure_ratio? (swarm: failed / total > ratio) */
+bool sched_update_failure_exceeds(int failed, int total, double ratio);
 
 /* --- events.c: the agent's /events stream, reconnected with backoff --- */
 

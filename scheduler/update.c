@@ -19,6 +19,7 @@ struct upd_cfg {
 	int64_t delay_ns, monitor_ns;
 	bool start_first;
 	const char *failure_action;
+	double max_failure_ratio;
 };
 
 static void upd_cfg(const struct sched_service *svc, bool rollback, struct upd_cfg *c)
@@ -36,6 +37,7 @@ static void upd_cfg(const struct sched_service *svc, bool rollback, struct upd_c
 	c->failure_action = json_string_value(json_object_get(u, "failure_action"));
 	if (!c->failure_action)
 		c->failure_action = "pause";
+	c->max_failure_ratio = json_number_value(json_object_get(u, "max_failure_ratio"));
 	/* A rollback that fails has nothing left to roll back to. */
 	if (rollback && !strcmp(c->failure_action, "rollback"))
 		c->failure_action = "pause";
@@ -54,6 +56,15 @@ bool sched_update_outdated(const struct sched_service *svc, const struct sched_r
 	json_array_foreach(svc->upd.old_images, i,
 			   v) if (!strcmp(json_string_value(v), r->image_id)) return true;
 	return false;
+}
+
+bool sched_update_failure_exceeds(int failed, int total, double ratio)
+{
+	/* Swarm's updater: the failure action is taken once the failed tasks, over the tasks the
+	 * update replaces, exceed max_failure_ratio (0: the first failure). */
+	if (failed <= 0)
+		return false;
+	return total <= 0 || (double)failed / (double)total > ratio;
 }
 
 /* Has a replica of the current config failed? (why says how) */
@@ -105,15 +116,15 @@ static void rollback(struct sched_project *p, struct sched_service *svc, const c
 {
 	struct sched_update *u = &svc->upd;
 	json_t *services = json_object_get(p->model, "services");
+	char from[512];
+	snprintf(from, sizeof(from), "%s",
+		 json_string_value(json_object_get(svc->config, "image")) ?: "");
 	json_object_set_new(services, svc->name, u->prev);
 	u->prev = NULL;
 	svc->config = json_object_get(services, svc->name);
 	sched_config_hash(svc->config, svc->hash);
-	/* The image ID was resolved for the config rolled back from; the next up resolves the
-	 * previous config's image again. */
-	u->image_id[0] = '\0';
-	json_decref(u->old_images);
-	u->old_images = NULL;
+	sched_update_image_rollback(svc, from);
+	u->total = 0;
 	sched_plan_reservations(svc->config, &svc->res_cpus, &svc->res_memory);
 	svc->error[0] = '\0';
 	svc->retry_at_ns = 0;
@@ -171,14 +182,31 @@ int sched_update_step(struct sched_project *p, struct sched_service *svc, int64_
 		set_state(svc, "updating", "");
 		u->batch = u->batches = 0;
 		u->batch_ready_ns = 0;
+		u->total = n_out;
 		log_info("project %s: service %s: rolling update of %d replica%s", p->name,
 			 svc->name, n_out, n_out == 1 ? "" : "s");
 		save(p);
 	}
-	if ((n_failed || svc->error[0]) && strcmp(cfg.failure_action, "continue") != 0) {
+	/* What this update (or rollback) replaces: the outdated replicas when it started, or more
+	 * after a scale-up. */
+	if (n_out > u->total)
+		u->total = n_out;
+	/* A create or start that fails is not one replica's failure: every new replica would
+	 * fail the same way, so no ratio tolerates it. */
+	bool exceeds = sched_update_failure_exceeds(n_failed, u->total, cfg.max_failure_ratio);
+	if ((exceeds || svc->error[0]) && strcmp(cfg.failure_action, "continue") != 0) {
 		char reason[sizeof(u->reason)];
-		if (!n_failed)
+		if (!exceeds && rolling_back && u->pinned && svc->error_status == 404)
+			snprintf(why, sizeof(why),
+				 "image %.80s of the previous replicas is gone (removed or pruned "
+				 "since the update): %.300s",
+				 u->image_id, svc->error);
+		else if (!exceeds)
 			snprintf(why, sizeof(why), "%s", svc->error);
+		else if (cfg.max_failure_ratio > 0)
+			snprintf(why + strlen(why), sizeof(why) - strlen(why),
+				 " (%d of %d replicas failed, max_failure_ratio %g)", n_failed,
+				 u->total, cfg.max_failure_ratio);
 		if (!strcmp(cfg.failure_action, "rollback") && u->prev) {
 			snprintf(reason, sizeof(reason), "update rolled back: %s", why);
 			rollback(p, svc, reason);
@@ -265,9 +293,13 @@ void sched_update_after_apply(struct sched_project *p, const json_t *selected)
 		if (u->old) {
 			char old_hash[17];
 			sched_config_hash(u->old, old_hash);
-			if (strcmp(old_hash, svc->hash) != 0) {
+			u->changed = strcmp(old_hash, svc->hash) != 0;
+			if (u->changed) {
 				json_decref(u->prev);
 				u->prev = u->old;
+				/* The ID before this up's look-up: the previous config's image. */
+				snprintf(u->prev_image_id, sizeof(u->prev_image_id), "%s",
+					 u->image_id);
 			} else {
 				json_decref(u->old);
 			}
@@ -277,6 +309,9 @@ void sched_update_after_apply(struct sched_project *p, const json_t *selected)
 		if (json_object_get(selected, svc->name) &&
 		    (!strcmp(u->state, "paused") || !strcmp(u->state, "rolled_back")))
 			set_state(svc, "", "");
+		/* ... and looks at its tag again (a rollback's pinned image is not kept). */
+		if (json_object_get(selected, svc->name))
+			u->pinned = false;
 	}
 }
 
@@ -294,6 +329,12 @@ json_t *sched_update_save(const struct sched_project *p)
 			json_object_set(o, "prev", u->prev);
 		if (u->old_images)
 			json_object_set(o, "old_images", u->old_images);
+		if (u->prev_image_id[0])
+			json_object_set_new(o, "prev_image_id", json_string(u->prev_image_id));
+		if (u->pinned)
+			json_object_set_new(o, "pinned", json_true());
+		if (u->total)
+			json_object_set_new(o, "total", json_integer(u->total));
 		json_object_set_new(doc, p->services[i]->name, o);
 	}
 	return doc;
@@ -317,6 +358,11 @@ void sched_update_load(struct sched_project *p, const json_t *doc)
 		u->prev = json_is_object(prev) ? json_incref(prev) : NULL;
 		json_t *old = json_object_get(o, "old_images");
 		u->old_images = json_is_array(old) ? json_incref(old) : NULL;
+		const char *prev_image = json_string_value(json_object_get(o, "prev_image_id"));
+		snprintf(u->prev_image_id, sizeof(u->prev_image_id), "%s",
+			 prev_image ? prev_image : "");
+		u->pinned = json_is_true(json_object_get(o, "pinned"));
+		u->total = (int)json_integer_value(json_object_get(o, "total"));
 	}
 }
 
@@ -333,6 +379,12 @@ json_t *sched_update_status(const struct sched_service *svc)
 			      cfg.parallelism, "failure_action", cfg.failure_action);
 	if (u->reason[0])
 		json_object_set_new(o, "reason", json_string(u->reason));
+	if (cfg.max_failure_ratio > 0)
+		json_object_set_new(o, "max_failure_ratio", json_real(cfg.max_failure_ratio));
+	if (u->image_id[0])
+		json_object_set_new(o, "image_id", json_string(u->image_id));
+	if (u->pinned)
+		json_object_set_new(o, "pinned", json_true());
 	return o;
 }
 
@@ -342,93 +394,4 @@ void sched_update_free(struct sched_service *svc)
 	json_decref(svc->upd.old);
 	json_decref(svc->upd.old_images);
 	svc->upd.prev = svc->upd.old = svc->upd.old_images = NULL;
-}
-
-/* The image's ID now: the one it had before (if another) becomes an old one (at most 16
- * remembered); an image that is missing forgets the ID, so nothing is compared. */
-static void image_resolved(struct sched_update *u, const char *id)
-{
-	if (!id) {
-		u->image_id[0] = '\0';
-		return;
-	}
-	if (!strcmp(id, u->image_id))
-		return;
-	if (!u->old_images)
-		u->old_images = json_array();
-	for (size_t i = json_array_size(u->old_images); i-- > 0;)
-		if (!strcmp(json_string_value(json_array_get(u->old_images, i)), id))
-			json_array_remove(u->old_images, i);
-	if (u->image_id[0])
-		json_array_append_new(u->old_images, json_string(u->image_id));
-	while (json_array_size(u->old_images) > 16)
-		json_array_remove(u->old_images, 0);
-	snprintf(u->image_id, sizeof(u->image_id), "%s", id);
-}
-
-/* One up's look-ups: done is called once all of them are back. */
-struct resolve_batch {
-	int left;
-	void (*done)(struct sched_project *p, void *arg);
-	void *arg;
-};
-
-struct resolve {
-	struct sched_project *p;
-	struct resolve_batch *batch;
-	char service[256];
-};
-
-static void resolve_done(void *arg, int status, json_t *reply, const struct berth_error *err)
-{
-	struct resolve *rs = arg;
-	struct sched_project *p = rs->p;
-	struct sched_service *svc = sched_service_find(p, rs->service);
-	const char *id = json_string_value(json_object_get(reply, "Id"));
-	if (svc)
-		image_resolved(&svc->upd, status == 200 ? id : NULL);
-	p->resolving--;
-	if (--rs->batch->left == 0) {
-		save(p);
-		rs->batch->done(p, rs->batch->arg);
-		free(rs->batch);
-	}
-	free(rs);
-	sched_op_finished(p);
-}
-
-void sched_update_resolve_images(struct sched_project *p,
-				 void (*done)(struct sched_project *p, void *arg), void *arg)
-{
-	int n = 0;
-	for (size_t i = 0; i < p->n_services; i++)
-		n += json_is_string(json_object_get(p->services[i]->config, "image"));
-	if (n == 0) {
-		done(p, arg);
-		return;
-	}
-	struct resolve_batch *b = calloc(1, sizeof(*b));
-	if (!b)
-		abort();
-	b->left = n;
-	b->done = done;
-	b->arg = arg;
-	p->resolving += n;
-	for (size_t i = 0; i < p->n_services; i++) {
-		const char *image =
-		    json_string_value(json_object_get(p->services[i]->config, "image"));
-		if (!image)
-			continue;
-		struct resolve *rs = calloc(1, sizeof(*rs));
-		if (!rs)
-			abort();
-		rs->p = p;
-		rs->batch = b;
-		snprintf(rs->service, sizeof(rs->service), "%s", p->services[i]->name);
-		_cleanup_free_ char *e = berth_http_escape(image);
-		char path[1024];
-		snprintf(path, sizeof(path), "/images/%s/json", e);
-		p->inflight++;
-		sched_request(p->sched, "GET", path, NULL, resolve_done, rs);
-	}
 }

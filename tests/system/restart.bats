@@ -230,3 +230,25 @@ EOF
 	echo "$actions"
 	[ "$actions" = "kill die stop start restart " ]
 }
+
+@test "backoff-min 0: no backoff at all, a crash-looping container restarts at once every time" {
+	since=$(date +%s)
+	berth run -d --restart on-failure:20 --name zero --label berth.restart.backoff-min=0 \
+		busybox sh -c 'exit 3'
+	# With Docker's backoff 20 restarts would take minutes (0.1 s doubling to 1 min).
+	wait_for 20 sh -c "[ \"\$(berth inspect -f '{{.State.Status}} {{.RestartCount}}' zero)\" = 'exited 20' ]"
+	run events "$since" '{"type":["container"],"event":["start","die"],"container":["zero"]}'
+	python3 - "$output" <<'EOF'
+import json, sys
+ev = [json.loads(l) for l in sys.argv[1].splitlines() if l.strip()]
+acts = [e["Action"] for e in ev]
+assert acts == ["start", "die"] * 21, acts
+t = [e["timeNano"] for e in ev]
+lat = sorted((t[i + 1] - t[i]) / 1e9 for i in range(1, len(t) - 1, 2))
+print("die to start", ["%.4f" % l for l in lat])
+# bounds generous enough for a sanitizer build on a busy machine; the default first backoff
+# alone is 0.1 s, and 20 of them doubling would be minutes
+assert lat[len(lat) // 2] < 0.1, lat
+assert (t[-1] - t[0]) / 1e9 < 10, (t[-1] - t[0]) / 1e9
+EOF
+}

@@ -42,7 +42,12 @@ static void test_backoff_settings(void **state)
 	assert_int_equal(restart_backoff_set(&b, "min", "soon", &err), -1);
 	assert_int_equal(err.status, 400);
 	assert_non_null(strstr(err.msg, "invalid restart backoff min soon"));
-	assert_int_equal(restart_backoff_set(&b, "min", "0", &err), -1);
+	assert_int_equal(restart_backoff_set(&b, "min", "-1s", &err), -1);
+	/* min 0: no backoff at all, whatever the multiplier */
+	assert_int_equal(restart_backoff_set(&b, "min", "0", &err), 0);
+	assert_int_equal(restart_backoff_next(&b, 0, 0), 0);
+	assert_int_equal(restart_backoff_next(&b, 0, 0), 0);
+	b = restart_defaults;
 	assert_int_equal(restart_backoff_set(&b, "multiplier", "0.5", &err), -1);
 	assert_int_equal(restart_backoff_set(&b, "multiplier", "2x", &err), -1);
 	assert_int_equal(restart_backoff_set(&b, "jitter", "1s", &err), -1);

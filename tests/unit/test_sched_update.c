@@ -257,6 +257,190 @@ static void test_image_id_and_persistence(void **state)
 		sched_project_forget(s2.projects);
 }
 
+static void test_failure_ratio(void **state)
+{
+	/* swarm: the action once failed / replaced > max_failure_ratio */
+	assert_false(sched_update_failure_exceeds(0, 3, 0));
+	assert_true(sched_update_failure_exceeds(1, 3, 0));
+	assert_false(sched_update_failure_exceeds(1, 3, 0.5));
+	assert_false(sched_update_failure_exceeds(2, 4, 0.5));
+	assert_true(sched_update_failure_exceeds(3, 4, 0.5));
+	assert_false(sched_update_failure_exceeds(3, 3, 1));
+	assert_true(sched_update_failure_exceeds(1, 0, 0.9));
+
+	/* 3 replicas, ratio 0.5: the first failed replica (1 of 3) is tolerated and the next
+	 * batch goes on; the second (2 of 3) pauses. */
+	struct fx *f = fx_new("\"max_failure_ratio\": 0.5");
+	int surge;
+	bool busy;
+	int64_t next;
+	assert_int_equal(step(f, &surge, &busy, &next), 1);
+	assert_int_equal(f->svc->upd.total, 3);
+	struct sched_replica *r1 = f->svc->replicas[0];
+	r1->busy = false;
+	snprintf(r1->hash, 17, "%s", f->svc->hash);
+	snprintf(r1->state, 16, "exited");
+	r1->exit_code = 1;
+	assert_int_equal(step(f, &surge, &busy, &next), 1); /* replica 2 goes */
+	assert_string_equal(f->svc->upd.state, "updating");
+	assert_int_equal(f->svc->upd.batch, 2);
+	struct sched_replica *r2 = f->svc->replicas[1];
+	r2->busy = false;
+	snprintf(r2->hash, 17, "%s", f->svc->hash);
+	snprintf(r2->health, 16, "unhealthy");
+	assert_int_equal(step(f, &surge, &busy, &next), 0);
+	assert_string_equal(f->svc->upd.state, "paused");
+	assert_non_null(
+	    strstr(f->svc->upd.reason, "(2 of 3 replicas failed, max_failure_ratio 0.5)"));
+	json_t *st = sched_update_status(f->svc);
+	assert_true(json_real_value(json_object_get(st, "max_failure_ratio")) == 0.5);
+	json_decref(st);
+
+	/* The default, 0: the first failure pauses. */
+	struct fx *g = fx_new("");
+	assert_int_equal(step(g, &surge, &busy, &next), 1);
+	g->svc->replicas[0]->busy = false;
+	snprintf(g->svc->replicas[0]->hash, 17, "%s", g->svc->hash);
+	snprintf(g->svc->replicas[0]->state, 16, "exited");
+	assert_int_equal(step(g, &surge, &busy, &next), 0);
+	assert_string_equal(g->svc->upd.state, "paused");
+	assert_null(strstr(g->svc->upd.reason, "max_failure_ratio"));
+
+	/* A create that fails pauses whatever the ratio (every replica would fail). */
+	struct fx *h = fx_new("\"max_failure_ratio\": 0.9");
+	assert_int_equal(step(h, &surge, &busy, &next), 1);
+	h->svc->replicas[0]->busy = false;
+	snprintf(h->svc->error, sizeof(h->svc->error), "No such image: app");
+	assert_int_equal(step(h, &surge, &busy, &next), 0);
+	assert_string_equal(h->svc->upd.state, "paused");
+	assert_non_null(strstr(h->svc->upd.reason, "No such image: app"));
+}
+
+static struct sched_replica *on_image(struct fx *f, int i, const char *hash, const char *id)
+{
+	struct sched_replica *r = f->svc->replicas[i];
+	r->busy = false;
+	snprintf(r->hash, sizeof(r->hash), "%s", hash);
+	snprintf(r->image_id, sizeof(r->image_id), "%s", id);
+	return r;
+}
+
+static void test_image_only_rollback(void **state)
+{
+	/* V=2 on image aaa everywhere; then an up with the same config finds the tag on bbb. */
+	struct fx *f = fx_new("\"failure_action\": \"rollback\"");
+	struct berth_error err = {0};
+	sched_update_image_resolved(f->svc, "sha256:aaa");
+	for (int i = 0; i < 3; i++)
+		on_image(f, i, f->svc->hash, "sha256:aaa");
+	json_t *m = json_deep_copy(f->p->model);
+	json_t *sel = json_pack("[s]", "web");
+	assert_non_null(sched_project_apply(&f->s, "demo", m, sel, NULL, &err));
+	json_decref(m);
+	sched_update_image_resolved(f->svc, "sha256:bbb");
+	assert_false(f->svc->upd.changed);
+	assert_non_null(f->svc->upd.prev);
+	assert_string_equal(f->svc->upd.prev_image_id, "sha256:aaa");
+	assert_true(sched_update_outdated(f->svc, f->svc->replicas[0]));
+
+	int surge;
+	bool busy;
+	int64_t next;
+	char hash[17];
+	snprintf(hash, sizeof(hash), "%s", f->svc->hash);
+	assert_int_equal(step(f, &surge, &busy, &next), 1);
+	struct sched_replica *r = on_image(f, 0, hash, "sha256:bbb");
+	snprintf(r->health, 16, "unhealthy");
+	assert_int_equal(step(f, &surge, &busy, &next), 0);
+	assert_string_equal(f->svc->upd.state, "rolling_back");
+	assert_non_null(strstr(f->svc->upd.reason, "update rolled back: container demo-web-1 is "
+						   "unhealthy"));
+	/* The same config, on the previous ID: the replica on bbb is the outdated one, and new
+	 * replicas are made from aaa itself (the tag names bbb). */
+	assert_string_equal(f->svc->hash, hash);
+	assert_string_equal(f->svc->upd.image_id, "sha256:aaa");
+	assert_true(f->svc->upd.pinned);
+	assert_true(sched_update_outdated(f->svc, f->svc->replicas[0]));
+	assert_false(sched_update_outdated(f->svc, f->svc->replicas[1]));
+	json_t *body = json_pack("{s:s}", "Image", "app");
+	sched_update_create_body(f->svc, body);
+	assert_string_equal(json_string_value(json_object_get(body, "Image")), "sha256:aaa");
+	json_decref(body);
+	/* An up of another service looks the tag up again: the pin stays. */
+	sched_update_image_resolved(f->svc, "sha256:bbb");
+	assert_string_equal(f->svc->upd.image_id, "sha256:aaa");
+
+	/* The rollback's batch, then done. */
+	assert_int_equal(step(f, &surge, &busy, &next), 1);
+	assert_true(f->svc->replicas[0]->busy);
+	on_image(f, 0, hash, "sha256:aaa");
+	snprintf(f->svc->replicas[0]->health, 16, "healthy");
+	assert_int_equal(step(f, &surge, &busy, &next), 0);
+	assert_string_equal(f->svc->upd.state, "rolled_back");
+
+	/* Persisted: a restarted scheduler keeps the pin. */
+	assert_int_equal(sched_project_save(f->p, &err), 0);
+	struct sched s2 = {.base = f->s.base};
+	assert_int_equal(sched_projects_load(&s2), 1);
+	struct sched_service *svc2 = sched_service_find(s2.projects, "web");
+	assert_true(svc2->upd.pinned);
+	assert_string_equal(svc2->upd.image_id, "sha256:aaa");
+	while (s2.projects)
+		sched_project_forget(s2.projects);
+
+	/* The next up of the service with the tag still on bbb: unpinned, and the update is tried
+	 * again (once: it ends rolled back again, not in a loop). */
+	m = json_deep_copy(f->p->model);
+	assert_non_null(sched_project_apply(&f->s, "demo", m, sel, NULL, &err));
+	json_decref(m);
+	assert_false(f->svc->upd.pinned);
+	assert_string_equal(f->svc->upd.state, "");
+	sched_update_image_resolved(f->svc, "sha256:bbb");
+	assert_string_equal(f->svc->upd.prev_image_id, "sha256:aaa");
+	assert_true(sched_update_outdated(f->svc, f->svc->replicas[0]));
+	assert_int_equal(step(f, &surge, &busy, &next), 1);
+	assert_string_equal(f->svc->upd.state, "updating");
+	json_decref(sel);
+}
+
+static void test_config_rollback_other_tag(void **state)
+{
+	/* A config change that also changes the tag rolls back to the old tag, not pinned. */
+	struct fx *f = fx_new("\"failure_action\": \"rollback\"");
+	snprintf(f->svc->upd.prev_image_id, sizeof(f->svc->upd.prev_image_id), "sha256:aaa");
+	snprintf(f->svc->upd.image_id, sizeof(f->svc->upd.image_id), "sha256:aaa");
+	int surge;
+	bool busy;
+	int64_t next;
+	assert_int_equal(step(f, &surge, &busy, &next), 1);
+	on_image(f, 0, f->svc->hash, "sha256:aaa");
+	snprintf(f->svc->replicas[0]->state, 16, "exited");
+	assert_int_equal(step(f, &surge, &busy, &next), 0);
+	assert_string_equal(f->svc->upd.state, "rolling_back");
+	assert_false(f->svc->upd.pinned); /* the same ID: the tag is used as before */
+	assert_string_equal(f->svc->hash, f->old_hash);
+}
+
+static void test_rollback_image_gone(void **state)
+{
+	/* Rolling back, pinned to aaa, which was pruned meanwhile: a pause that says so. */
+	struct fx *f = fx_new("\"failure_action\": \"rollback\"");
+	struct sched_update *u = &f->svc->upd;
+	snprintf(u->state, sizeof(u->state), "rolling_back");
+	snprintf(u->image_id, sizeof(u->image_id), "sha256:aaa");
+	u->pinned = true;
+	snprintf(f->svc->error, sizeof(f->svc->error), "No such image: sha256:aaa");
+	f->svc->error_status = 404;
+	int surge;
+	bool busy;
+	int64_t next;
+	assert_int_equal(step(f, &surge, &busy, &next), 0);
+	assert_string_equal(u->state, "paused");
+	assert_non_null(strstr(u->reason, "rollback paused: image sha256:aaa of the previous "
+					  "replicas is gone (removed or pruned since the update): "
+					  "No such image"));
+}
+
 int main(void)
 {
 	if (!mkdtemp(root))
@@ -268,6 +452,10 @@ int main(void)
 	    cmocka_unit_test(test_delay_and_monitor),
 	    cmocka_unit_test(test_failure_pause_and_rollback),
 	    cmocka_unit_test(test_image_id_and_persistence),
+	    cmocka_unit_test(test_failure_ratio),
+	    cmocka_unit_test(test_image_only_rollback),
+	    cmocka_unit_test(test_config_rollback_other_tag),
+	    cmocka_unit_test(test_rollback_image_gone),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, fx_free_all);
 	char cmd[128];
