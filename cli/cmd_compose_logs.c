@@ -13,118 +13,11 @@
 #include "berth/http_client.h"
 #include "cmd_compose.h"
 #include "compose_exits.h"
-
-#define LOGS_MAX_FOLLOWED 4096
-
-static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
-static int prefix_width;
-static bool no_prefix;
-static bool quiet; /* aborting: compose prints no more log lines */
-
-struct follower {
-	struct cli *cli;
-	char id[65];
-	char prefix[128];
-	char query[128];
-	unsigned char hdr[8];
-	size_t hdr_have, remaining;
-	int stream;
-	char *line[3];
-	size_t line_len[3];
-	pthread_t thread;
-	bool done;
-};
-
-static void emit(struct follower *f, int stream, const char *text, size_t len)
-{
-	pthread_mutex_lock(&out_lock);
-	FILE *out = stream == 2 ? stderr : stdout;
-	if (quiet)
-		;
-	else if (no_prefix)
-		fprintf(out, "%.*s\n", (int)len, text);
-	else
-		fprintf(out, "%-*s | %.*s\n", prefix_width, f->prefix, (int)len, text);
-	fflush(out);
-	pthread_mutex_unlock(&out_lock);
-}
-
-static void take(struct follower *f, int stream, const char *data, size_t len)
-{
-	int s = stream == 2 ? 2 : 1;
-	while (len) {
-		const char *nl = memchr(data, '\n', len);
-		size_t n = nl ? (size_t)(nl - data) : len;
-		if (!nl) {
-			f->line[s] = realloc(f->line[s], f->line_len[s] + n + 1);
-			memcpy(f->line[s] + f->line_len[s], data, n);
-			f->line_len[s] += n;
-			return;
-		}
-		if (f->line_len[s]) {
-			f->line[s] = realloc(f->line[s], f->line_len[s] + n + 1);
-			memcpy(f->line[s] + f->line_len[s], data, n);
-			emit(f, s, f->line[s], f->line_len[s] + n);
-			f->line_len[s] = 0;
-		} else {
-			emit(f, s, data, n);
-		}
-		data += n + 1;
-		len -= n + 1;
-	}
-}
-
-/* The 8-byte frame headers of a non-tty log stream. */
-static int on_data(const char *data, size_t len, void *arg)
-{
-	struct follower *f = arg;
-	while (len) {
-		if (f->remaining == 0) {
-			size_t want = 8 - f->hdr_have, n = len < want ? len : want;
-			memcpy(f->hdr + f->hdr_have, data, n);
-			f->hdr_have += n;
-			data += n;
-			len -= n;
-			if (f->hdr_have < 8)
-				return 0;
-			f->hdr_have = 0;
-			f->stream = f->hdr[0];
-			f->remaining = ((size_t)f->hdr[4] << 24) | ((size_t)f->hdr[5] << 16) |
-				       ((size_t)f->hdr[6] << 8) | f->hdr[7];
-			continue;
-		}
-		size_t n = len < f->remaining ? len : f->remaining;
-		take(f, f->stream, data, n);
-		f->remaining -= n;
-		data += n;
-		len -= n;
-	}
-	return 0;
-}
-
-static void *follow_thread(void *arg)
-{
-	struct follower *f = arg;
-	char path[512];
-	struct berth_error err = {0};
-	snprintf(path, sizeof(path), "/containers/%s/logs?stdout=1&stderr=1&%s", f->id, f->query);
-	if (cli_api_stream(f->cli, "GET", path, on_data, f, &err) < 0 && err.status != 404) {
-		pthread_mutex_lock(&out_lock);
-		fprintf(stderr, "%s: %s\n", f->prefix, err.msg);
-		pthread_mutex_unlock(&out_lock);
-	}
-	for (int s = 1; s <= 2; s++)
-		if (f->line_len[s])
-			emit(f, s, f->line[s], f->line_len[s]);
-	berth_http_client_thread_cleanup();
-	__atomic_store_n(&f->done, true, __ATOMIC_RELEASE);
-	return NULL;
-}
+#include "compose_follow.h"
 
 struct logs_state {
 	struct cli *cli;
-	struct follower *f[LOGS_MAX_FOLLOWED];
-	size_t n;
+	struct compose_followers fl;
 	const struct compose_logs_opts *o;
 	const char *project;
 	char **services;
@@ -144,45 +37,6 @@ static void prefix_of(json_t *labels, const char *name, char *out, size_t size)
 		snprintf(out, size, "%s-%s", svc, num);
 	else
 		snprintf(out, size, "%s", name ? name : "?");
-}
-
-static void start_follower(struct logs_state *st, const char *id, const char *prefix,
-			   const char *query)
-{
-	for (size_t i = 0; i < st->n; i++)
-		if (!strcmp(st->f[i]->id, id) &&
-		    !__atomic_load_n(&st->f[i]->done, __ATOMIC_ACQUIRE))
-			return; /* still streaming */
-	if (st->n >= LOGS_MAX_FOLLOWED)
-		return;
-	struct follower *f = calloc(1, sizeof(*f));
-	if (!f)
-		abort();
-	f->cli = st->cli;
-	snprintf(f->id, sizeof(f->id), "%s", id);
-	snprintf(f->prefix, sizeof(f->prefix), "%s", prefix);
-	snprintf(f->query, sizeof(f->query), "%s%s%s", query, st->o->follow ? "&follow=1" : "",
-		 st->o->timestamps ? "&timestamps=1" : "");
-	if ((int)strlen(prefix) + 1 > prefix_width)
-		prefix_width = (int)strlen(prefix) + 1;
-	st->f[st->n++] = f;
-	pthread_create(&f->thread, NULL, follow_thread, f);
-}
-
-/* The exit line comes after the container's last log line: wait (bounded) for its log
- * stream, which the agent ends when the container stops. */
-static void wait_follower(struct logs_state *st, const char *id)
-{
-	for (int i = 0; i < 200; i++) {
-		bool busy = false;
-		for (size_t k = 0; k < st->n; k++)
-			busy |= !strcmp(st->f[k]->id, id) &&
-				!__atomic_load_n(&st->f[k]->done, __ATOMIC_ACQUIRE);
-		if (!busy)
-			return;
-		struct timespec ts = {0, 10000000};
-		nanosleep(&ts, NULL);
-	}
 }
 
 /* The events stream's callback runs inside a request on this thread's HTTP handle: other
@@ -218,15 +72,12 @@ static void on_exited(struct logs_state *st, const char *id, const char *service
 	enum compose_exit_verdict v = compose_exits_exited(&st->exits, id, service, code);
 	if (v == COMPOSE_EXIT_IGNORE)
 		return;
-	wait_follower(st, id);
-	pthread_mutex_lock(&out_lock);
-	fprintf(stdout, "%s exited with code %d\n", prefix, code);
-	if (v == COMPOSE_EXIT_ABORT) {
-		fprintf(stdout, "Aborting on container exit...\n");
-		quiet = true;
-	}
-	fflush(stdout);
-	pthread_mutex_unlock(&out_lock);
+	compose_follow_wait(&st->fl, id);
+	char line[256];
+	snprintf(line, sizeof(line), "%s exited with code %d", prefix, code);
+	compose_follow_say(line, false);
+	if (v == COMPOSE_EXIT_ABORT)
+		compose_follow_say("Aborting on container exit...", true);
 	if (v == COMPOSE_EXIT_ABORT && st->o->on_abort)
 		run_aside(st->o->on_abort, st->o->abort_arg);
 }
@@ -302,7 +153,7 @@ static int on_event(const char *data, size_t len, void *arg)
 		if (!strcmp(action, "start")) {
 			snprintf(query, sizeof(query), "since=%lld",
 				 (long long)json_integer_value(json_object_get(ev, "time")));
-			start_follower(st, id, prefix, query);
+			compose_follow_start(&st->fl, id, prefix, query);
 			compose_exits_track(&st->exits, id, svc);
 		} else if (!strcmp(action, "die")) {
 			on_die(st, id, svc, prefix, attrs);
@@ -338,7 +189,10 @@ int compose_cli_logs(struct cli *cli, const char *project, char **services, int 
 	st.project = project;
 	st.services = services;
 	st.n_services = n_services;
-	no_prefix = o->no_prefix;
+	st.fl.cli = cli;
+	st.fl.follow = o->follow;
+	st.fl.timestamps = o->timestamps;
+	st.fl.no_prefix = o->no_prefix;
 	compose_exits_init(&st.exits, o->abort_on_exit, o->exit_code_from);
 	st.list_ns = berth_now_ns();
 	long long since = (long long)time(NULL);
@@ -357,8 +211,7 @@ int compose_cli_logs(struct cli *cli, const char *project, char **services, int 
 		const char *name =
 		    json_string_value(json_array_get(json_object_get(c, "Names"), 0));
 		prefix_of(json_object_get(c, "Labels"), name, prefix, sizeof(prefix));
-		if ((int)strlen(prefix) + 1 > prefix_width)
-			prefix_width = (int)strlen(prefix) + 1;
+		compose_follow_widen(prefix);
 	}
 	char query[64];
 	if (o->since_ns)
@@ -373,7 +226,8 @@ int compose_cli_logs(struct cli *cli, const char *project, char **services, int 
 		const char *name =
 		    json_string_value(json_array_get(json_object_get(c, "Names"), 0));
 		prefix_of(json_object_get(c, "Labels"), name, prefix, sizeof(prefix));
-		start_follower(&st, json_string_value(json_object_get(c, "Id")), prefix, query);
+		compose_follow_start(&st.fl, json_string_value(json_object_get(c, "Id")), prefix,
+				     query);
 	}
 	if (o->watch_exits)
 		json_array_foreach(list, i, c)
@@ -398,8 +252,7 @@ int compose_cli_logs(struct cli *cli, const char *project, char **services, int 
 		if (cli_api_stream(cli, "GET", path, on_event, &st, &err) < 0)
 			fprintf(stderr, "%s\n", err.msg);
 	}
-	for (size_t k = 0; k < st.n; k++)
-		pthread_join(st.f[k]->thread, NULL);
+	compose_follow_join(&st.fl);
 	int rc = o->watch_exits ? compose_exits_code(&st.exits) : 0;
 	compose_exits_free(&st.exits);
 	return rc;
