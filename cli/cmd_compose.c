@@ -146,6 +146,78 @@ int compose_cli_call(const char *method, const char *path, json_t *body, json_t 
 	return -1;
 }
 
+void compose_cli_print_error(const struct berth_error *err)
+{
+	/* compose's own wording for a service the project does not have. */
+	if (!strncmp(err->msg, "Cannot connect", 14) || !strncmp(err->msg, "Error response", 14) ||
+	    !strncmp(err->msg, "no such service: ", 17))
+		fprintf(stderr, "%s\n", err->msg);
+	else
+		fprintf(stderr, "Error response from daemon: %s\n", err->msg);
+}
+
+int compose_cli_check_services(const char *project, char **services, int n)
+{
+	if (n == 0)
+		return 0;
+	struct berth_error err = {0};
+	_cleanup_free_ char *e = berth_http_escape(project);
+	char path[512];
+	snprintf(path, sizeof(path), "/projects/%s", e);
+	_cleanup_json_ json_t *doc = NULL;
+	if (compose_cli_call("GET", path, NULL, &doc, &err) < 0)
+		return 0;
+	json_t *known = json_object_get(doc, "services");
+	for (int i = 0; i < n; i++) {
+		if (!json_object_get(known, services[i])) {
+			fprintf(stderr, "no such service: %s\n", services[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static bool service_wanted(const char *name, char **services, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(services[i], name))
+			return true;
+	return n == 0;
+}
+
+void compose_cli_print_progress(json_t *doc, const char *verb, const char *exited_verb,
+				char **services, int n_services)
+{
+	const char *name;
+	json_t *svc;
+	json_object_foreach(json_object_get(doc, "services"), name, svc)
+	{
+		if (!service_wanted(name, services, n_services))
+			continue;
+		size_t i;
+		json_t *c;
+		json_array_foreach(json_object_get(svc, "containers"), i, c)
+		{
+			const char *state = json_string_value(json_object_get(c, "state"));
+			fprintf(stderr, " Container %s  %s\n",
+				json_string_value(json_object_get(c, "name")),
+				state && !strcmp(state, "running") ? verb
+				: state && !strcmp(state, "exited")
+				    ? exited_verb ? exited_verb : "Exited"
+				: state ? state
+					: "");
+		}
+		json_int_t pending = json_integer_value(json_object_get(svc, "pending"));
+		if (pending)
+			fprintf(stderr, " Service %s  %lld replica%s pending: %s\n", name,
+				(long long)pending, pending == 1 ? "" : "s",
+				json_string_value(json_object_get(svc, "pending_reason")));
+		const char *error = json_string_value(json_object_get(svc, "error"));
+		if (error)
+			fprintf(stderr, " Service %s  Error: %s\n", name, error);
+	}
+}
+
 static int compose_exec(struct cli *cli, struct cli_args *a)
 {
 	compose_cli.files = a->v[F_FILE].list;

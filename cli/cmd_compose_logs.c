@@ -1,6 +1,7 @@
 /* berth compose logs [-f]: every replica's log, each line prefixed "web-1  | " as compose
- * prints it, one thread per container; with -f, containers that start later (a restart, a
- * scale-up) are followed too, found through the agent's events. */
+ * prints it (or not, --no-log-prefix), one thread per container; with -f, containers that
+ * start later (a restart, a scale-up) are followed too, found through the agent's events.
+ * An attached `compose up` also watches the containers' exits here (compose_exits.h). */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,117 +9,21 @@
 #include <time.h>
 
 #include "berth/cleanup.h"
+#include "berth/duration.h"
 #include "berth/http_client.h"
 #include "cmd_compose.h"
-
-#define LOGS_MAX_FOLLOWED 4096
-
-static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
-static int prefix_width;
-
-struct follower {
-	struct cli *cli;
-	char id[65];
-	char prefix[128];
-	char query[128];
-	unsigned char hdr[8];
-	size_t hdr_have, remaining;
-	int stream;
-	char *line[3];
-	size_t line_len[3];
-	pthread_t thread;
-	bool done;
-};
-
-static void emit(struct follower *f, int stream, const char *text, size_t len)
-{
-	pthread_mutex_lock(&out_lock);
-	FILE *out = stream == 2 ? stderr : stdout;
-	fprintf(out, "%-*s | %.*s\n", prefix_width, f->prefix, (int)len, text);
-	fflush(out);
-	pthread_mutex_unlock(&out_lock);
-}
-
-static void take(struct follower *f, int stream, const char *data, size_t len)
-{
-	int s = stream == 2 ? 2 : 1;
-	while (len) {
-		const char *nl = memchr(data, '\n', len);
-		size_t n = nl ? (size_t)(nl - data) : len;
-		if (!nl) {
-			f->line[s] = realloc(f->line[s], f->line_len[s] + n + 1);
-			memcpy(f->line[s] + f->line_len[s], data, n);
-			f->line_len[s] += n;
-			return;
-		}
-		if (f->line_len[s]) {
-			f->line[s] = realloc(f->line[s], f->line_len[s] + n + 1);
-			memcpy(f->line[s] + f->line_len[s], data, n);
-			emit(f, s, f->line[s], f->line_len[s] + n);
-			f->line_len[s] = 0;
-		} else {
-			emit(f, s, data, n);
-		}
-		data += n + 1;
-		len -= n + 1;
-	}
-}
-
-/* The 8-byte frame headers of a non-tty log stream. */
-static int on_data(const char *data, size_t len, void *arg)
-{
-	struct follower *f = arg;
-	while (len) {
-		if (f->remaining == 0) {
-			size_t want = 8 - f->hdr_have, n = len < want ? len : want;
-			memcpy(f->hdr + f->hdr_have, data, n);
-			f->hdr_have += n;
-			data += n;
-			len -= n;
-			if (f->hdr_have < 8)
-				return 0;
-			f->hdr_have = 0;
-			f->stream = f->hdr[0];
-			f->remaining = ((size_t)f->hdr[4] << 24) | ((size_t)f->hdr[5] << 16) |
-				       ((size_t)f->hdr[6] << 8) | f->hdr[7];
-			continue;
-		}
-		size_t n = len < f->remaining ? len : f->remaining;
-		take(f, f->stream, data, n);
-		f->remaining -= n;
-		data += n;
-		len -= n;
-	}
-	return 0;
-}
-
-static void *follow_thread(void *arg)
-{
-	struct follower *f = arg;
-	char path[512];
-	struct berth_error err = {0};
-	snprintf(path, sizeof(path), "/containers/%s/logs?stdout=1&stderr=1&%s", f->id, f->query);
-	if (cli_api_stream(f->cli, "GET", path, on_data, f, &err) < 0 && err.status != 404) {
-		pthread_mutex_lock(&out_lock);
-		fprintf(stderr, "%s: %s\n", f->prefix, err.msg);
-		pthread_mutex_unlock(&out_lock);
-	}
-	for (int s = 1; s <= 2; s++)
-		if (f->line_len[s])
-			emit(f, s, f->line[s], f->line_len[s]);
-	berth_http_client_thread_cleanup();
-	__atomic_store_n(&f->done, true, __ATOMIC_RELEASE);
-	return NULL;
-}
+#include "compose_exits.h"
+#include "compose_follow.h"
 
 struct logs_state {
 	struct cli *cli;
-	struct follower *f[LOGS_MAX_FOLLOWED];
-	size_t n;
-	bool follow, timestamps;
+	struct compose_followers fl;
+	const struct compose_logs_opts *o;
 	const char *project;
 	char **services;
 	int n_services;
+	struct compose_exits exits;
+	int64_t list_ns; /* events before the listing are in it already */
 	char buf[65536];
 	size_t buf_len;
 };
@@ -134,28 +39,87 @@ static void prefix_of(json_t *labels, const char *name, char *out, size_t size)
 		snprintf(out, size, "%s", name ? name : "?");
 }
 
-static void start_follower(struct logs_state *st, const char *id, const char *prefix,
-			   const char *query)
+/* The events stream's callback runs inside a request on this thread's HTTP handle: other
+ * requests from it (an inspect, the stop of an abort) run on a thread of their own. */
+struct aside {
+	void (*fn)(void *arg);
+	void *arg;
+};
+
+static void *aside_thread(void *arg)
 {
-	for (size_t i = 0; i < st->n; i++)
-		if (!strcmp(st->f[i]->id, id) &&
-		    !__atomic_load_n(&st->f[i]->done, __ATOMIC_ACQUIRE))
-			return; /* still streaming */
-	if (st->n >= LOGS_MAX_FOLLOWED)
-		return;
-	struct follower *f = calloc(1, sizeof(*f));
-	f->cli = st->cli;
-	snprintf(f->id, sizeof(f->id), "%s", id);
-	snprintf(f->prefix, sizeof(f->prefix), "%s", prefix);
-	snprintf(f->query, sizeof(f->query), "%s%s%s", query, st->follow ? "&follow=1" : "",
-		 st->timestamps ? "&timestamps=1" : "");
-	if ((int)strlen(prefix) + 1 > prefix_width)
-		prefix_width = (int)strlen(prefix) + 1;
-	st->f[st->n++] = f;
-	pthread_create(&f->thread, NULL, follow_thread, f);
+	struct aside *a = arg;
+	a->fn(a->arg);
+	berth_http_client_thread_cleanup();
+	return NULL;
 }
 
-/* A start event of one of the project's containers: follow it from now. */
+static void run_aside(void (*fn)(void *arg), void *arg)
+{
+	struct aside a = {fn, arg};
+	pthread_t t;
+	if (pthread_create(&t, NULL, aside_thread, &a) != 0) {
+		fn(arg);
+		return;
+	}
+	pthread_join(t, NULL);
+}
+
+/* A container of the up exited and will not be restarted. */
+static void on_exited(struct logs_state *st, const char *id, const char *service,
+		      const char *prefix, int code)
+{
+	enum compose_exit_verdict v = compose_exits_exited(&st->exits, id, service, code);
+	if (v == COMPOSE_EXIT_IGNORE)
+		return;
+	compose_follow_wait(&st->fl, id);
+	char line[256];
+	snprintf(line, sizeof(line), "%s exited with code %d", prefix, code);
+	compose_follow_say(line, false);
+	if (v == COMPOSE_EXIT_ABORT)
+		compose_follow_say("Aborting on container exit...", true);
+	if (v == COMPOSE_EXIT_ABORT && st->o->on_abort)
+		run_aside(st->o->on_abort, st->o->abort_arg);
+}
+
+/* A die event: is the container gone for good, or being restarted by its policy (the agent
+ * marks it restarting before it publishes the die)? */
+struct inspect {
+	struct cli *cli;
+	const char *id;
+	json_t *info;
+};
+
+static void inspect(void *arg)
+{
+	struct inspect *in = arg;
+	struct berth_error err = {0};
+	char path[256];
+	snprintf(path, sizeof(path), "/containers/%s/json", in->id);
+	if (cli_api(in->cli, "GET", path, NULL, &in->info, &err) < 0)
+		in->info = NULL;
+}
+
+static void on_die(struct logs_state *st, const char *id, const char *service, const char *prefix,
+		   json_t *attrs)
+{
+	struct inspect in = {st->cli, id, NULL};
+	const char *code = json_string_value(json_object_get(attrs, "exitCode"));
+	int exit_code = code ? atoi(code) : 0;
+	run_aside(inspect, &in);
+	_cleanup_json_ json_t *info = in.info;
+	if (info) {
+		json_t *state = json_object_get(info, "State");
+		if (json_is_true(json_object_get(state, "Restarting")) ||
+		    json_is_true(json_object_get(state, "Running")))
+			return;
+		exit_code = (int)json_integer_value(json_object_get(state, "ExitCode"));
+	}
+	on_exited(st, id, service, prefix, exit_code);
+}
+
+/* The project's events: start (follow the container from now), and for an attached up, die
+ * and destroy. Returns non-zero (stop) once an up has nothing left to wait for. */
 static int on_event(const char *data, size_t len, void *arg)
 {
 	struct logs_state *st = arg;
@@ -172,9 +136,11 @@ static int on_event(const char *data, size_t len, void *arg)
 		json_t *actor = json_object_get(ev, "Actor");
 		json_t *attrs = json_object_get(actor, "Attributes");
 		const char *id = json_string_value(json_object_get(actor, "ID"));
+		const char *action = json_string_value(json_object_get(ev, "Action"));
 		const char *svc =
 		    json_string_value(json_object_get(attrs, "com.docker.compose.service"));
-		if (!id || !svc)
+		json_int_t time_ns = json_integer_value(json_object_get(ev, "timeNano"));
+		if (!id || !svc || !action || (time_ns && time_ns < st->list_ns))
 			continue;
 		bool want = st->n_services == 0;
 		for (int s = 0; s < st->n_services; s++)
@@ -184,28 +150,57 @@ static int on_event(const char *data, size_t len, void *arg)
 		char prefix[128], query[64];
 		prefix_of(attrs, json_string_value(json_object_get(attrs, "name")), prefix,
 			  sizeof(prefix));
-		snprintf(query, sizeof(query), "since=%lld",
-			 (long long)json_integer_value(json_object_get(ev, "time")));
-		start_follower(st, id, prefix, query);
+		if (!strcmp(action, "start")) {
+			snprintf(query, sizeof(query), "since=%lld",
+				 (long long)json_integer_value(json_object_get(ev, "time")));
+			compose_follow_start(&st->fl, id, prefix, query);
+			compose_exits_track(&st->exits, id, svc);
+		} else if (!strcmp(action, "die")) {
+			on_die(st, id, svc, prefix, attrs);
+		} else if (!strcmp(action, "destroy")) {
+			compose_exits_gone(&st->exits, id);
+		}
 	}
-	return 0;
+	return st->o->watch_exits && compose_exits_all_done(&st->exits);
+}
+
+/* A container listed at the start: wait for it (attached up) unless it has exited already. */
+static void track_listed(struct logs_state *st, json_t *c, const char *prefix)
+{
+	const char *id = json_string_value(json_object_get(c, "Id"));
+	const char *svc = json_string_value(
+	    json_object_get(json_object_get(c, "Labels"), "com.docker.compose.service"));
+	const char *state = json_string_value(json_object_get(c, "State"));
+	const char *status = json_string_value(json_object_get(c, "Status"));
+	compose_exits_track(&st->exits, id, svc);
+	if (state && (!strcmp(state, "exited") || !strcmp(state, "dead"))) {
+		const char *paren = status ? strchr(status, '(') : NULL;
+		on_exited(st, id, svc, prefix, paren ? atoi(paren + 1) : 0);
+	}
 }
 
 int compose_cli_logs(struct cli *cli, const char *project, char **services, int n_services,
-		     bool follow, bool timestamps, const char *tail)
+		     const struct compose_logs_opts *o)
 {
 	struct berth_error err = {0};
 	static struct logs_state st;
 	st.cli = cli;
-	st.follow = follow;
-	st.timestamps = timestamps;
+	st.o = o;
 	st.project = project;
 	st.services = services;
 	st.n_services = n_services;
+	st.fl.cli = cli;
+	st.fl.follow = o->follow;
+	st.fl.timestamps = o->timestamps;
+	st.fl.no_prefix = o->no_prefix;
+	compose_exits_init(&st.exits, o->abort_on_exit, o->exit_code_from);
+	st.list_ns = berth_now_ns();
+	long long since = (long long)time(NULL);
 	_cleanup_json_ json_t *list =
 	    compose_cli_containers(cli, project, true, services, n_services, &err);
 	if (!list) {
 		fprintf(stderr, "%s\n", err.msg);
+		compose_exits_free(&st.exits);
 		return 1;
 	}
 	size_t i;
@@ -216,24 +211,40 @@ int compose_cli_logs(struct cli *cli, const char *project, char **services, int 
 		const char *name =
 		    json_string_value(json_array_get(json_object_get(c, "Names"), 0));
 		prefix_of(json_object_get(c, "Labels"), name, prefix, sizeof(prefix));
-		if ((int)strlen(prefix) + 1 > prefix_width)
-			prefix_width = (int)strlen(prefix) + 1;
+		compose_follow_widen(prefix);
 	}
 	char query[64];
-	snprintf(query, sizeof(query), "tail=%s", tail && *tail ? tail : "all");
-	long long since = (long long)time(NULL);
+	if (o->since_ns)
+		snprintf(query, sizeof(query), "since=%lld.%09lld",
+			 (long long)(o->since_ns / 1000000000LL),
+			 (long long)(o->since_ns % 1000000000LL));
+	else
+		snprintf(query, sizeof(query), "tail=%s", o->tail && *o->tail ? o->tail : "all");
 	json_array_foreach(list, i, c)
 	{
 		char prefix[128];
 		const char *name =
 		    json_string_value(json_array_get(json_object_get(c, "Names"), 0));
 		prefix_of(json_object_get(c, "Labels"), name, prefix, sizeof(prefix));
-		start_follower(&st, json_string_value(json_object_get(c, "Id")), prefix, query);
+		compose_follow_start(&st.fl, json_string_value(json_object_get(c, "Id")), prefix,
+				     query);
 	}
-	if (follow) {
-		_cleanup_json_ json_t *filters =
-		    json_pack("{s:[s], s:[s], s:[o]}", "type", "container", "event", "start",
-			      "label", json_sprintf("com.docker.compose.project=%s", project));
+	if (o->watch_exits)
+		json_array_foreach(list, i, c)
+		{
+			char prefix[128];
+			const char *name =
+			    json_string_value(json_array_get(json_object_get(c, "Names"), 0));
+			prefix_of(json_object_get(c, "Labels"), name, prefix, sizeof(prefix));
+			track_listed(&st, c, prefix);
+		}
+	bool done = o->watch_exits && compose_exits_all_done(&st.exits);
+	if (o->follow && !done) {
+		_cleanup_json_ json_t *filters = json_pack(
+		    "{s:[s], s:[s,s,s], s:[o]}", "type", "container", "event", "start", "die",
+		    "destroy", "label", json_sprintf("com.docker.compose.project=%s", project));
+		if (!o->watch_exits)
+			json_object_set_new(filters, "event", json_pack("[s]", "start"));
 		_cleanup_free_ char *text = json_dumps(filters, JSON_COMPACT);
 		_cleanup_free_ char *q = berth_http_escape(text);
 		char path[1024];
@@ -241,28 +252,47 @@ int compose_cli_logs(struct cli *cli, const char *project, char **services, int 
 		if (cli_api_stream(cli, "GET", path, on_event, &st, &err) < 0)
 			fprintf(stderr, "%s\n", err.msg);
 	}
-	for (size_t k = 0; k < st.n; k++)
-		pthread_join(st.f[k]->thread, NULL);
-	return 0;
+	compose_follow_join(&st.fl);
+	int rc = o->watch_exits ? compose_exits_code(&st.exits) : 0;
+	compose_exits_free(&st.exits);
+	return rc;
 }
 
-enum { L_FOLLOW, L_TIMESTAMPS, L_TAIL, L_NO_PREFIX };
+enum { L_FOLLOW, L_TIMESTAMPS, L_TAIL, L_NO_PREFIX, L_NO_COLOR };
 static const struct cli_flag logs_flags[] = {
     [L_FOLLOW] = {"follow", 'f', CLI_BOOL, NULL, "Follow log output"},
     [L_TIMESTAMPS] = {"timestamps", 't', CLI_BOOL, NULL, "Show timestamps"},
     [L_TAIL] = {"tail", 'n', CLI_STRING, "string",
 		"Number of lines to show from the end of the logs for each container"},
     [L_NO_PREFIX] = {"no-log-prefix", 0, CLI_BOOL, NULL, "Don't print prefix in logs"},
+    [L_NO_COLOR] = {"no-color", 0, CLI_BOOL, NULL, "Produce monochrome output"},
     {0},
 };
 
 static int logs_exec(struct cli *cli, struct cli_args *a)
 {
 	char name[256];
+	const char *tail = a->v[L_TAIL].s;
+	if (tail && strcmp(tail, "all") != 0) {
+		char *end;
+		long n = strtol(tail, &end, 10);
+		if (!*tail || *end || n < 0) {
+			fprintf(stderr, "invalid value \"%s\" for --tail: want a number or all\n",
+				tail);
+			return 1;
+		}
+	}
 	if (compose_cli_name(NULL, name, sizeof(name)) < 0)
 		return 1;
-	return compose_cli_logs(cli, name, a->pos, a->npos, a->v[L_FOLLOW].b, a->v[L_TIMESTAMPS].b,
-				a->v[L_TAIL].s);
+	if (compose_cli_check_services(name, a->pos, a->npos) < 0)
+		return 1;
+	struct compose_logs_opts o = {
+	    .follow = a->v[L_FOLLOW].b,
+	    .timestamps = a->v[L_TIMESTAMPS].b,
+	    .no_prefix = a->v[L_NO_PREFIX].b,
+	    .tail = tail,
+	};
+	return compose_cli_logs(cli, name, a->pos, a->npos, &o);
 }
 
 const struct cli_command compose_cmd_logs = {

@@ -1,4 +1,4 @@
-/* berth compose up, down, scale, stop, start, restart, config: the project's desired state
+/* berth compose up, down, scale, config: the project's desired state
  * goes to the scheduler, which does the work; these print what it reports. */
 #include <signal.h>
 #include <stdio.h>
@@ -10,46 +10,9 @@
 
 #include "berth/cleanup.h"
 #include "berth/compose.h"
+#include "berth/duration.h"
 #include "berth/http_client.h"
 #include "cmd_compose.h"
-
-static void print_error(const struct berth_error *err)
-{
-	if (!strncmp(err->msg, "Cannot connect", 14) || !strncmp(err->msg, "Error response", 14))
-		fprintf(stderr, "%s\n", err->msg);
-	else
-		fprintf(stderr, "Error response from daemon: %s\n", err->msg);
-}
-
-/* " Container demo-web-1  Started" lines (compose's plain progress), pending reasons too. */
-static void print_progress(json_t *doc, const char *verb)
-{
-	const char *name;
-	json_t *svc;
-	json_object_foreach(json_object_get(doc, "services"), name, svc)
-	{
-		size_t i;
-		json_t *c;
-		json_array_foreach(json_object_get(svc, "containers"), i, c)
-		{
-			const char *state = json_string_value(json_object_get(c, "state"));
-			fprintf(stderr, " Container %s  %s\n",
-				json_string_value(json_object_get(c, "name")),
-				state && !strcmp(state, "running")  ? verb
-				: state && !strcmp(state, "exited") ? "Exited"
-				: state				    ? state
-								    : "");
-		}
-		json_int_t pending = json_integer_value(json_object_get(svc, "pending"));
-		if (pending)
-			fprintf(stderr, " Service %s  %lld replica%s pending: %s\n", name,
-				(long long)pending, pending == 1 ? "" : "s",
-				json_string_value(json_object_get(svc, "pending_reason")));
-		const char *error = json_string_value(json_object_get(svc, "error"));
-		if (error)
-			fprintf(stderr, " Service %s  Error: %s\n", name, error);
-	}
-}
 
 /* "web=3" → scale["web"] = 3 */
 static int parse_scale(const char *spec, json_t *scale)
@@ -81,10 +44,10 @@ static int put_project(json_t *model, const char *name, char **services, int n_s
 	snprintf(path, sizeof(path), "/projects/%s%s", e, detach_reply ? "?detach=1" : "");
 	json_t *doc = NULL;
 	if (compose_cli_call("PUT", path, body, &doc, &err) < 0) {
-		print_error(&err);
+		compose_cli_print_error(&err);
 		return 1;
 	}
-	print_progress(doc, "Started");
+	compose_cli_print_progress(doc, "Started", NULL, NULL, 0);
 	if (doc_out)
 		*doc_out = doc;
 	else
@@ -92,23 +55,25 @@ static int put_project(json_t *model, const char *name, char **services, int n_s
 	return 0;
 }
 
-static int project_action(const char *name, const char *action, json_t *body, const char *verb)
+struct up_attach {
+	const char *name;
+	char **services;
+	int n;
+	long timeout;
+	bool no_prefix, abort_on_exit;
+	const char *exit_code_from;
+	int64_t since_ns;
+};
+
+static void up_abort(void *arg)
 {
-	struct berth_error err = {0};
-	_cleanup_free_ char *e = berth_http_escape(name);
-	char path[512];
-	snprintf(path, sizeof(path), "/projects/%s/%s", e, action);
-	_cleanup_json_ json_t *doc = NULL;
-	if (compose_cli_call("POST", path, body, &doc, &err) < 0) {
-		print_error(&err);
-		return 1;
-	}
-	print_progress(doc, verb);
-	return 0;
+	struct up_attach *u = arg;
+	compose_cli_action(u->name, "stop", u->services, u->n, u->timeout);
 }
 
-/* Attached up: logs in a child until Ctrl-C, then the project is stopped, as compose does. */
-static int up_attached(struct cli *cli, const char *name, char **services, int n)
+/* Attached up: logs (and exits) in a child until every container has exited, or the first
+ * with --abort-on-container-exit; at Ctrl-C the services are stopped, as compose does. */
+static int up_attached(struct cli *cli, struct up_attach *u)
 {
 	sigset_t set, old;
 	sigemptyset(&set);
@@ -121,19 +86,32 @@ static int up_attached(struct cli *cli, const char *name, char **services, int n
 	if (child == 0) {
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		signal(SIGINT, SIG_IGN); /* the parent decides when to stop */
-		_exit(compose_cli_logs(cli, name, services, n, true, false, "all"));
+		struct compose_logs_opts o = {
+		    .follow = true,
+		    .no_prefix = u->no_prefix,
+		    .since_ns = u->since_ns,
+		    .watch_exits = true,
+		    .abort_on_exit = u->abort_on_exit,
+		    .exit_code_from = u->exit_code_from,
+		    .on_abort = up_abort,
+		    .abort_arg = u,
+		};
+		_exit(compose_cli_logs(cli, u->name, u->services, u->n, &o));
 	}
-	int rc = 0;
+	int rc = 130, status = 0;
 	for (;;) {
 		struct timespec tick = {0, 200000000};
 		int sig = sigtimedwait(&set, NULL, &tick);
 		if (sig == SIGINT || sig == SIGTERM) {
 			fprintf(stderr, "Gracefully stopping... (press Ctrl+C again to force)\n");
-			rc = project_action(name, "stop", NULL, "Stopped");
+			int stop_rc =
+			    compose_cli_action(u->name, "stop", u->services, u->n, u->timeout);
+			rc = stop_rc ? stop_rc : 130;
 			break;
 		}
-		if (waitpid(child, NULL, WNOHANG) == child) {
+		if (waitpid(child, &status, WNOHANG) == child) {
 			child = -1;
+			rc = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 			break;
 		}
 	}
@@ -142,10 +120,22 @@ static int up_attached(struct cli *cli, const char *name, char **services, int n
 		waitpid(child, NULL, 0);
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
-	return rc ? rc : 130;
+	return rc;
 }
 
-enum { U_DETACH, U_SCALE, U_NO_START, U_REMOVE_ORPHANS, U_WAIT, U_BUILD, U_NO_BUILD };
+enum {
+	U_DETACH,
+	U_SCALE,
+	U_NO_START,
+	U_REMOVE_ORPHANS,
+	U_WAIT,
+	U_BUILD,
+	U_NO_BUILD,
+	U_ABORT,
+	U_EXIT_CODE_FROM,
+	U_NO_LOG_PREFIX,
+	U_TIMEOUT,
+};
 static const struct cli_flag up_flags[] = {
     [U_DETACH] = {"detach", 'd', CLI_BOOL, NULL, "Detached mode: Run containers in the background"},
     [U_SCALE] = {"scale", 0, CLI_LIST, "scale",
@@ -157,6 +147,14 @@ static const struct cli_flag up_flags[] = {
     [U_WAIT] = {"wait", 0, CLI_BOOL, NULL, "Wait for services to be running|healthy"},
     [U_BUILD] = {"build", 0, CLI_BOOL, NULL, "Build images before starting containers"},
     [U_NO_BUILD] = {"no-build", 0, CLI_BOOL, NULL, "Don't build an image, even if it's policy"},
+    [U_ABORT] = {"abort-on-container-exit", 0, CLI_BOOL, NULL,
+		 "Stops all containers if any container was stopped. Incompatible with -d"},
+    [U_EXIT_CODE_FROM] = {"exit-code-from", 0, CLI_STRING, "string",
+			  "Return the exit code of the selected service container. Implies "
+			  "--abort-on-container-exit"},
+    [U_NO_LOG_PREFIX] = {"no-log-prefix", 0, CLI_BOOL, NULL, "Don't print prefix in logs"},
+    [U_TIMEOUT] = {"timeout", 't', CLI_INT, "int",
+		   "Use this timeout in seconds for container shutdown when attached"},
     {0},
 };
 
@@ -170,16 +168,44 @@ static int up_exec(struct cli *cli, struct cli_args *a)
 		fprintf(stderr, "berth compose up: --no-start is not supported\n");
 		return 1;
 	}
+	const char *exit_code_from = a->v[U_EXIT_CODE_FROM].s;
+	bool abort_on_exit = a->v[U_ABORT].b || exit_code_from;
+	if (abort_on_exit && a->v[U_DETACH].b) {
+		fprintf(stderr,
+			"--abort-on-container-exit and --detach are incompatible options\n");
+		return 1;
+	}
+	long timeout = a->v[U_TIMEOUT].set ? a->v[U_TIMEOUT].n : -1;
+	if (a->v[U_TIMEOUT].set && (timeout < 0 || timeout > 86400)) {
+		fprintf(stderr, "invalid timeout %ld: want 0-86400 seconds\n", timeout);
+		return 1;
+	}
 	_cleanup_json_ json_t *model = compose_cli_load();
 	if (!model)
 		return 1;
+	if (exit_code_from &&
+	    !json_object_get(json_object_get(model, "services"), exit_code_from)) {
+		fprintf(stderr, "no such service: %s\n", exit_code_from);
+		return 1;
+	}
 	char name[256];
 	if (compose_cli_name(model, name, sizeof(name)) < 0)
 		return 1;
+	int64_t since_ns = berth_now_ns();
 	int rc = put_project(model, name, a->pos, a->npos, scale, false, NULL);
 	if (rc || a->v[U_DETACH].b)
 		return rc;
-	return up_attached(cli, name, a->pos, a->npos);
+	struct up_attach u = {
+	    .name = name,
+	    .services = a->pos,
+	    .n = a->npos,
+	    .timeout = timeout,
+	    .no_prefix = a->v[U_NO_LOG_PREFIX].b,
+	    .abort_on_exit = abort_on_exit,
+	    .exit_code_from = exit_code_from,
+	    .since_ns = since_ns,
+	};
+	return up_attached(cli, &u);
 }
 
 const struct cli_command compose_cmd_up = {
@@ -214,7 +240,7 @@ static int down_exec(struct cli *cli, struct cli_args *a)
 	snprintf(path, sizeof(path), "/projects/%s%s", e, a->v[D_VOLUMES].b ? "?volumes=1" : "");
 	_cleanup_json_ json_t *doc = NULL;
 	if (compose_cli_call("DELETE", path, NULL, &doc, &err) < 0) {
-		print_error(&err);
+		compose_cli_print_error(&err);
 		return 1;
 	}
 	size_t i;
@@ -263,11 +289,11 @@ int compose_cli_scale(struct cli *cli, char **specs, int n)
 	snprintf(path, sizeof(path), "/projects/%s/scale", e);
 	_cleanup_json_ json_t *doc = NULL;
 	if (compose_cli_call("POST", path, scale, &doc, &err) == 0) {
-		print_progress(doc, "Running");
+		compose_cli_print_progress(doc, "Running", NULL, NULL, 0);
 		return 0;
 	}
 	if (err.status != 404 || strncmp(err.msg, "no such project", 15) != 0) {
-		print_error(&err);
+		compose_cli_print_error(&err);
 		return 1;
 	}
 	/* Not up yet: bring up the named services at that scale. */
@@ -296,56 +322,6 @@ const struct cli_command compose_cmd_scale = {
     .max_args = -1,
     .interspersed = true,
     .exec = scale_exec,
-};
-
-static int action_exec(struct cli_args *a, const char *action, const char *verb)
-{
-	char name[256];
-	if (a->npos > 0) {
-		fprintf(stderr,
-			"berth compose %s: selecting services is not supported; it acts on "
-			"the whole project\n",
-			action);
-		return 1;
-	}
-	if (compose_cli_name(NULL, name, sizeof(name)) < 0)
-		return 1;
-	return project_action(name, action, NULL, verb);
-}
-
-static int stop_exec(struct cli *cli, struct cli_args *a)
-{
-	return action_exec(a, "stop", "Stopped");
-}
-static int start_exec(struct cli *cli, struct cli_args *a)
-{
-	return action_exec(a, "start", "Started");
-}
-static int restart_exec(struct cli *cli, struct cli_args *a)
-{
-	return action_exec(a, "restart", "Started");
-}
-
-const struct cli_command compose_cmd_stop = {
-    .name = "stop",
-    .usage = "stop [SERVICE...]",
-    .summary = "Stop services",
-    .max_args = -1,
-    .exec = stop_exec,
-};
-const struct cli_command compose_cmd_start = {
-    .name = "start",
-    .usage = "start [SERVICE...]",
-    .summary = "Start services",
-    .max_args = -1,
-    .exec = start_exec,
-};
-const struct cli_command compose_cmd_restart = {
-    .name = "restart",
-    .usage = "restart [SERVICE...]",
-    .summary = "Restart service containers",
-    .max_args = -1,
-    .exec = restart_exec,
 };
 
 static int config_exec(struct cli *cli, struct cli_args *a)

@@ -208,10 +208,12 @@ static void api_scale(struct berth_http_call *call)
 	{
 		struct sched_service *svc = sched_service_find(p, key);
 		svc->desired = (int)json_integer_value(v);
+		svc->stopped = false; /* scale runs the service, as compose's does */
 		svc->up_pending = true;
 		svc->error[0] = '\0';
 		svc->retry_at_ns = 0;
 	}
+	sched_project_sync_stopped(p);
 	if (sched_project_save(p, &err) < 0) {
 		berth_http_reply_error(call, &err);
 		return;
@@ -226,31 +228,43 @@ static void api_action(struct berth_http_call *call)
 	if (!p)
 		return;
 	const char *action = call->params[1];
-	if (strcmp(action, "stop") == 0) {
-		p->stopped = true;
-	} else if (strcmp(action, "start") == 0 || strcmp(action, "restart") == 0) {
-		p->stopped = false;
-		for (size_t i = 0; i < p->n_services; i++) {
-			struct sched_service *svc = p->services[i];
-			svc->up_pending = true;
-			svc->error[0] = '\0';
-			if (strcmp(action, "restart") != 0)
-				continue;
-			for (size_t j = 0; j < svc->n_replicas; j++) {
-				struct sched_replica *r = svc->replicas[j];
-				if (!r->busy && r->id[0] && strcmp(r->state, "creating"))
-					sched_op_replica(p, svc, r, SCHED_OP_RESTART);
-			}
-		}
-	} else {
+	enum sched_action kind;
+	if (strcmp(action, "stop") == 0)
+		kind = SCHED_ACTION_STOP;
+	else if (strcmp(action, "start") == 0)
+		kind = SCHED_ACTION_START;
+	else if (strcmp(action, "restart") == 0)
+		kind = SCHED_ACTION_RESTART;
+	else {
 		berth_http_reply_errorf(call, 404, "unknown action %s: want stop, start or restart",
 					action);
 		return;
 	}
-	if (sched_project_save(p, &err) < 0) {
+	_cleanup_json_ json_t *body = berth_http_body_json(call, &err);
+	if (!body) {
 		berth_http_reply_error(call, &err);
 		return;
 	}
+	json_t *services = json_object_get(body, "services");
+	json_t *timeout = json_object_get(body, "timeout");
+	size_t i;
+	json_t *v;
+	bool names_ok = !services || json_is_array(services);
+	json_array_foreach(services, i, v) names_ok &= json_is_string(v);
+	if (!json_is_object(body) || !names_ok ||
+	    (timeout && (!json_is_integer(timeout) || json_integer_value(timeout) < -1 ||
+			 json_integer_value(timeout) > 86400))) {
+		berth_http_reply_errorf(call, 400,
+					"invalid body: want {\"services\": [\"NAME\", ...], "
+					"\"timeout\": SECONDS}, both optional");
+		return;
+	}
+	long t = timeout ? (long)json_integer_value(timeout) : -1;
+	if (sched_project_action(p, kind, services, t, &err) < 0) {
+		berth_http_reply_error(call, &err);
+		return;
+	}
+	log_info("project %s: %s", p->name, action);
 	finish(call, p);
 }
 

@@ -240,6 +240,9 @@ void sched_op_replica(struct sched_project *p, struct sched_service *svc, struct
 	json_t *grace = json_object_get(svc->config, "stop_grace_period");
 	op->stop_timeout =
 	    json_is_integer(grace) ? (long)(json_integer_value(grace) / 1000000000LL) : -1;
+	if (r->has_stop_timeout) /* compose stop/restart -t, for this operation only */
+		op->stop_timeout = r->stop_timeout;
+	r->has_stop_timeout = false;
 	op->was_running = !strcmp(r->state, "running") || !strcmp(r->state, "restarting");
 	if (kind == SCHED_OP_REMOVE && op->was_running && sched_replica_published(r))
 		op->drain_ms = sched_drain_timeout_ms(svc->config);

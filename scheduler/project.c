@@ -142,6 +142,40 @@ static void select_with_deps(json_t *services, const char *name, json_t *selecte
 			    cond) select_with_deps(services, dep, selected);
 }
 
+json_t *sched_project_select(struct sched_project *p, const json_t *names, bool with_deps,
+			     struct berth_error *err)
+{
+	json_t *services = json_object_get(p->model, "services");
+	json_t *selected = json_object();
+	size_t i;
+	json_t *v;
+	json_array_foreach(names, i, v)
+	{
+		const char *name = json_string_value(v);
+		if (!name || !sched_service_find(p, name)) {
+			berth_err(err, 404, "no such service: %s", name ? name : "?");
+			json_decref(selected);
+			return NULL;
+		}
+		if (with_deps)
+			select_with_deps(services, name, selected);
+		else
+			json_object_set_new(selected, name, json_true());
+	}
+	if (json_array_size(names) == 0)
+		for (i = 0; i < p->n_services; i++)
+			json_object_set_new(selected, p->services[i]->name, json_true());
+	return selected;
+}
+
+void sched_project_sync_stopped(struct sched_project *p)
+{
+	bool all = p->n_services > 0;
+	for (size_t i = 0; i < p->n_services; i++)
+		all &= p->services[i]->stopped;
+	p->stopped = all;
+}
+
 static int default_replicas(json_t *svc)
 {
 	json_t *r = json_object_get(json_object_get(svc, "deploy"), "replicas");
@@ -226,15 +260,18 @@ struct sched_project *sched_project_apply(struct sched *s, const char *name, con
 	json_decref(p->model);
 	p->model = json_deep_copy(model);
 	json_object_set_new(p->model, "name", json_string(name));
-	p->stopped = false;
 	services_rebuild(p);
 	sched_update_after_apply(p, selected);
+	/* up starts the selected services (stopped or not), as compose does; the others keep
+	 * their stopped flags. */
 	for (size_t k = 0; k < p->n_services; k++)
 		if (json_object_get(selected, p->services[k]->name)) {
+			p->services[k]->stopped = false;
 			p->services[k]->up_pending = true;
 			p->services[k]->error[0] = '\0';
 			p->services[k]->retry_at_ns = 0;
 		}
+	sched_project_sync_stopped(p);
 	if (sched_project_save(p, err) < 0)
 		return NULL;
 	return p;
@@ -257,9 +294,14 @@ int sched_project_save(struct sched_project *p, struct berth_error *err)
 	for (size_t i = 0; i < p->n_services; i++)
 		json_object_set_new(p->replicas, p->services[i]->name,
 				    json_integer(p->services[i]->desired));
+	json_t *stopped = json_array();
+	for (size_t i = 0; i < p->n_services; i++)
+		if (p->services[i]->stopped)
+			json_array_append_new(stopped, json_string(p->services[i]->name));
 	_cleanup_json_ json_t *doc =
-	    json_pack("{s:s, s:O, s:O, s:b, s:o}", "name", p->name, "model", p->model, "replicas",
-		      p->replicas, "stopped", p->stopped, "updates", sched_update_save(p));
+	    json_pack("{s:s, s:O, s:O, s:b, s:o, s:o}", "name", p->name, "model", p->model,
+		      "replicas", p->replicas, "stopped", p->stopped, "stopped_services", stopped,
+		      "updates", sched_update_save(p));
 	project_path(p->name, path, sizeof(path));
 	return berth_write_json_atomic(path, doc, err);
 }
@@ -320,8 +362,22 @@ int sched_projects_load(struct sched *s)
 			json_decref(p->replicas);
 			p->replicas = json_object();
 		}
-		p->stopped = json_is_true(json_object_get(doc, "stopped"));
 		services_rebuild(p);
+		/* Files from before per-service stops have only the project's flag. */
+		json_t *stopped = json_object_get(doc, "stopped_services");
+		bool all = !stopped && json_is_true(json_object_get(doc, "stopped"));
+		for (size_t i = 0; i < p->n_services; i++) {
+			size_t k;
+			json_t *v;
+			p->services[i]->stopped = all;
+			json_array_foreach(stopped, k, v)
+			{
+				if (json_is_string(v) &&
+				    !strcmp(json_string_value(v), p->services[i]->name))
+					p->services[i]->stopped = true;
+			}
+		}
+		sched_project_sync_stopped(p);
 		sched_update_load(p, json_object_get(doc, "updates"));
 		n++;
 	}

@@ -292,12 +292,13 @@ static int plan_service(struct sched_project *p, struct sched_service *svc, int6
 	struct sched *s = p->sched;
 	int issued = 0;
 	int desired = p->removing ? 0 : svc->desired;
+	bool stopped = p->stopped || svc->stopped;
 	size_t n = svc->n_replicas;
 	order_replicas(svc);
 	svc->waiting[0] = '\0';
 	svc->n_pending = 0;
 	svc->pending_reason[0] = '\0';
-	if (desired > 0) {
+	if (desired > 0 && !stopped) {
 		int surge = 0;
 		bool updating = false;
 		issued += sched_update_step(p, svc, now, &surge, &updating, next_ns);
@@ -318,7 +319,9 @@ static int plan_service(struct sched_project *p, struct sched_service *svc, int6
 		}
 		keep++;
 	}
-	if (p->stopped || p->removing) {
+	/* A stopped service keeps its replicas stopped and makes none: one removed by hand is
+	 * recreated by the next up, as with compose. */
+	if (stopped || p->removing) {
 		for (int i = 0; i < keep; i++) {
 			struct sched_replica *r = svc->replicas[i];
 			if (!r->busy && (is_up(r) || !strcmp(r->state, "created")) &&

@@ -42,6 +42,10 @@ struct sched_replica {
 	bool busy;	   /* an operation on it is in flight */
 	bool died;	   /* a die event came since its last start */
 	bool seen;	   /* present in the latest listing */
+
+	/* A compose stop/restart -t for its next stop, in seconds (when has_stop_timeout). */
+	bool has_stop_timeout;
+	int stop_timeout;
 };
 
 /* A rolling update of a service (update.c), persisted in the project's state file. States:
@@ -68,6 +72,7 @@ struct sched_service {
 	char hash[17];
 	int desired;
 	bool up_pending; /* compose up/start asked: start its stopped replicas once */
+	bool stopped;	 /* compose stop [SERVICE]: replicas kept, not run (persisted) */
 	struct sched_replica **replicas;
 	size_t n_replicas, cap_replicas;
 	int n_pending; /* replicas that do not fit the host */
@@ -90,7 +95,7 @@ struct sched_project {
 	char *name;
 	json_t *model;	  /* canonical compose model */
 	json_t *replicas; /* {"web": 3}: the desired replicas per service */
-	bool stopped;	  /* compose stop: containers kept, not run */
+	bool stopped;	  /* every service is stopped (set from sched_service.stopped) */
 	bool removing;	  /* compose down in progress */
 	bool remove_volumes;
 	struct sched_service **services; /* in dependency order */
@@ -186,11 +191,27 @@ int sched_project_save(struct sched_project *p, struct berth_error *err);
 void sched_project_forget(struct sched_project *p); /* unlink, delete its file, free */
 int sched_projects_load(struct sched *s);
 struct sched_service *sched_service_find(struct sched_project *p, const char *name);
+/* The services named (a JSON array of strings; all when empty or NULL), with their depends_on
+ * when with_deps, as an object {name: true}; NULL and 404 "no such service: X" for a name the
+ * project does not have. */
+json_t *sched_project_select(struct sched_project *p, const json_t *names, bool with_deps,
+			     struct berth_error *err);
+/* p->stopped from the services' flags: true when every service is stopped. */
+void sched_project_sync_stopped(struct sched_project *p);
 json_t *sched_project_status(struct sched_project *p);
 /* Rebuild s->status_json. */
 void sched_status_refresh(struct sched *s);
 /* Reservations of every replica that runs or is being started, over all projects. */
 void sched_reserved(struct sched *s, double *cpus, int64_t *memory);
+
+/* --- actions.c: compose stop, start, restart of a project or of some of its services --- */
+
+enum sched_action { SCHED_ACTION_STOP, SCHED_ACTION_START, SCHED_ACTION_RESTART };
+/* Set the services' stopped flags (persisted before returning) and issue the stops or
+ * restarts; names as for sched_project_select (start also starts their depends_on); timeout in
+ * seconds for the stops (-1: each service's stop_grace_period). */
+int sched_project_action(struct sched_project *p, enum sched_action action, const json_t *names,
+			 long timeout, struct berth_error *err);
 
 /* --- reconcile.c --- */
 

@@ -67,7 +67,7 @@ static json_t *service_status(struct sched_project *p, struct sched_service *svc
 	const char *image = json_string_value(json_object_get(svc->config, "image"));
 	json_t *doc = json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:{s:i, s:i, s:i}, s:o, s:o, s:s}",
 				"name", svc->name, "image", image ? image : "", "desired",
-				p->stopped ? 0 : svc->desired, "running", running, "pending",
+				svc->stopped ? 0 : svc->desired, "running", running, "pending",
 				svc->n_pending, "restarts", restarts, "health", "healthy", healthy,
 				"unhealthy", unhealthy, "starting", starting, "ports", ports,
 				"containers", containers, "config_hash", svc->hash);
@@ -77,6 +77,8 @@ static json_t *service_status(struct sched_project *p, struct sched_service *svc
 		json_object_set_new(doc, "waiting", json_string(svc->waiting));
 	if (svc->error[0])
 		json_object_set_new(doc, "error", json_string(svc->error));
+	if (svc->stopped)
+		json_object_set_new(doc, "stopped", json_true());
 	json_t *upd = sched_update_status(svc);
 	if (upd)
 		json_object_set_new(doc, "update", upd);
@@ -225,7 +227,7 @@ static void metrics_build(struct sched *s, FILE *out)
 				"berth_service_replicas_desired{project=\"%s\",service=\"%s\"} "
 				"%d\n",
 				p->name, p->services[i]->name,
-				p->stopped ? 0 : p->services[i]->desired);
+				p->services[i]->stopped ? 0 : p->services[i]->desired);
 	fprintf(out, "# HELP berth_service_replicas_running Replicas running per service.\n"
 		     "# TYPE berth_service_replicas_running gauge\n");
 	for (struct sched_project *p = s->projects; p; p = p->next)
