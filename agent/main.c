@@ -15,6 +15,7 @@
 #include <event2/thread.h>
 
 #include "berth/cleanup.h"
+#include "berth/daemon.h"
 #include "berth/duration.h"
 #include "berth/fsutil.h"
 #include "berth/log.h"
@@ -92,16 +93,7 @@ static int write_pid_file(const char *path, struct berth_error *err)
 			return berth_err(err, 409, "berth-agent is already running (pid %d, %s)",
 					 (int)pid, path);
 	}
-	char buf[32];
-	int n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
-	return berth_write_atomic(path, buf, (size_t)n, 0644, err);
-}
-
-static void on_signal(evutil_socket_t sig, short what, void *arg)
-{
-	struct agent *agent = arg;
-	log_info("signal %d: exiting (containers keep running)", (int)sig);
-	event_base_loopbreak(agent->base);
+	return berth_daemon_write_pid(path, err);
 }
 
 static void find_shim(struct agent *agent)
@@ -253,8 +245,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 125;
 	}
-	berth_log_init("berth-agent", level);
-	signal(SIGPIPE, SIG_IGN);
+	berth_daemon_init("berth-agent", level);
 	evthread_use_pthreads();
 
 	struct agent agent = {0};
@@ -274,7 +265,7 @@ int main(int argc, char **argv)
 	_cleanup_free_ struct berth_http_route *routes = all_routes(&n_routes);
 	_cleanup_free_ char *sock = berth_strdupf("%s/agent.sock", agent.run);
 	_cleanup_free_ char *pidfile = berth_strdupf("%s/agent.pid", agent.run);
-	struct event *sigterm = NULL, *sigint = NULL;
+	struct berth_daemon_signals sig = {0};
 	if (agent_setup(&agent, &err) < 0)
 		goto out;
 	agent.http = berth_http_server_new(agent.base, sock, 0660, routes, n_routes, &agent, &err);
@@ -288,10 +279,7 @@ int main(int argc, char **argv)
 	berth_http_server_add_header(agent.http, "Docker-Experimental", "false");
 	berth_http_server_add_header(agent.http, "Ostype", "linux");
 	berth_http_server_add_header(agent.http, "Server", server);
-	sigterm = evsignal_new(agent.base, SIGTERM, on_signal, &agent);
-	sigint = evsignal_new(agent.base, SIGINT, on_signal, &agent);
-	evsignal_add(sigterm, NULL);
-	evsignal_add(sigint, NULL);
+	berth_daemon_signals_add(&sig, agent.base, "exiting (containers keep running)");
 	log_info("listening on %s (root %s, %zu containers)", sock, agent.root,
 		 agent.containers->count);
 	event_base_dispatch(agent.base);
@@ -299,10 +287,7 @@ int main(int argc, char **argv)
 out:
 	if (rc != 0)
 		fprintf(stderr, "berth-agent: %s\n", err.msg);
-	if (sigterm)
-		event_free(sigterm);
-	if (sigint)
-		event_free(sigint);
+	berth_daemon_signals_free(&sig);
 	if (agent.http) {
 		berth_http_server_free(agent.http);
 		unlink(sock);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "objects.h"
 #include "output.h"
 
 enum { F_ALL, F_FORCE, F_FILTER };
@@ -16,7 +17,6 @@ static const struct cli_flag prune_flags[] = {
 
 static int image_prune_exec(struct cli *cli, struct cli_args *a)
 {
-	struct berth_error err = {0};
 	bool all = a->v[F_ALL].b;
 	const char *warning =
 	    all ? "WARNING! This will remove all images without at least one container "
@@ -26,15 +26,10 @@ static int image_prune_exec(struct cli *cli, struct cli_args *a)
 		printf("Total reclaimed space: 0B\n");
 		return 0;
 	}
-	char *q = cli_filters_query(&a->v[F_FILTER], "dangling", all ? "false" : "true");
-	char path[2048];
-	snprintf(path, sizeof(path), "/images/prune%s", q);
-	free(q);
-	json_t *reply = NULL;
-	if (cli_api(cli, "POST", path, NULL, &reply, &err) < 0) {
-		fprintf(stderr, "%s\n", err.msg);
+	json_t *reply = cli_objects_call(cli, "POST", "/images/prune", &a->v[F_FILTER], "dangling",
+					 all ? "false" : "true");
+	if (!reply)
 		return 1;
-	}
 	json_t *deleted = json_object_get(reply, "ImagesDeleted");
 	long long space = 0;
 	if (json_array_size(deleted)) {
@@ -53,9 +48,7 @@ static int image_prune_exec(struct cli *cli, struct cli_args *a)
 		printf("\n");
 		space = json_integer_value(json_object_get(reply, "SpaceReclaimed"));
 	}
-	char size[32];
-	cli_human_size((double)space, 4, size, sizeof(size));
-	printf("Total reclaimed space: %s\n", size);
+	cli_objects_print_reclaimed(space);
 	json_decref(reply);
 	return 0;
 }

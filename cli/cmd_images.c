@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "objects.h"
 #include "output.h"
 
 enum { F_ALL, F_QUIET, F_NO_TRUNC, F_FORMAT, F_FILTER, F_DIGESTS };
@@ -105,27 +106,20 @@ static int images_list(struct cli *cli, struct cli_args *a)
 	}
 	json_t *rows = cli_image_rows(list, trunc);
 	json_decref(list);
-	const char *format = v[F_FORMAT].s;
-	if (!format || !*format || !strcmp(format, "table"))
-		format =
-		    v[F_DIGESTS].b
-			? "table "
-			  "{{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{."
-			  "Size}}"
-			: "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
-	json_t *headers = json_pack(
-	    "{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "Repository", "REPOSITORY", "Tag",
-	    "TAG", "ID", "IMAGE ID", "CreatedSince", "CREATED", "CreatedAt", "CREATED AT", "Size",
-	    "SIZE", "Digest", "DIGEST", "Containers", "CONTAINERS", "SharedSize", "SHARED SIZE",
-	    "UniqueSize", "UNIQUE SIZE", "VirtualSize", "VIRTUAL SIZE");
-	int rc = cli_format_rows(stdout, format, rows, headers, &err);
-	json_decref(headers);
+	int rc = cli_objects_print_rows(
+	    v[F_FORMAT].s,
+	    v[F_DIGESTS].b
+		? "table "
+		  "{{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+		: "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}",
+	    rows,
+	    json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "Repository", "REPOSITORY",
+		      "Tag", "TAG", "ID", "IMAGE ID", "CreatedSince", "CREATED", "CreatedAt",
+		      "CREATED AT", "Size", "SIZE", "Digest", "DIGEST", "Containers", "CONTAINERS",
+		      "SharedSize", "SHARED SIZE", "UniqueSize", "UNIQUE SIZE", "VirtualSize",
+		      "VIRTUAL SIZE"));
 	json_decref(rows);
-	if (rc < 0) {
-		fprintf(stderr, "%s\n", err.msg);
-		return 1;
-	}
-	return 0;
+	return rc;
 }
 
 const struct cli_command cli_cmd_images = {

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "output.h"
+#include "objects.h"
 
 enum { L_QUIET, L_NO_TRUNC, L_FILTER, L_FORMAT };
 static const struct cli_flag ls_flags[] = {
@@ -27,16 +27,9 @@ static int cmp_name(const void *a, const void *b)
 static int network_ls(struct cli *cli, struct cli_args *a)
 {
 	struct cli_value *v = a->v;
-	struct berth_error err = {0};
-	char *q = cli_filters_query(&v[L_FILTER], NULL, NULL);
-	char path[4096];
-	snprintf(path, sizeof(path), "/networks%s", q);
-	free(q);
-	json_t *list = NULL;
-	if (cli_api(cli, "GET", path, NULL, &list, &err) < 0) {
-		fprintf(stderr, "%s\n", err.msg);
+	json_t *list = cli_objects_call(cli, "GET", "/networks", &v[L_FILTER], NULL, NULL);
+	if (!list)
 		return 1;
-	}
 	size_t n = json_array_size(list);
 	json_t **sorted = calloc(n + 1, sizeof(*sorted));
 	for (size_t i = 0; i < n; i++)
@@ -65,20 +58,12 @@ static int network_ls(struct cli *cli, struct cli_args *a)
 	free(sorted);
 	json_decref(list);
 	int rc = 0;
-	if (!v[L_QUIET].b) {
-		const char *format = v[L_FORMAT].s;
-		if (!format || !*format || !strcmp(format, "table"))
-			format = "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}";
-		json_t *headers =
+	if (!v[L_QUIET].b)
+		rc = cli_objects_print_rows(
+		    v[L_FORMAT].s, "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}", rows,
 		    json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "ID", "NETWORK ID", "Name", "NAME",
 			      "Driver", "DRIVER", "Scope", "SCOPE", "IPv6", "IPV6", "Internal",
-			      "INTERNAL", "CreatedAt", "CREATED AT");
-		if (cli_format_rows(stdout, format, rows, headers, &err) < 0) {
-			fprintf(stderr, "%s\n", err.msg);
-			rc = 1;
-		}
-		json_decref(headers);
-	}
+			      "INTERNAL", "CreatedAt", "CREATED AT"));
 	json_decref(rows);
 	return rc;
 }
@@ -101,7 +86,6 @@ static const struct cli_flag create_flags[] = {
 static int network_create(struct cli *cli, struct cli_args *a)
 {
 	struct cli_value *v = a->v;
-	struct berth_error err = {0};
 	if (v[C_GATEWAY].count > v[C_SUBNET].count) {
 		fprintf(stderr, "every ip-range or gateway must have a corresponding subnet\n");
 		return 1;
@@ -129,30 +113,13 @@ static int network_create(struct cli *cli, struct cli_args *a)
 		      "Driver", v[C_DRIVER].s ? v[C_DRIVER].s : "bridge", "IPAM", "Driver",
 		      "default", "Config", config, "Options", "Internal", v[C_INTERNAL].b,
 		      "Attachable", v[C_ATTACHABLE].b, "Labels", labels, "Options");
-	json_t *reply = NULL;
-	int rc = cli_api(cli, "POST", "/networks/create", body, &reply, &err);
-	json_decref(body);
-	if (rc < 0) {
-		fprintf(stderr, "%s\n", err.msg);
-		return 1;
-	}
-	printf("%s\n", json_string_value(json_object_get(reply, "Id")));
-	json_decref(reply);
-	return 0;
-}
-
-static int rm_one(struct cli *cli, const char *arg, void *data, struct berth_error *err)
-{
-	char path[1024];
-	char *e = cli_escape(arg);
-	snprintf(path, sizeof(path), "/networks/%s", e);
-	free(e);
-	return cli_api(cli, "DELETE", path, NULL, NULL, err);
+	return cli_objects_create(cli, "/networks/create", body, "Id");
 }
 
 static int network_rm(struct cli *cli, struct cli_args *a)
 {
-	return cli_for_each(cli, a->pos, a->npos, true, rm_one, NULL, NULL);
+	struct cli_objects_rm rm = {"networks", ""};
+	return cli_for_each(cli, a->pos, a->npos, true, cli_objects_rm_one, &rm, NULL);
 }
 
 enum { I_FORMAT, I_VERBOSE };
@@ -164,45 +131,7 @@ static const struct cli_flag inspect_flags[] = {
 
 static int network_inspect(struct cli *cli, struct cli_args *a)
 {
-	const char *format = a->v[I_FORMAT].s;
-	json_t *all = json_array();
-	int rc = 0;
-	for (int i = 0; i < a->npos; i++) {
-		struct berth_error err = {0};
-		char path[1024];
-		char *e = cli_escape(a->pos[i]);
-		snprintf(path, sizeof(path), "/networks/%s", e);
-		free(e);
-		json_t *j = NULL;
-		if (cli_api(cli, "GET", path, NULL, &j, &err) < 0) {
-			rc = 1;
-			if (err.status == 404)
-				fprintf(stderr, "Error: No such network: %s\n", a->pos[i]);
-			else
-				fprintf(stderr, "%s\n", err.msg);
-			continue;
-		}
-		if (format && *format) {
-			char *line = cli_template_render(format, j, NULL, &err);
-			json_decref(j);
-			if (!line) {
-				fprintf(stderr, "%s\n", err.msg);
-				rc = 1;
-				break;
-			}
-			printf("%s\n", line);
-			free(line);
-			continue;
-		}
-		json_array_append_new(all, j);
-	}
-	if (!format || !*format) {
-		char *text = json_dumps(all, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
-		printf("%s\n", text);
-		free(text);
-	}
-	json_decref(all);
-	return rc;
+	return cli_objects_inspect(cli, a, "networks", "network", a->v[I_FORMAT].s);
 }
 
 const struct cli_command cli_cmd_network_ls = {

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "objects.h"
 #include "output.h"
 
 enum { F_FORCE, F_FILTER };
@@ -49,20 +50,14 @@ char *cli_filters_query(const struct cli_value *v, const char *extra_key, const 
 
 static int prune_exec(struct cli *cli, struct cli_args *a)
 {
-	struct berth_error err = {0};
 	if (!a->v[F_FORCE].b && !cli_confirm("WARNING! This will remove all stopped containers.")) {
 		printf("Total reclaimed space: 0B\n");
 		return 0;
 	}
-	char *q = cli_filters_query(&a->v[F_FILTER], NULL, NULL);
-	char path[2048];
-	snprintf(path, sizeof(path), "/containers/prune%s", q);
-	free(q);
-	json_t *reply = NULL;
-	if (cli_api(cli, "POST", path, NULL, &reply, &err) < 0) {
-		fprintf(stderr, "%s\n", err.msg);
+	json_t *reply =
+	    cli_objects_call(cli, "POST", "/containers/prune", &a->v[F_FILTER], NULL, NULL);
+	if (!reply)
 		return 1;
-	}
 	json_t *deleted = json_object_get(reply, "ContainersDeleted");
 	long long space = 0;
 	if (json_array_size(deleted)) {
@@ -73,9 +68,7 @@ static int prune_exec(struct cli *cli, struct cli_args *a)
 		printf("\n");
 		space = json_integer_value(json_object_get(reply, "SpaceReclaimed"));
 	}
-	char size[32];
-	cli_human_size((double)space, 4, size, sizeof(size));
-	printf("Total reclaimed space: %s\n", size);
+	cli_objects_print_reclaimed(space);
 	json_decref(reply);
 	return 0;
 }

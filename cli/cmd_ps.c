@@ -6,6 +6,7 @@
 
 #include "berth/duration.h"
 #include "cli.h"
+#include "objects.h"
 #include "output.h"
 
 enum { F_ALL, F_QUIET, F_NO_TRUNC, F_LAST, F_LATEST, F_SIZE, F_FORMAT, F_FILTER };
@@ -208,23 +209,15 @@ static int ps_exec(struct cli *cli, struct cli_args *a)
 	long long now = (long long)time(NULL);
 	json_array_foreach(list, i, c) json_array_append_new(rows, cli_ps_row(c, trunc, now));
 	json_decref(list);
-	const char *format = v[F_FORMAT].s;
-	if (v[F_QUIET].b)
-		format = "{{.ID}}";
-	else if (!format || !*format || !strcmp(format, "table"))
-		format = v[F_SIZE].b ? "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t"
-				       "{{.Status}}\t{{.Ports}}\t{{.Names}}\t{{.Size}}"
-				     : "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t"
-				       "{{.Status}}\t{{.Ports}}\t{{.Names}}";
-	json_t *headers = ps_headers();
-	int rc = cli_format_rows(stdout, format, rows, headers, &err);
-	json_decref(headers);
+	int rc = cli_objects_print_rows(
+	    v[F_QUIET].b ? "{{.ID}}" : v[F_FORMAT].s,
+	    v[F_SIZE].b ? "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t"
+			  "{{.Status}}\t{{.Ports}}\t{{.Names}}\t{{.Size}}"
+			: "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t"
+			  "{{.Status}}\t{{.Ports}}\t{{.Names}}",
+	    rows, ps_headers());
 	json_decref(rows);
-	if (rc < 0) {
-		fprintf(stderr, "%s\n", err.msg);
-		return 1;
-	}
-	return 0;
+	return rc;
 }
 
 const struct cli_command cli_cmd_ps = {

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "output.h"
+#include "objects.h"
 
 enum { L_QUIET, L_FILTER, L_FORMAT };
 static const struct cli_flag ls_flags[] = {
@@ -19,16 +19,9 @@ static const struct cli_flag ls_flags[] = {
 static int volume_ls(struct cli *cli, struct cli_args *a)
 {
 	struct cli_value *v = a->v;
-	struct berth_error err = {0};
-	char *q = cli_filters_query(&v[L_FILTER], NULL, NULL);
-	char path[4096];
-	snprintf(path, sizeof(path), "/volumes%s", q);
-	free(q);
-	json_t *reply = NULL;
-	if (cli_api(cli, "GET", path, NULL, &reply, &err) < 0) {
-		fprintf(stderr, "%s\n", err.msg);
+	json_t *reply = cli_objects_call(cli, "GET", "/volumes", &v[L_FILTER], NULL, NULL);
+	if (!reply)
 		return 1;
-	}
 	json_t *rows = json_array();
 	size_t i;
 	json_t *vol;
@@ -48,19 +41,12 @@ static int volume_ls(struct cli *cli, struct cli_args *a)
 	}
 	json_decref(reply);
 	int rc = 0;
-	if (!v[L_QUIET].b) {
-		const char *format = v[L_FORMAT].s;
-		if (!format || !*format || !strcmp(format, "table"))
-			format = "table {{.Driver}}\t{{.Name}}";
-		json_t *headers = json_pack("{s:s, s:s, s:s, s:s, s:s}", "Driver", "DRIVER", "Name",
-					    "VOLUME NAME", "Mountpoint", "MOUNTPOINT", "Scope",
-					    "SCOPE", "Labels", "LABELS");
-		if (cli_format_rows(stdout, format, rows, headers, &err) < 0) {
-			fprintf(stderr, "%s\n", err.msg);
-			rc = 1;
-		}
-		json_decref(headers);
-	}
+	if (!v[L_QUIET].b)
+		rc = cli_objects_print_rows(v[L_FORMAT].s, "table {{.Driver}}\t{{.Name}}", rows,
+					    json_pack("{s:s, s:s, s:s, s:s, s:s}", "Driver",
+						      "DRIVER", "Name", "VOLUME NAME", "Mountpoint",
+						      "MOUNTPOINT", "Scope", "SCOPE", "Labels",
+						      "LABELS"));
 	json_decref(rows);
 	return rc;
 }
@@ -100,17 +86,7 @@ static int volume_create(struct cli *cli, struct cli_args *a)
 	json_t *body = json_pack("{s:s, s:s, s:o, s:o}", "Name", name ? name : "", "Driver",
 				 v[C_DRIVER].s ? v[C_DRIVER].s : "local", "DriverOpts",
 				 key_values(&v[C_OPT]), "Labels", key_values(&v[C_LABEL]));
-	struct berth_error err = {0};
-	json_t *reply = NULL;
-	int rc = cli_api(cli, "POST", "/volumes/create", body, &reply, &err);
-	json_decref(body);
-	if (rc < 0) {
-		fprintf(stderr, "%s\n", err.msg);
-		return 1;
-	}
-	printf("%s\n", json_string_value(json_object_get(reply, "Name")));
-	json_decref(reply);
-	return 0;
+	return cli_objects_create(cli, "/volumes/create", body, "Name");
 }
 
 enum { R_FORCE };
@@ -119,19 +95,10 @@ static const struct cli_flag rm_flags[] = {
     {0},
 };
 
-static int rm_one(struct cli *cli, const char *arg, void *data, struct berth_error *err)
-{
-	char path[1024];
-	char *e = cli_escape(arg);
-	snprintf(path, sizeof(path), "/volumes/%s%s", e, *(bool *)data ? "?force=1" : "");
-	free(e);
-	return cli_api(cli, "DELETE", path, NULL, NULL, err);
-}
-
 static int volume_rm(struct cli *cli, struct cli_args *a)
 {
-	bool force = a->v[R_FORCE].b;
-	return cli_for_each(cli, a->pos, a->npos, true, rm_one, &force, NULL);
+	struct cli_objects_rm rm = {"volumes", a->v[R_FORCE].b ? "?force=1" : ""};
+	return cli_for_each(cli, a->pos, a->npos, true, cli_objects_rm_one, &rm, NULL);
 }
 
 enum { I_FORMAT };
@@ -142,45 +109,7 @@ static const struct cli_flag inspect_flags[] = {
 
 static int volume_inspect(struct cli *cli, struct cli_args *a)
 {
-	const char *format = a->v[I_FORMAT].s;
-	json_t *all = json_array();
-	int rc = 0;
-	for (int i = 0; i < a->npos; i++) {
-		struct berth_error err = {0};
-		char path[1024];
-		char *e = cli_escape(a->pos[i]);
-		snprintf(path, sizeof(path), "/volumes/%s", e);
-		free(e);
-		json_t *j = NULL;
-		if (cli_api(cli, "GET", path, NULL, &j, &err) < 0) {
-			rc = 1;
-			if (err.status == 404)
-				fprintf(stderr, "Error: No such volume: %s\n", a->pos[i]);
-			else
-				fprintf(stderr, "%s\n", err.msg);
-			continue;
-		}
-		if (format && *format) {
-			char *line = cli_template_render(format, j, NULL, &err);
-			json_decref(j);
-			if (!line) {
-				fprintf(stderr, "%s\n", err.msg);
-				rc = 1;
-				break;
-			}
-			printf("%s\n", line);
-			free(line);
-			continue;
-		}
-		json_array_append_new(all, j);
-	}
-	if (!format || !*format) {
-		char *text = json_dumps(all, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
-		printf("%s\n", text);
-		free(text);
-	}
-	json_decref(all);
-	return rc;
+	return cli_objects_inspect(cli, a, "volumes", "volume", a->v[I_FORMAT].s);
 }
 
 enum { P_FORCE, P_FILTER };
@@ -197,16 +126,10 @@ static int volume_prune(struct cli *cli, struct cli_args *a)
 	    !cli_confirm("WARNING! This will remove all local volumes not used by at least one "
 			 "container."))
 		return 0;
-	struct berth_error err = {0};
-	char *q = cli_filters_query(&a->v[P_FILTER], NULL, NULL);
-	char path[4096];
-	snprintf(path, sizeof(path), "/volumes/prune%s", q);
-	free(q);
-	json_t *reply = NULL;
-	if (cli_api(cli, "POST", path, NULL, &reply, &err) < 0) {
-		fprintf(stderr, "%s\n", err.msg);
+	json_t *reply =
+	    cli_objects_call(cli, "POST", "/volumes/prune", &a->v[P_FILTER], NULL, NULL);
+	if (!reply)
 		return 1;
-	}
 	json_t *deleted = json_object_get(reply, "VolumesDeleted");
 	if (json_array_size(deleted) > 0) {
 		printf("Deleted Volumes:\n");
@@ -215,10 +138,7 @@ static int volume_prune(struct cli *cli, struct cli_args *a)
 		json_array_foreach(deleted, i, n) printf("%s\n", json_string_value(n));
 		printf("\n");
 	}
-	char size[32];
-	cli_human_size((double)json_integer_value(json_object_get(reply, "SpaceReclaimed")), 4,
-		       size, sizeof(size));
-	printf("Total reclaimed space: %s\n", size);
+	cli_objects_print_reclaimed(json_integer_value(json_object_get(reply, "SpaceReclaimed")));
 	json_decref(reply);
 	return 0;
 }

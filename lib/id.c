@@ -19,7 +19,7 @@ static void random_bytes(void *buf, size_t len)
 	}
 }
 
-static void hex_encode(const unsigned char *in, size_t len, char *out)
+void berth_hex_encode(const unsigned char *in, size_t len, char *out)
 {
 	static const char digits[] = "0123456789abcdef";
 	for (size_t i = 0; i < len; i++) {
@@ -33,7 +33,7 @@ void berth_id_random(char out[BERTH_ID_LEN + 1])
 {
 	unsigned char b[BERTH_ID_LEN / 2];
 	random_bytes(b, sizeof(b));
-	hex_encode(b, sizeof(b), out);
+	berth_hex_encode(b, sizeof(b), out);
 }
 
 /* A subset of Docker's namesgenerator lists. */

@@ -5,16 +5,6 @@
 
 #include "berth/id.h"
 
-static void hex_encode(const unsigned char *in, size_t len, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	for (size_t i = 0; i < len; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 15];
-	}
-	out[2 * len] = '\0';
-}
-
 struct berth_sha256 {
 	EVP_MD_CTX *ctx;
 };
@@ -40,7 +30,7 @@ void berth_sha256_final_hex(struct berth_sha256 *h, char out[65])
 	unsigned char md[32];
 	unsigned int mdlen = 0;
 	EVP_DigestFinal_ex(h->ctx, md, &mdlen);
-	hex_encode(md, 32, out);
+	berth_hex_encode(md, 32, out);
 	berth_sha256_free(h);
 }
 

@@ -10,6 +10,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "berth/daemon.h"
 #include "berth/fsutil.h"
 #include "berth/http_server.h"
 #include "berth/log.h"
@@ -19,12 +20,6 @@
 #include "link.h"
 #include "netd.h"
 #include "worker.h"
-
-static void netd_on_signal(evutil_socket_t sig, short what, void *arg)
-{
-	log_info("signal %d: shutting down", (int)sig);
-	event_base_loopbreak(arg);
-}
 
 static void usage(FILE *out)
 {
@@ -156,8 +151,7 @@ int main(int argc, char **argv)
 	nd.cfg.port_high = 60999;
 	if (netd_parse_args(argc, argv, &nd.cfg, &level) < 0)
 		return 125;
-	berth_log_init("berth-netd", (enum berth_log_level)level);
-	signal(SIGPIPE, SIG_IGN);
+	berth_daemon_init("berth-netd", (enum berth_log_level)level);
 	evthread_use_pthreads();
 	proxy_raise_nofile();
 
@@ -197,15 +191,11 @@ int main(int argc, char **argv)
 
 	char pid_path[PATH_MAX];
 	snprintf(pid_path, sizeof(pid_path), "%s/netd.pid", berth_run_dir());
-	char pid_text[32];
-	snprintf(pid_text, sizeof(pid_text), "%d\n", (int)getpid());
-	if (berth_write_atomic(pid_path, pid_text, strlen(pid_text), 0644, &err) < 0)
+	if (berth_daemon_write_pid(pid_path, &err) < 0)
 		log_warn("%s", err.msg);
 
-	struct event *sigterm = evsignal_new(nd.base, SIGTERM, netd_on_signal, nd.base);
-	struct event *sigint = evsignal_new(nd.base, SIGINT, netd_on_signal, nd.base);
-	event_add(sigterm, NULL);
-	event_add(sigint, NULL);
+	struct berth_daemon_signals sig = {0};
+	berth_daemon_signals_add(&sig, nd.base, "shutting down");
 	log_info("listening on %s (bridge %s %s, ports %d-%d, %d DNS upstreams)", berth_netd_sock(),
 		 nd.cfg.bridge_name, nd.cfg.bridge_subnet, nd.cfg.port_low, nd.cfg.port_high,
 		 nd.cfg.n_upstreams);
@@ -221,8 +211,7 @@ int main(int argc, char **argv)
 	dns_server_free(nd.dns);
 	proxy_free(nd.proxy);
 	link_sock_close(nd.sk);
-	event_free(sigterm);
-	event_free(sigint);
+	berth_daemon_signals_free(&sig);
 	port_table_destroy(&nd.ports);
 	while (nd.endpoints) {
 		struct netd_endpoint *ep = nd.endpoints;

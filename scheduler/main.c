@@ -11,6 +11,7 @@
 
 #include <event2/event.h>
 
+#include "berth/daemon.h"
 #include "berth/fsutil.h"
 #include "berth/http_server.h"
 #include "berth/log.h"
@@ -20,12 +21,6 @@
 #ifndef BERTH_VERSION
 #define BERTH_VERSION "0.1.0"
 #endif
-
-static void sched_on_signal(evutil_socket_t sig, short what, void *arg)
-{
-	log_info("signal %d: shutting down", (int)sig);
-	event_base_loopbreak(arg);
-}
 
 static bool valid_hostport(const char *addr)
 {
@@ -75,8 +70,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "berth-scheduler: unexpected argument %s\n", argv[optind]);
 		return 125;
 	}
-	berth_log_init("berth-scheduler", BERTH_LOG_INFO);
-	signal(SIGPIPE, SIG_IGN);
+	berth_daemon_init("berth-scheduler", BERTH_LOG_INFO);
 
 	struct berth_error err = {0};
 	if (berth_mkdir_p(berth_run_dir(), 0755, &err) < 0) {
@@ -121,15 +115,11 @@ int main(int argc, char **argv)
 
 	char pid_path[4096];
 	snprintf(pid_path, sizeof(pid_path), "%s/scheduler.pid", berth_run_dir());
-	char pid_text[32];
-	snprintf(pid_text, sizeof(pid_text), "%d\n", (int)getpid());
-	if (berth_write_atomic(pid_path, pid_text, strlen(pid_text), 0644, &err) < 0)
+	if (berth_daemon_write_pid(pid_path, &err) < 0)
 		log_warn("%s", err.msg);
 
-	struct event *sigterm = evsignal_new(base, SIGTERM, sched_on_signal, base);
-	struct event *sigint = evsignal_new(base, SIGINT, sched_on_signal, base);
-	event_add(sigterm, NULL);
-	event_add(sigint, NULL);
+	struct berth_daemon_signals sig = {0};
+	berth_daemon_signals_add(&sig, base, "shutting down");
 	log_info("listening on %s", berth_scheduler_sock());
 	sched.events = sched_events_start(&sched);
 	sched_kick_all(&sched);
@@ -140,8 +130,7 @@ int main(int argc, char **argv)
 	berth_http_server_free(status_srv);
 	berth_http_server_free(srv);
 	unlink(pid_path);
-	event_free(sigterm);
-	event_free(sigint);
+	berth_daemon_signals_free(&sig);
 	event_base_free(base);
 	return 0;
 }

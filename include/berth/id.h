@@ -12,6 +12,8 @@ void berth_id_random(char out[BERTH_ID_LEN + 1]);
 /* "adjective_surname" like Docker's namesgenerator; retry > 0 appends a digit as Docker does. */
 void berth_name_random(char *out, size_t size, int retry);
 bool berth_is_hex(const char *s, size_t n);
+/* len bytes as 2 * len lowercase hex characters + NUL. */
+void berth_hex_encode(const unsigned char *in, size_t len, char *out);
 /* Container names: [a-zA-Z0-9][a-zA-Z0-9_.-]+ (a leading '/' is allowed and ignored). */
 bool berth_name_valid(const char *name);
 

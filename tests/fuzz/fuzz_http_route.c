@@ -1,6 +1,10 @@
-/* libFuzzer harness for the HTTP route matcher and API-version stripping (lib/http_server.c's
- * static functions, reached by including the file). Input: "PATTERN\nPATH". */
-#include "../../lib/http_server.c"
+/* libFuzzer harness for the HTTP route matcher and API-version stripping (lib/http_route.c's
+ * internal functions, declared in lib/http_internal.h). Input: "PATTERN\nPATH". */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../lib/http_internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -16,10 +20,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	*nl = '\0';
 	const char *pattern = buf;
-	const char *path = strip_version(nl + 1);
+	const char *path = http_strip_version(nl + 1);
 	const char *start[BERTH_HTTP_MAX_PARAMS] = {0};
 	size_t len[BERTH_HTTP_MAX_PARAMS] = {0};
-	if (route_match(pattern, path, start, len, 0)) {
+	if (http_route_match(pattern, path, start, len, 0)) {
 		size_t path_len = strlen(path);
 		for (int i = 0; i < BERTH_HTTP_MAX_PARAMS && start[i]; i++) {
 			/* A capture lies inside the path and is never empty. */

@@ -1,4 +1,4 @@
-/* Unit tests for lib/http_server.c and lib/http_client.c: a server in a forked child on a
+/* Unit tests for lib/http_*.c (server and client): a server in a forked child on a
  * temporary unix socket, exercised with the client and with raw sockets. */
 #include <errno.h>
 #include <fcntl.h>

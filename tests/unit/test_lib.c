@@ -1,4 +1,5 @@
 /* Unit tests for lib/: durations, sizes, IDs, names, SHA-256, atomic files, errors. */
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -7,8 +8,10 @@
 #include <string.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "berth/cleanup.h"
+#include "berth/daemon.h"
 #include "berth/duration.h"
 #include "berth/error.h"
 #include "berth/fsutil.h"
@@ -161,6 +164,35 @@ static void test_error_wrap(void **state)
 	assert_false(berth_err_is_set(&err));
 }
 
+static void test_daemon_pid_and_signals(void **state)
+{
+	char tmpl[] = "/tmp/berth-test-lib-XXXXXX";
+	assert_non_null(mkdtemp(tmpl));
+	struct berth_error err = {0};
+	_cleanup_free_ char *pid_path = berth_strdupf("%s/x.pid", tmpl);
+	assert_int_equal(berth_daemon_write_pid(pid_path, &err), 0);
+	_cleanup_free_ char *text = NULL;
+	assert_int_equal(berth_read_file(pid_path, &text, NULL, &err), 0);
+	_cleanup_free_ char *want = berth_strdupf("%d\n", (int)getpid());
+	assert_string_equal(text, want);
+	struct stat st;
+	assert_int_equal(stat(pid_path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0644);
+	assert_int_equal(berth_rm_rf(tmpl, &err), 0);
+
+	/* SIGTERM ends the loop instead of the process. */
+	struct event_base *base = event_base_new();
+	assert_non_null(base);
+	struct berth_daemon_signals sig = {0};
+	berth_daemon_signals_add(&sig, base, "shutting down");
+	assert_int_equal(raise(SIGTERM), 0);
+	assert_int_equal(event_base_dispatch(base), 0);
+	assert_true(event_base_got_break(base));
+	berth_daemon_signals_free(&sig);
+	berth_daemon_signals_free(&sig); /* idempotent */
+	event_base_free(base);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -168,7 +200,7 @@ int main(void)
 		cmocka_unit_test(test_parse_bytes),	cmocka_unit_test(test_human_size),
 		cmocka_unit_test(test_rfc3339_round_trip), cmocka_unit_test(test_ids_and_names),
 		cmocka_unit_test(test_sha256),		cmocka_unit_test(test_atomic_write_and_rm_rf),
-		cmocka_unit_test(test_error_wrap),
+		cmocka_unit_test(test_error_wrap),	cmocka_unit_test(test_daemon_pid_and_signals),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
