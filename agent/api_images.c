@@ -119,9 +119,11 @@ static void images_create(struct berth_http_call *call)
 					"yet: use berth image load or import");
 		return;
 	}
-	if (!src || strcmp(src, "-")) {
-		berth_http_reply_errorf(call, 400,
-					"only fromSrc=- (the request body) is supported");
+	if (!src || (strcmp(src, "-") && src[0] != '/')) {
+		berth_http_reply_errorf(
+		    call, 400,
+		    "fromSrc must be - (the request body) or the absolute path of "
+		    "a file on the agent's host");
 		return;
 	}
 	const char *repo = berth_http_query(call, "repo");
@@ -149,14 +151,28 @@ static void images_create(struct berth_http_call *call)
 		image_job_arg(job, "--change");
 		image_job_arg(job, json_string_value(c));
 	}
-	image_job_arg(job, "-");
+	image_job_arg(job, "--");
+	image_job_arg(job, src);
 	image_job_start(job);
 }
 
+/* berth's own extension: fromSrc=/abs/path names an archive the worker opens itself, so a
+ * large one never passes through the agent's memory (evhttp buffers whole bodies). */
 static void images_load(struct berth_http_call *call)
 {
+	const char *src = berth_http_query(call, "fromSrc");
+	if (!src || !*src)
+		src = "-";
+	if (strcmp(src, "-") && src[0] != '/') {
+		berth_http_reply_errorf(
+		    call, 400,
+		    "fromSrc must be - (the request body) or the absolute path of "
+		    "a file on the agent's host");
+		return;
+	}
 	struct image_job *job = image_job_new(call, IMAGE_JOB_LOAD);
-	image_job_arg(job, "-");
+	image_job_arg(job, "--");
+	image_job_arg(job, src);
 	image_job_start(job);
 }
 
