@@ -176,7 +176,8 @@ static void step_backward(struct log_reader *r)
 		start_forward(r, r->fi, 0);
 		return;
 	}
-	memcpy(data + n, r->carry, r->carry_len);
+	if (r->carry_len)
+		memcpy(data + n, r->carry, r->carry_len);
 	size_t len = n + r->carry_len;
 	/* Complete lines, last first: each segment after a newline, and the first one when the
 	 * file starts here. */
@@ -217,7 +218,7 @@ static void step_forward(struct log_reader *r, struct evbuffer *out)
 	size_t want = (size_t)(f->size - r->pos);
 	if (want > r->o.slice)
 		want = r->o.slice;
-	carry_reserve(r, r->carry_len + want);
+	carry_reserve(r, r->carry_len + want + 1); /* never NULL, even for an empty read */
 	size_t got = read_at(f, r->carry + r->carry_len, r->pos, want);
 	r->pos += (off_t)got;
 	size_t len = r->carry_len + got;
