@@ -39,7 +39,8 @@ void image_store_sweep_pid(struct image_store *store, pid_t pid);
 /* Remove unpacked layers and blobs that no image references: what a worker killed between
  * unpacking and registering leaves. Only while no worker runs: a running one may hold layers
  * it has yet to register (so a worker registers what it unpacks in the same run). */
-void image_store_collect_orphans(struct image_store *store);
+/* -1 when images.lock was busy (the agent does not wait for it): try again later. */
+int image_store_collect_orphans(struct image_store *store);
 
 /* Resolve a reference as Docker does: a full or short image ID ("sha256:" optional), or a
  * name ("busybox" = "busybox:latest", "docker.io/library/busybox:latest" = "busybox:latest").
