@@ -21,22 +21,20 @@ static const struct cli_flag load_flags[] = {
 char *cli_archive_path(const char *file)
 {
 	char path[PATH_MAX];
-	struct st_pair {
-		struct stat named, opened;
-	} st;
+	struct stat named, opened;
 	if (strcmp(file, "-") == 0) {
 		/* stdin redirected from a file, and not read yet: the file itself. */
 		ssize_t n = readlink("/proc/self/fd/0", path, sizeof(path) - 1);
-		if (n <= 0 || fstat(STDIN_FILENO, &st.opened) < 0 || !S_ISREG(st.opened.st_mode) ||
+		if (n <= 0 || fstat(STDIN_FILENO, &opened) < 0 || !S_ISREG(opened.st_mode) ||
 		    lseek(STDIN_FILENO, 0, SEEK_CUR) != 0)
 			return NULL;
 		path[n] = '\0';
-		if (path[0] != '/' || stat(path, &st.named) < 0 ||
-		    st.named.st_dev != st.opened.st_dev || st.named.st_ino != st.opened.st_ino)
+		if (path[0] != '/' || stat(path, &named) < 0 || named.st_dev != opened.st_dev ||
+		    named.st_ino != opened.st_ino)
 			return NULL;
 		return strdup(path);
 	}
-	if (!realpath(file, path) || stat(path, &st.named) < 0 || !S_ISREG(st.named.st_mode))
+	if (!realpath(file, path) || stat(path, &named) < 0 || !S_ISREG(named.st_mode))
 		return NULL;
 	return strdup(path);
 }
