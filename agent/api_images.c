@@ -1,5 +1,6 @@
-/* Docker's /images API: list, inspect, history, tag, remove, prune on the loop thread;
- * import, load and save in berth-image-worker processes (image_job.c). */
+/* Docker's /images API: list, inspect, history, tag, remove, prune on the loop thread (retried
+ * from a timer while a worker holds images.lock); import, load and save in berth-image-worker
+ * processes (image_job.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -7,9 +8,11 @@
 #include <string.h>
 #include <sys/queue.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
@@ -38,6 +41,73 @@ static json_t *query_all(struct berth_http_call *call, const char *key)
 	return out;
 }
 
+/* ---- waiting for images.lock without blocking the loop ---- */
+
+#define STORE_RETRY_FIRST_MS 10
+#define STORE_RETRY_MAX_MS 200
+#define STORE_RETRY_DEADLINE_S 60
+
+/* A change (tag, rm, prune) that found images.lock held by a worker: its handler runs again
+ * from a timer, with a growing delay, until the lock is free or the deadline passes. */
+struct store_retry {
+	struct berth_http_call *call;
+	berth_http_handler handler;
+	struct event *ev;
+	struct timespec deadline;
+	int delay_ms;
+	bool rearmed;
+};
+
+static struct store_retry *retry_running; /* whose handler runs now (all on the loop thread) */
+
+static void retry_fire(evutil_socket_t fd, short what, void *arg)
+{
+	struct store_retry *r = arg;
+	r->rearmed = false;
+	retry_running = r;
+	r->handler(r->call);
+	retry_running = NULL;
+	if (!r->rearmed) {
+		event_free(r->ev);
+		free(r);
+	}
+}
+
+/* If err says the store was busy and the deadline has not passed, run handler again later
+ * and return true: the call stays open. Otherwise the caller replies with err. */
+static bool retry_if_busy(struct berth_http_call *call, berth_http_handler handler,
+			  const struct berth_error *err)
+{
+	if (err->status != IMAGE_STORE_BUSY || berth_http_call_gone(call))
+		return false;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	struct store_retry *r = retry_running && retry_running->call == call ? retry_running : NULL;
+	if (!r) {
+		r = calloc(1, sizeof(*r));
+		if (!r)
+			abort();
+		r->call = call;
+		r->handler = handler;
+		r->ev = evtimer_new(agent_of(call)->base, retry_fire, r);
+		if (!r->ev)
+			abort();
+		r->deadline = now;
+		r->deadline.tv_sec += STORE_RETRY_DEADLINE_S;
+		r->delay_ms = STORE_RETRY_FIRST_MS;
+	} else if (now.tv_sec > r->deadline.tv_sec ||
+		   (now.tv_sec == r->deadline.tv_sec && now.tv_nsec >= r->deadline.tv_nsec)) {
+		return false; /* retry_fire frees r */
+	} else {
+		r->delay_ms =
+		    r->delay_ms * 2 > STORE_RETRY_MAX_MS ? STORE_RETRY_MAX_MS : r->delay_ms * 2;
+	}
+	struct timeval tv = {r->delay_ms / 1000, (r->delay_ms % 1000) * 1000};
+	evtimer_add(r->ev, &tv);
+	r->rearmed = true;
+	return true;
+}
+
 /* ---- handlers ---- */
 
 static void images_create(struct berth_http_call *call)
@@ -49,9 +119,11 @@ static void images_create(struct berth_http_call *call)
 					"yet: use berth image load or import");
 		return;
 	}
-	if (!src || strcmp(src, "-")) {
-		berth_http_reply_errorf(call, 400,
-					"only fromSrc=- (the request body) is supported");
+	if (!src || (strcmp(src, "-") && src[0] != '/')) {
+		berth_http_reply_errorf(
+		    call, 400,
+		    "fromSrc must be - (the request body) or the absolute path of "
+		    "a file on the agent's host");
 		return;
 	}
 	const char *repo = berth_http_query(call, "repo");
@@ -79,14 +151,28 @@ static void images_create(struct berth_http_call *call)
 		image_job_arg(job, "--change");
 		image_job_arg(job, json_string_value(c));
 	}
-	image_job_arg(job, "-");
+	image_job_arg(job, "--");
+	image_job_arg(job, src);
 	image_job_start(job);
 }
 
+/* berth's own extension: fromSrc=/abs/path names an archive the worker opens itself, so a
+ * large one never passes through the agent's memory (evhttp buffers whole bodies). */
 static void images_load(struct berth_http_call *call)
 {
+	const char *src = berth_http_query(call, "fromSrc");
+	if (!src || !*src)
+		src = "-";
+	if (strcmp(src, "-") && src[0] != '/') {
+		berth_http_reply_errorf(
+		    call, 400,
+		    "fromSrc must be - (the request body) or the absolute path of "
+		    "a file on the agent's host");
+		return;
+	}
 	struct image_job *job = image_job_new(call, IMAGE_JOB_LOAD);
-	image_job_arg(job, "-");
+	image_job_arg(job, "--");
+	image_job_arg(job, src);
 	image_job_start(job);
 }
 
@@ -186,7 +272,8 @@ static void images_tag(struct berth_http_call *call)
 	struct agent *agent = agent_of(call);
 	if (image_store_tag(agent->images, call->params[0], berth_http_query(call, "repo"),
 			    berth_http_query(call, "tag"), &err) < 0) {
-		berth_http_reply_error(call, &err);
+		if (!retry_if_busy(call, images_tag, &err))
+			berth_http_reply_error(call, &err);
 		return;
 	}
 	char id[72];
@@ -223,7 +310,8 @@ static void images_remove(struct berth_http_call *call)
 	    image_store_remove(agent->images, call->params[0],
 			       berth_http_query_bool(call, "force", false), in_use_cb, agent, &err);
 	if (!records) {
-		berth_http_reply_error(call, &err);
+		if (!retry_if_busy(call, images_remove, &err))
+			berth_http_reply_error(call, &err);
 		return;
 	}
 	emit_removal_events(agent, records);
@@ -254,7 +342,8 @@ static void images_prune(struct berth_http_call *call)
 	}
 	json_t *out = image_store_prune(agent->images, dangling_only, in_use_cb, agent, &err);
 	if (!out) {
-		berth_http_reply_error(call, &err);
+		if (!retry_if_busy(call, images_prune, &err))
+			berth_http_reply_error(call, &err);
 		return;
 	}
 	emit_removal_events(agent, json_object_get(out, "ImagesDeleted"));

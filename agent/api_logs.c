@@ -1,10 +1,10 @@
-/* GET /containers/{id}/logs: the json-file log (rotated files included), then, with follow,
- * live output until the container stops. */
+/* GET /containers/{id}/logs: the json-file log (rotated files included) a slice per loop
+ * turn, then, with follow, live output until the container stops. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <event2/buffer.h>
+#include <event2/event.h>
 
 #include "berth/cleanup.h"
 #include "berth/duration.h"
@@ -12,158 +12,146 @@
 #include "agent.h"
 #include "api_containers.h"
 #include "container.h"
+#include "log_reader.h"
 
-#define LOG_MAX_ROTATED 100
-
-struct log_line {
-	int stream;
-	int64_t ts;
-	char *text;
-	size_t len;
-};
-
-struct log_lines {
-	struct log_line *v;
-	size_t n, cap;
-};
-
-static void lines_free(struct log_lines *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i].text);
-	free(l->v);
-}
-
-static void parse_file(const char *path, struct log_lines *out, bool want_stdout, bool want_stderr,
-		       int64_t since, int64_t until)
-{
-	_cleanup_free_ char *data = NULL;
-	size_t len;
-	if (berth_read_file(path, &data, &len, NULL) < 0)
-		return;
-	char *p = data, *end = data + len;
-	while (p < end) {
-		char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		json_t *j = json_loadb(p, n, 0, NULL);
-		p += n + 1;
-		if (!j)
-			continue;
-		const char *stream = json_string_value(json_object_get(j, "stream"));
-		int s = stream && strcmp(stream, "stderr") == 0 ? 2 : 1;
-		int64_t ts = berth_parse_rfc3339(json_string_value(json_object_get(j, "time")));
-		json_t *log = json_object_get(j, "log");
-		if (((s == 1 && want_stdout) || (s == 2 && want_stderr)) && json_is_string(log) &&
-		    (since == 0 || ts >= since) && (until == 0 || ts <= until)) {
-			if (out->n == out->cap) {
-				out->cap = out->cap ? out->cap * 2 : 64;
-				out->v = realloc(out->v, out->cap * sizeof(*out->v));
-				if (!out->v)
-					abort();
-			}
-			size_t l = json_string_length(log);
-			char *text = malloc(l + 1);
-			if (!text)
-				abort();
-			memcpy(text, json_string_value(log), l + 1);
-			out->v[out->n++] = (struct log_line){s, ts, text, l};
-		}
-		json_decref(j);
-	}
-}
-
-static void add_timestamped(struct evbuffer *out, bool tty, int stream, int64_t ts,
-			    const char *text, size_t len, bool timestamps)
-{
-	if (!timestamps) {
-		api_frame_add(out, tty, stream, text, len);
-		return;
-	}
-	char stamp[48];
-	berth_format_rfc3339(ts, stamp, sizeof(stamp));
-	size_t sl = strlen(stamp);
-	_cleanup_free_ char *buf = malloc(sl + 1 + len);
-	if (!buf)
-		abort();
-	memcpy(buf, stamp, sl);
-	buf[sl] = ' ';
-	memcpy(buf + sl + 1, text, len);
-	api_frame_add(out, tty, stream, buf, sl + 1 + len);
-}
+/* Above this much queued for the client, the next slice waits: memory stays bounded and a slow
+ * reader does not make the agent buffer the whole log. */
+#define LOGS_PENDING_HIGH (1 << 20)
 
 int api_logs_read(struct container *c, struct evbuffer *out, bool want_stdout, bool want_stderr,
 		  long tail, int64_t since_ns, int64_t until_ns, bool timestamps)
 {
 	const char *path = json_string_value(json_object_get(c->config, "LogPath"));
-	if (!path || !*path)
-		return 0;
-	struct log_lines lines = {0};
-	char rotated[4200];
-	int last = 0;
-	for (int i = 1; i <= LOG_MAX_ROTATED; i++) {
-		struct stat st;
-		snprintf(rotated, sizeof(rotated), "%s.%d", path, i);
-		if (stat(rotated, &st) < 0)
-			break;
-		last = i;
-	}
-	for (int i = last; i >= 1; i--) {
-		snprintf(rotated, sizeof(rotated), "%s.%d", path, i);
-		parse_file(rotated, &lines, want_stdout, want_stderr, since_ns, until_ns);
-	}
-	parse_file(path, &lines, want_stdout, want_stderr, since_ns, until_ns);
-	size_t start = tail >= 0 && (size_t)tail < lines.n ? lines.n - (size_t)tail : 0;
-	bool tty = container_tty(c);
-	for (size_t i = start; i < lines.n; i++)
-		add_timestamped(out, tty, lines.v[i].stream, lines.v[i].ts, lines.v[i].text,
-				lines.v[i].len, timestamps);
-	lines_free(&lines);
+	struct log_reader_opts o = {
+	    .want_stdout = want_stdout,
+	    .want_stderr = want_stderr,
+	    .timestamps = timestamps,
+	    .tty = container_tty(c),
+	    .tail = tail,
+	    .since_ns = since_ns,
+	    .until_ns = until_ns,
+	};
+	struct log_reader *r = log_reader_open(path, &o);
+	while (log_reader_step(r, out) > 0)
+		;
+	log_reader_free(r);
 	return 0;
 }
 
-struct log_follow {
+/* One GET /logs: the files a slice per loop turn, then (follow) live output until the
+ * container stops. Live output that arrives while the files are still being read waits in
+ * live, so it goes out after them and in order. */
+struct log_stream {
 	struct container_watch w;
-	struct container *c;
+	struct container *c; /* set while watching */
 	struct berth_http_call *call;
+	struct log_reader *reader; /* NULL once the files were read */
+	struct event *next_ev;	   /* runs the next slice */
+	struct evbuffer *live;
+	bool ended; /* the container stopped or was removed while the files were read */
 	bool tty, want_stdout, want_stderr, timestamps;
 	int64_t until_ns;
 };
 
+static void stream_free(struct log_stream *s)
+{
+	if (s->c)
+		container_unwatch(s->c, &s->w);
+	log_reader_free(s->reader);
+	if (s->next_ev)
+		event_free(s->next_ev);
+	if (s->live)
+		evbuffer_free(s->live);
+	free(s);
+}
+
+static void send_buffer(struct berth_http_call *call, struct evbuffer *buf)
+{
+	size_t n;
+	while ((n = evbuffer_get_length(buf)) > 0) {
+		size_t chunk = n > 65536 ? 65536 : n;
+		berth_http_stream_send(call, evbuffer_pullup(buf, (ssize_t)chunk), chunk);
+		evbuffer_drain(buf, chunk);
+	}
+}
+
+static void stream_end(struct log_stream *s)
+{
+	berth_http_stream_end(s->call);
+	stream_free(s);
+}
+
 static void follow_output(struct container_watch *w, int stream, const char *data, size_t len)
 {
-	struct log_follow *f = (struct log_follow *)w;
-	if ((stream == 1 && !f->want_stdout) || (stream == 2 && !f->want_stderr))
+	struct log_stream *s = (struct log_stream *)w;
+	if ((stream == 1 && !s->want_stdout) || (stream == 2 && !s->want_stderr))
 		return;
 	int64_t now = berth_now_ns();
-	if (f->until_ns && now > f->until_ns)
+	if (s->until_ns && now > s->until_ns)
 		return;
+	if (s->reader) {
+		log_frame_add(s->live, s->tty, stream, now, data, len, s->timestamps);
+		return;
+	}
 	struct evbuffer *buf = evbuffer_new();
-	add_timestamped(buf, f->tty, stream, now, data, len, f->timestamps);
-	size_t n = evbuffer_get_length(buf);
-	berth_http_stream_send(f->call, evbuffer_pullup(buf, (ssize_t)n), n);
+	if (!buf)
+		abort();
+	log_frame_add(buf, s->tty, stream, now, data, len, s->timestamps);
+	send_buffer(s->call, buf);
 	evbuffer_free(buf);
 }
 
 static void follow_exit(struct container_watch *w, struct container *c)
 {
-	struct log_follow *f = (struct log_follow *)w;
+	struct log_stream *s = (struct log_stream *)w;
 	container_unwatch(c, w);
-	berth_http_stream_end(f->call);
-	free(f);
+	s->c = NULL;
+	if (s->reader)
+		s->ended = true;
+	else
+		stream_end(s);
 }
 
 static void follow_removed(struct container_watch *w, struct container *c)
 {
-	struct log_follow *f = (struct log_follow *)w;
-	berth_http_stream_end(f->call);
-	free(f);
+	struct log_stream *s = (struct log_stream *)w;
+	s->c = NULL; /* its watch list is gone with it */
+	if (s->reader)
+		s->ended = true;
+	else
+		stream_end(s);
 }
 
-static void follow_closed(struct berth_http_call *call, void *arg)
+static void stream_closed(struct berth_http_call *call, void *arg)
 {
-	struct log_follow *f = arg;
-	container_unwatch(f->c, &f->w);
-	free(f);
+	stream_free(arg); /* the library frees the call */
+}
+
+static void stream_next(evutil_socket_t fd, short what, void *arg)
+{
+	struct log_stream *s = arg;
+	if (berth_http_stream_pending(s->call) > LOGS_PENDING_HIGH) {
+		static const struct timeval wait = {0, 5000};
+		evtimer_add(s->next_ev, &wait);
+		return;
+	}
+	struct evbuffer *buf = evbuffer_new();
+	if (!buf)
+		abort();
+	int more = log_reader_step(s->reader, buf);
+	send_buffer(s->call, buf);
+	evbuffer_free(buf);
+	if (more) {
+		/* A zero timeout: other connections' events run before the next slice. */
+		static const struct timeval now = {0, 0};
+		evtimer_add(s->next_ev, &now);
+		return;
+	}
+	log_reader_free(s->reader);
+	s->reader = NULL;
+	send_buffer(s->call, s->live);
+	if (!s->c || s->ended)
+		stream_end(s);
 }
 
 static int64_t parse_time(const char *s)
@@ -209,38 +197,41 @@ void api_container_logs(struct berth_http_call *call)
 	int64_t since = parse_time(berth_http_query(call, "since"));
 	int64_t until = parse_time(berth_http_query(call, "until"));
 
-	struct evbuffer *buf = evbuffer_new();
-	api_logs_read(c, buf, want_stdout, want_stderr, tail, since, until, timestamps);
-	bool live = follow && (c->rt || c->starting) && (until == 0 || until > berth_now_ns());
-	struct log_follow *f = NULL;
-	if (live) {
-		f = calloc(1, sizeof(*f));
-		if (!f)
-			abort();
-		f->c = c;
-		f->call = call;
-		f->tty = container_tty(c);
-		f->want_stdout = want_stdout;
-		f->want_stderr = want_stderr;
-		f->timestamps = timestamps;
-		f->until_ns = until;
-		f->w.on_output = follow_output;
-		f->w.on_exit = follow_exit;
-		f->w.on_removed = follow_removed;
-		berth_http_stream_on_close(call, follow_closed, f);
+	struct log_stream *s = calloc(1, sizeof(*s));
+	if (!s)
+		abort();
+	s->call = call;
+	s->tty = container_tty(c);
+	s->want_stdout = want_stdout;
+	s->want_stderr = want_stderr;
+	s->timestamps = timestamps;
+	s->until_ns = until;
+	s->live = evbuffer_new();
+	s->next_ev = evtimer_new(((struct agent *)call->ctx)->base, stream_next, s);
+	if (!s->live || !s->next_ev)
+		abort();
+	struct log_reader_opts o = {
+	    .want_stdout = want_stdout,
+	    .want_stderr = want_stderr,
+	    .timestamps = timestamps,
+	    .tty = s->tty,
+	    .tail = tail,
+	    .since_ns = since,
+	    .until_ns = until,
+	};
+	s->reader = log_reader_open(json_string_value(json_object_get(c->config, "LogPath")), &o);
+	/* Watch from the moment the files were opened: what is written after comes live. */
+	if (follow && (c->rt || c->starting) && (until == 0 || until > berth_now_ns())) {
+		s->c = c;
+		s->w.on_output = follow_output;
+		s->w.on_exit = follow_exit;
+		s->w.on_removed = follow_removed;
+		container_watch(c, &s->w);
 	}
+	berth_http_stream_on_close(call, stream_closed, s);
 	berth_http_stream_start(call, 200,
-				container_tty(c) ? "application/vnd.docker.raw-stream"
-						 : "application/vnd.docker.multiplexed-stream");
-	size_t n;
-	while ((n = evbuffer_get_length(buf)) > 0) {
-		size_t chunk = n > 65536 ? 65536 : n;
-		berth_http_stream_send(call, evbuffer_pullup(buf, (ssize_t)chunk), chunk);
-		evbuffer_drain(buf, chunk);
-	}
-	evbuffer_free(buf);
-	if (f)
-		container_watch(c, &f->w);
-	else
-		berth_http_stream_end(call);
+				s->tty ? "application/vnd.docker.raw-stream"
+				       : "application/vnd.docker.multiplexed-stream");
+	static const struct timeval now = {0, 0};
+	evtimer_add(s->next_ev, &now);
 }

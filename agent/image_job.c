@@ -53,7 +53,11 @@ struct image_job {
 	struct event *resume_ev; /* save: waiting for the client to drain */
 };
 
-static unsigned jobs_running; /* workers alive (all on the loop thread) */
+static unsigned jobs_running;	 /* workers alive (all on the loop thread) */
+static bool orphans_pending;	 /* a worker failed: collect what it left once none runs */
+static struct event *orphans_ev; /* retries the collection while images.lock is busy */
+
+#define ORPHANS_RETRY_MS 100
 
 static const char *const job_commands[] = {"import", "load", "save"};
 
@@ -157,6 +161,30 @@ static const char *worker_path(bool *search)
 
 /* ---- finishing ---- */
 
+static void collect_orphans_retry(evutil_socket_t fd, short what, void *arg);
+
+/* Only while no worker runs (a running one may hold layers it has yet to register), and
+ * without waiting for images.lock: when another process holds it, again in a moment. */
+static void collect_orphans(struct agent *agent)
+{
+	if (!orphans_pending || jobs_running > 0)
+		return;
+	if (image_store_collect_orphans(agent->images) == 0) {
+		orphans_pending = false;
+		return;
+	}
+	if (!orphans_ev)
+		orphans_ev = evtimer_new(agent->base, collect_orphans_retry, agent);
+	static const struct timeval tv = {0, ORPHANS_RETRY_MS * 1000};
+	if (orphans_ev)
+		evtimer_add(orphans_ev, &tv);
+}
+
+static void collect_orphans_retry(evutil_socket_t fd, short what, void *arg)
+{
+	collect_orphans(arg); /* a job started since: its end collects */
+}
+
 /* The worker's error line ({"status": N, "message": "..."}), the last one in buf. */
 static bool find_error(struct evbuffer *buf, struct berth_error *err)
 {
@@ -232,8 +260,7 @@ static void job_finish(struct image_job *job)
 	if (!ok) {
 		/* Nothing of a failed run is registered; its temporaries carry its pid. */
 		image_store_sweep_pid(store, job->pid);
-		if (jobs_running == 1)
-			image_store_collect_orphans(store);
+		orphans_pending = true;
 		job_error(job, &err);
 		if (job->call)
 			log_warn("image %s failed: %s", job_commands[job->kind], err.msg);
@@ -269,6 +296,7 @@ static void job_finish(struct image_job *job)
 		reply_lines(job);
 	}
 	jobs_running--;
+	collect_orphans(job->agent);
 	image_job_free(job);
 	/* The body and pipe buffers were freed: hand the pages back, the agent stays small. */
 	malloc_trim(0);

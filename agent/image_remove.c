@@ -281,13 +281,13 @@ static size_t drop_unreferenced(struct image_store *store, const char *dir, json
 	return n;
 }
 
-void image_store_collect_orphans(struct image_store *store)
+int image_store_collect_orphans(struct image_store *store)
 {
 	pthread_mutex_lock(&store->lock);
 	int lock = image_store_lock_disk(store, LOCK_EX, NULL);
 	if (lock < 0) {
 		pthread_mutex_unlock(&store->lock);
-		return;
+		return -1;
 	}
 	image_store_reload_locked(store);
 	_cleanup_json_ json_t *layers = json_object();
@@ -315,4 +315,5 @@ void image_store_collect_orphans(struct image_store *store)
 	pthread_mutex_unlock(&store->lock);
 	if (n)
 		log_info("image store: removed %zu layers and blobs no image uses", n);
+	return 0;
 }

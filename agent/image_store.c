@@ -1,6 +1,7 @@
 /* The image store's state: image records, repository tags (images.json), resolution by name
  * or ID, and keeping the in-memory index in step with the disk that berth-image-worker
- * processes also write (images.lock). Every operation here is quick and thread-safe. */
+ * processes also write (images.lock). Every operation here is quick and thread-safe, and in
+ * the agent none waits for images.lock (see image_store.h). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -162,10 +163,17 @@ int image_store_lock_disk(struct image_store *store, int how, struct berth_error
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return berth_err_errno(err, 500, errno, "open %s", path);
+	if (store->lock_nowait)
+		how |= LOCK_NB;
 	while (flock(fd, how) < 0) {
 		if (errno != EINTR) {
 			int saved = errno;
 			close(fd);
+			if (saved == EWOULDBLOCK)
+				return berth_err(err, IMAGE_STORE_BUSY,
+						 "the image store is busy: another process "
+						 "holds %s",
+						 path);
 			return berth_err_errno(err, 500, saved, "lock %s", path);
 		}
 	}
@@ -178,15 +186,17 @@ void image_store_unlock_disk(int fd)
 		close(fd); /* drops the flock */
 }
 
+/* Without the disk lock, so that the agent's loop never waits for a worker: every file is
+ * replaced atomically, workers only add (the record first, then the tags) and only the agent
+ * removes. A reload during another worker's registration may miss its newest tags (a tag
+ * naming an image not read yet is dropped here); the reload after that worker exits sees
+ * them. */
 int image_store_reload(struct image_store *store, struct berth_error *err)
 {
 	pthread_mutex_lock(&store->lock);
-	int fd = image_store_lock_disk(store, LOCK_SH, err);
-	if (fd >= 0)
-		image_store_reload_locked(store);
-	image_store_unlock_disk(fd);
+	image_store_reload_locked(store);
 	pthread_mutex_unlock(&store->lock);
-	return fd < 0 ? -1 : 0;
+	return 0;
 }
 
 /* Leftovers of a crash: half-unpacked layers, staging dirs, trash. */
@@ -231,7 +241,10 @@ static struct image_store *store_new(const char *root, struct berth_error *err)
 struct image_store *image_store_open(const char *root, struct berth_error *err)
 {
 	clean_leftovers(root);
-	return store_new(root, err);
+	struct image_store *store = store_new(root, err);
+	if (store)
+		store->lock_nowait = true;
+	return store;
 }
 
 struct image_store *image_store_attach(const char *root, struct berth_error *err)

@@ -10,6 +10,9 @@
 
 struct image_store;
 
+/* err->status of a change that found images.lock held by another process and did not wait. */
+#define IMAGE_STORE_BUSY 503
+
 /* Everything a container needs from its image. */
 struct image_info {
 	char id[72];	/* "sha256:<64 hex>" (the config digest) */
@@ -19,12 +22,16 @@ struct image_info {
 };
 void image_info_clear(struct image_info *info);
 
-/* Open the store for a long-lived owner (the agent): sweeps what crashed runs left in tmp/. */
+/* Open the store for a long-lived owner (the agent): sweeps what crashed runs left in tmp/.
+ * Its changes (tag, remove, prune) never wait for images.lock, which a worker holds while it
+ * registers an image: they fail with IMAGE_STORE_BUSY instead, before changing anything, and
+ * the agent's loop retries them on a timer (api_images.c). Reloads take no lock at all. */
 struct image_store *image_store_open(const char *root, struct berth_error *err);
 /* Open it beside a running agent (berth-image-worker): no sweep, removals done at once. */
 struct image_store *image_store_attach(const char *root, struct berth_error *err);
 void image_store_free(struct image_store *store);
-/* Re-read the index from disk, after another process (a worker) changed it. */
+/* Re-read the index from disk, after another process (a worker) changed it. Takes no disk
+ * lock: never waits. */
 int image_store_reload(struct image_store *store, struct berth_error *err);
 /* Remove what process pid left in tmp/ (a worker that died): every temporary name a
  * process makes there carries "-<pid>-". */
@@ -32,7 +39,8 @@ void image_store_sweep_pid(struct image_store *store, pid_t pid);
 /* Remove unpacked layers and blobs that no image references: what a worker killed between
  * unpacking and registering leaves. Only while no worker runs: a running one may hold layers
  * it has yet to register (so a worker registers what it unpacks in the same run). */
-void image_store_collect_orphans(struct image_store *store);
+/* -1 when images.lock was busy (the agent does not wait for it): try again later. */
+int image_store_collect_orphans(struct image_store *store);
 
 /* Resolve a reference as Docker does: a full or short image ID ("sha256:" optional), or a
  * name ("busybox" = "busybox:latest", "docker.io/library/busybox:latest" = "busybox:latest").

@@ -13,11 +13,13 @@
  * "sha256:<hex>", on disk images.json. Records are replaced or changed only with lock held.
  * Several processes write the store (the agent, berth-image-worker runs): every
  * read-modify-write of images.json and images/ holds the flock on images.lock
- * (image_store_lock_disk) and starts from image_store_reload_locked.
+ * (image_store_lock_disk) and starts from image_store_reload_locked. Plain reloads take no
+ * lock (image_store_reload says why).
  */
 struct image_store {
 	pthread_mutex_t lock;
 	bool inline_trash; /* a short-lived worker: delete at once, no background thread */
+	bool lock_nowait;  /* the agent: a held images.lock fails with IMAGE_STORE_BUSY */
 	char root[PATH_MAX];
 	json_t *images;
 	json_t *tags;
@@ -35,7 +37,8 @@ json_t *image_store_tags_of_locked(struct image_store *store, const char *id);
 json_t *image_store_record(struct image_store *store, const char *id);
 /* With lock held: re-read the index from disk (take the disk lock first). */
 void image_store_reload_locked(struct image_store *store);
-/* flock(LOCK_EX or LOCK_SH) on $root/images.lock; returns the fd to pass to unlock. */
+/* flock(LOCK_EX or LOCK_SH) on $root/images.lock; returns the fd to pass to unlock. In the
+ * agent (lock_nowait) it does not wait: IMAGE_STORE_BUSY when another process holds it. */
 int image_store_lock_disk(struct image_store *store, int how, struct berth_error *err);
 void image_store_unlock_disk(int fd);
 /* A record from an image config and its metadata ({"size", "chain_ids", "last_tag_time"}). */

@@ -29,29 +29,35 @@
 #define AUFS_MAGIC 0x61756673
 #define NFS_MAGIC 0x6969
 #define FUSE_MAGIC 0x65735546
+/* evhttp holds a whole request body in memory before any handler runs (image_job.c). */
+#define AGENT_MAX_BODY (256LL << 20)
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"Usage: berth-agent [OPTIONS]\n"
-		"\n"
-		"Serve berth's images and containers (a Docker Engine API v%s subset) on\n"
-		"$BERTH_RUN/agent.sock.\n"
-		"\n"
-		"Options:\n"
-		"      --root DIR         state directory (default $BERTH_ROOT or /var/lib/berth)\n"
-		"      --run DIR          runtime directory (default $BERTH_RUN or /run/berth)\n"
-		"  -l, --log-level LEVEL  debug, info, warn or error (default info)\n"
-		"  -D, --debug            same as --log-level debug\n"
-		"      --restart-backoff-min DURATION         first restart delay (default 100ms)\n"
-		"      --restart-backoff-max DURATION         longest restart delay (default 1m)\n"
-		"      --restart-backoff-multiplier N         delay growth per restart (default 2)\n"
-		"      --restart-backoff-reset DURATION       a run this long resets the delay\n"
-		"                                             (default 10s)\n"
-		"      --health-max-concurrent N  exec health checks run at once (default 8)\n"
-		"  -v, --version          print the version and exit\n"
-		"  -h, --help             print this help and exit\n",
-		BERTH_API_VERSION);
+	fprintf(
+	    out,
+	    "Usage: berth-agent [OPTIONS]\n"
+	    "\n"
+	    "Serve berth's images and containers (a Docker Engine API v%s subset) on\n"
+	    "$BERTH_RUN/agent.sock.\n"
+	    "\n"
+	    "Options:\n"
+	    "      --root DIR         state directory (default $BERTH_ROOT or /var/lib/berth)\n"
+	    "      --run DIR          runtime directory (default $BERTH_RUN or /run/berth)\n"
+	    "  -l, --log-level LEVEL  debug, info, warn or error (default info)\n"
+	    "  -D, --debug            same as --log-level debug\n"
+	    "      --restart-backoff-min DURATION         first restart delay (default 100ms)\n"
+	    "      --restart-backoff-max DURATION         longest restart delay (default 1m)\n"
+	    "      --restart-backoff-multiplier N         delay growth per restart (default 2)\n"
+	    "      --restart-backoff-reset DURATION       a run this long resets the delay\n"
+	    "                                             (default 10s)\n"
+	    "      --health-max-concurrent N  exec health checks run at once (default 8)\n"
+	    "      --max-body-size SIZE  largest request body, e.g. an archive sent to\n"
+	    "                            image load/import (default $BERTH_MAX_BODY_SIZE or\n"
+	    "                            256m); berth's CLI sends files by path instead\n"
+	    "  -v, --version          print the version and exit\n"
+	    "  -h, --help             print this help and exit\n",
+	    BERTH_API_VERSION);
 }
 
 /* Overlay upper and work dirs cannot live on overlayfs (nor on a few network filesystems). */
@@ -173,9 +179,11 @@ int main(int argc, char **argv)
 	    {"restart-backoff-multiplier", required_argument, NULL, 0x102},
 	    {"restart-backoff-reset", required_argument, NULL, 0x103},
 	    {"health-max-concurrent", required_argument, NULL, 0x104},
+	    {"max-body-size", required_argument, NULL, 0x105},
 	    {NULL, 0, NULL, 0},
 	};
 	enum berth_log_level level = BERTH_LOG_INFO;
+	const char *max_body = getenv("BERTH_MAX_BODY_SIZE");
 	int opt;
 	while ((opt = getopt_long(argc, argv, "l:Dvh", opts, NULL)) != -1) {
 		switch (opt) {
@@ -228,6 +236,9 @@ int main(int argc, char **argv)
 			health_max_concurrent = (int)n;
 			break;
 		}
+		case 0x105:
+			max_body = optarg;
+			break;
 		case 'v':
 			printf("berth-agent version %s (API %s)\n", BERTH_VERSION,
 			       BERTH_API_VERSION);
@@ -243,6 +254,14 @@ int main(int argc, char **argv)
 	if (optind < argc) {
 		fprintf(stderr, "berth-agent: unexpected argument '%s'\n", argv[optind]);
 		usage(stderr);
+		return 125;
+	}
+	int64_t max_body_size =
+	    max_body && *max_body ? berth_parse_bytes(max_body) : AGENT_MAX_BODY;
+	if (max_body_size <= 0) {
+		fprintf(stderr,
+			"berth-agent: --max-body-size: want a size such as 256m, not '%s'\n",
+			max_body);
 		return 125;
 	}
 	berth_daemon_init("berth-agent", level);
@@ -275,6 +294,7 @@ int main(int argc, char **argv)
 	}
 	char server[64];
 	snprintf(server, sizeof(server), "berth/%s (linux)", BERTH_VERSION);
+	berth_http_server_set_max_body(agent.http, (size_t)max_body_size);
 	berth_http_server_add_header(agent.http, "Api-Version", BERTH_API_VERSION);
 	berth_http_server_add_header(agent.http, "Docker-Experimental", "false");
 	berth_http_server_add_header(agent.http, "Ostype", "linux");

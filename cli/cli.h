@@ -125,6 +125,15 @@ json_t *cli_ps_row(json_t *c, bool trunc, long long now);
 json_t *cli_image_rows(json_t *images, bool trunc);
 /* "?filters={...}" from --filter values plus one extra key (cmd_prune.c); malloc'd. */
 char *cli_filters_query(const struct cli_value *v, const char *extra_key, const char *extra_val);
+/* An archive the user named ("-": stdin) as a path the agent's worker can open itself (the
+ * agent runs on this host): absolute, of a regular file; NULL when it must go as a request
+ * body (a pipe). malloc'd (cmd_image_load.c). */
+char *cli_archive_path(const char *file);
+/* POST an archive to endpoint?fromSrc=...query (query: "" or "&k=v..."): by path when
+ * cli_archive_path gives one, else (or when the agent cannot see that path) as the body
+ * (fromSrc=-). The reply as cli_api_upload. */
+int cli_archive_upload(struct cli *cli, const char *endpoint, const char *query, const char *file,
+		       char **reply, struct berth_error *err);
 /* Print a JSON-lines progress reply's key lines; 1 if an error line came (cmd_image_import.c). */
 int cli_print_json_lines(const char *body, const char *key);
 

@@ -1,4 +1,5 @@
-/* berth image import: a rootfs tarball (or stdin) → a one-layer image; prints sha256:<id>. */
+/* berth image import: a rootfs tarball (or stdin) → a one-layer image; prints sha256:<id>. A
+ * file goes by path, a pipe as the request body (cli_archive_upload). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,10 +46,9 @@ int cli_print_json_lines(const char *body, const char *key)
 static int import_exec(struct cli *cli, struct cli_args *a)
 {
 	struct berth_error err = {0};
-	char *path = NULL;
+	char *query = NULL;
 	size_t len = 0;
-	FILE *f = open_memstream(&path, &len);
-	fprintf(f, "/images/create?fromSrc=-");
+	FILE *f = open_memstream(&query, &len);
 	if (a->npos > 1) {
 		char *e = cli_escape(a->pos[1]);
 		fprintf(f, "&repo=%s", e);
@@ -66,8 +66,8 @@ static int import_exec(struct cli *cli, struct cli_args *a)
 	}
 	fclose(f);
 	char *reply = NULL;
-	int rc = cli_api_upload(cli, path, a->pos[0], "application/x-tar", &reply, &err);
-	free(path);
+	int rc = cli_archive_upload(cli, "/images/create", query, a->pos[0], &reply, &err);
+	free(query);
 	if (rc < 0) {
 		fprintf(stderr, "%s\n", err.msg);
 		return 1;

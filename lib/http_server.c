@@ -106,6 +106,14 @@ int berth_http_server_listen_tcp(struct berth_http_server *srv, const char *addr
 	return 0;
 }
 
+void berth_http_server_set_max_body(struct berth_http_server *srv, size_t max)
+{
+	evhttp_set_max_body_size(srv->http, (ev_ssize_t)max);
+	/* Drop the rest of a body that is too large, then answer 413: a client still sending
+	 * reads the answer instead of a reset connection. */
+	evhttp_set_flags(srv->http, EVHTTP_SERVER_LINGERING_CLOSE);
+}
+
 void berth_http_server_add_header(struct berth_http_server *srv, const char *name,
 				  const char *value)
 {

@@ -56,14 +56,22 @@ static int usage_error(const char *fmt, const char *arg)
 	return 2;
 }
 
-/* stdin for "-" or no argument, else the named file. */
+/* stdin for "-" or no argument, else the named file: a regular one (a FIFO or a device
+ * named by an API client could block the worker or never end). */
 static int open_input(int argc, char **argv, struct berth_error *err)
 {
 	if (optind >= argc || !strcmp(argv[optind], "-"))
 		return dup(0);
-	int fd = open(argv[optind], O_RDONLY | O_CLOEXEC);
+	const char *path = argv[optind];
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
-		return berth_err_errno(err, 400, errno, "open %s", argv[optind]);
+		return berth_err_errno(err, 400, errno, "open %s", path);
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return berth_err(err, 400, "%s is not a regular file", path);
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	return fd;
 }
 

@@ -42,6 +42,10 @@ struct berth_http_server *berth_http_server_new(struct event_base *base, const c
 int berth_http_server_listen_tcp(struct berth_http_server *srv, const char *addr,
 				 struct berth_error *err);
 void berth_http_server_free(struct berth_http_server *srv);
+/* Refuse request bodies larger than max bytes with evhttp's own 413 (HTML, not JSON: evhttp
+ * answers before any handler runs). evhttp (libevent 2.1) reads a whole body into memory
+ * before it calls the handler, so this bounds what one request can make the daemon hold. */
+void berth_http_server_set_max_body(struct berth_http_server *srv, size_t max);
 /* Headers sent with every reply (e.g. "Api-Version: 1.41", "Server: ..."). */
 void berth_http_server_add_header(struct berth_http_server *srv, const char *name,
 				  const char *value);
