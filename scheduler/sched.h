@@ -133,6 +133,7 @@ struct sched {
 	char *metrics_text;
 	int64_t metrics_ns;
 	json_t *draining; /* undrain.c: ids netd said drain at our start, not undone yet */
+	bool drains_asked;
 };
 
 /* --- translate.c: a service to the agent's create body (pure) --- */

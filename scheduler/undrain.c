@@ -45,10 +45,13 @@ static void endpoints_listed(void *arg, int status, json_t *reply, const struct 
 	json_array_foreach(reply, i, ep)
 	{
 		const char *id = json_string_value(json_object_get(ep, "ContainerId"));
-		if (id && json_is_true(json_object_get(ep, "Draining")))
-			json_object_set_new(s->draining, id, json_true());
+		if (!id || !json_is_true(json_object_get(ep, "Draining")))
+			continue;
+		if (!s->draining)
+			s->draining = json_object();
+		json_object_set_new(s->draining, id, json_true());
 	}
-	if (json_object_size(s->draining) == 0)
+	if (!s->draining)
 		return;
 	log_info("%zu endpoint%s draining since before this start: undone for the replicas kept",
 		 json_object_size(s->draining), json_object_size(s->draining) == 1 ? "" : "s");
@@ -57,9 +60,9 @@ static void endpoints_listed(void *arg, int status, json_t *reply, const struct 
 
 void sched_drains_check(struct sched *s)
 {
-	if (s->draining)
+	if (s->drains_asked)
 		return;
-	s->draining = json_object();
+	s->drains_asked = true;
 	sched_request_to(s, berth_netd_sock(), 10, "GET", "/endpoints", NULL, endpoints_listed, s);
 }
 

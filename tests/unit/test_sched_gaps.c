@@ -172,6 +172,8 @@ static void fx_free(struct fx *f)
 	berth_http_server_free(f->agent);
 	berth_http_server_free(f->netd);
 	json_decref(f->s.draining);
+	free(f->s.status_json);
+	free(f->s.metrics_text);
 	event_base_free(f->s.base);
 	unlink(f->agent_sock);
 	unlink(berth_netd_sock());
