@@ -294,6 +294,7 @@ static void order_replicas(struct sched_service *svc)
 struct pin_pass {
 	const json_t *all; /* the listing of every container, when list_all */
 	int *load;
+	bool deferred; /* a decision waits for such a listing: the project is not settled */
 };
 
 /* Decide and issue this pass's operations for one service; returns how many were issued. */
@@ -390,8 +391,9 @@ static int plan_service(struct sched_project *p, struct sched_service *svc, int6
 	if (json_object_get(svc->config, "cpuset")) {
 		if (!pin->all) {
 			/* The cpuset came with an up after this pass's listing was asked for:
-			 * list every container first (dirty: the project is not settled). */
+			 * list every container first. */
 			p->dirty = true;
+			pin->deferred = true;
 			return issued;
 		}
 		if (!pin->load)
@@ -455,7 +457,7 @@ static void plan(struct sched_project *p, const json_t *listing)
 	sched_reserved(s, &used_cpus, &used_mem);
 	/* Replicas being created are counted by sched_reserved already; what this pass adds
 	 * is added as it goes. */
-	struct pin_pass pin = {p->list_all ? listing : NULL, NULL};
+	struct pin_pass pin = {p->list_all ? listing : NULL, NULL, false};
 	/* The rollback's image is tagged before this pass removes what may use it, and moved
 	 * after it when a rollback started. */
 	for (size_t i = 0; i < p->n_services; i++)
@@ -478,7 +480,7 @@ static void plan(struct sched_project *p, const json_t *listing)
 	sched_status_refresh(s);
 	if (next_ns)
 		kick_at(p, next_ns > now ? next_ns - now : 0);
-	if (issued || p->waiting_deps || p->updating || p->dirty)
+	if (issued || p->waiting_deps || p->updating || pin.deferred)
 		return;
 	if (p->removing) {
 		for (size_t i = 0; i < p->n_services; i++)
