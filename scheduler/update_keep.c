@@ -49,6 +49,10 @@ static void keep_done(void *arg, int status, json_t *reply, const struct berth_e
 			 err ? err->msg : "?");
 	if (svc) {
 		svc->upd.keep_busy = false;
+		/* No answer (the agent restarting): the next pass asks again. A refusal (the
+		 * image is gone) is not asked again for the same image. */
+		if (!ok && status == 0)
+			snprintf(svc->upd.keep_asked, sizeof(svc->upd.keep_asked), "(retry)");
 		if (ok) {
 			snprintf(svc->upd.kept_id, sizeof(svc->upd.kept_id), "%s", kc->id);
 			struct berth_error e = {0};
