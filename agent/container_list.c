@@ -130,6 +130,12 @@ json_t *container_list_json(struct container *c, int64_t now_ns, bool size)
 	    netmode ? netmode : "default", "NetworkSettings", "Networks",
 	    networks ? json_incref(networks) : json_object(), "Mounts",
 	    mounts ? json_incref(mounts) : json_array());
+	/* Not in Docker's summary: the scheduler spreads pinned replicas by every container's
+	 * CPUs, and one listing is cheaper than an inspect per container. */
+	const char *cpus = json_string_value(json_object_get(host, "CpusetCpus"));
+	if (cpus && *cpus)
+		json_object_set_new(json_object_get(j, "HostConfig"), "CpusetCpus",
+				    json_string(cpus));
 	if (size) {
 		char dir[4300];
 		container_dir(c, dir, sizeof(dir));

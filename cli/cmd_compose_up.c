@@ -235,9 +235,16 @@ static int down_exec(struct cli *cli, struct cli_args *a)
 	struct berth_error err = {0};
 	if (compose_cli_name(NULL, name, sizeof(name)) < 0)
 		return 1;
+	long timeout = a->v[D_TIMEOUT].set ? a->v[D_TIMEOUT].n : -1;
+	if (a->v[D_TIMEOUT].set && (timeout < 0 || timeout > 86400)) {
+		fprintf(stderr, "invalid timeout %ld: want 0-86400 seconds\n", timeout);
+		return 1;
+	}
 	_cleanup_free_ char *e = berth_http_escape(name);
 	char path[512];
-	snprintf(path, sizeof(path), "/projects/%s%s", e, a->v[D_VOLUMES].b ? "?volumes=1" : "");
+	snprintf(path, sizeof(path), "/projects/%s?volumes=%d", e, a->v[D_VOLUMES].b);
+	if (timeout >= 0)
+		snprintf(path + strlen(path), sizeof(path) - strlen(path), "&timeout=%ld", timeout);
 	_cleanup_json_ json_t *doc = NULL;
 	if (compose_cli_call("DELETE", path, NULL, &doc, &err) < 0) {
 		compose_cli_print_error(&err);

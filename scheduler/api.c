@@ -165,11 +165,20 @@ static void api_delete(struct berth_http_call *call)
 		berth_http_reply_errorf(call, 400, "invalid project name \"%s\"", name);
 		return;
 	}
+	const char *t = berth_http_query(call, "timeout");
+	char *end = NULL;
+	long timeout = t ? strtol(t, &end, 10) : -1;
+	if (t && (!*t || *end || timeout < 0 || timeout > 86400)) {
+		berth_http_reply_errorf(call, 400, "invalid timeout %s: want 0-86400 seconds", t);
+		return;
+	}
 	struct sched_project *p = sched_project_find(s, name);
 	/* An unknown project is removed too: its containers are found by label. */
 	if (!p)
 		p = sched_project_transient(s, name);
 	p->removing = true;
+	/* A second down while one runs: the latest -t (or none) goes for what is left. */
+	p->down_timeout = (int)timeout;
 	p->remove_volumes |= berth_http_query_bool(call, "volumes", false) ||
 			     berth_http_query_bool(call, "v", false);
 	if (!p->removed)

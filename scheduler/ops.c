@@ -62,6 +62,7 @@ struct op {
 	long stop_timeout; /* seconds, -1 = the container's own */
 	bool was_running;
 	int64_t drain_ms; /* remove: drain its published ports this long at most first */
+	bool drained;	  /* remove: the drain was asked for */
 };
 
 static struct sched_replica *op_replica(struct op *op, struct sched_service **svc_out)
@@ -96,6 +97,9 @@ static void op_finish(struct op *op, bool ok, const struct berth_error *err)
 	}
 	if (err)
 		log_warn("%s: %s", op->name, err->msg);
+	/* The replica stays (for now): back into its ports' rotation. */
+	if (!ok && op->kind == SCHED_OP_REMOVE && op->drained)
+		sched_undrain(op->p->sched, op->id, op->name);
 	if (svc && err && (op->kind == SCHED_OP_CREATE || op->kind == SCHED_OP_START)) {
 		snprintf(svc->error, sizeof(svc->error), "%s", err->msg);
 		svc->error_status = err->status;
@@ -221,7 +225,9 @@ static void op_stop(struct op *op)
 
 static void drained(void *arg)
 {
-	op_stop(arg);
+	struct op *op = arg;
+	op->drained = true;
+	op_stop(op);
 }
 
 void sched_op_replica(struct sched_project *p, struct sched_service *svc, struct sched_replica *r,
@@ -240,12 +246,16 @@ void sched_op_replica(struct sched_project *p, struct sched_service *svc, struct
 	json_t *grace = json_object_get(svc->config, "stop_grace_period");
 	op->stop_timeout =
 	    json_is_integer(grace) ? (long)(json_integer_value(grace) / 1000000000LL) : -1;
-	if (r->has_stop_timeout) /* compose stop/restart -t, for this operation only */
+	bool asked = r->has_stop_timeout;
+	if (asked) /* compose stop/restart/down -t, for this operation only */
 		op->stop_timeout = r->stop_timeout;
 	r->has_stop_timeout = false;
 	op->was_running = !strcmp(r->state, "running") || !strcmp(r->state, "restarting");
 	if (kind == SCHED_OP_REMOVE && op->was_running && sched_replica_published(r))
 		op->drain_ms = sched_drain_timeout_ms(svc->config);
+	/* A shutdown timeout asked for bounds the drain as well as the stop. */
+	if (asked && op->drain_ms > (int64_t)op->stop_timeout * 1000)
+		op->drain_ms = (int64_t)op->stop_timeout * 1000;
 	r->busy = true;
 	p->inflight++;
 	switch (kind) {
@@ -294,7 +304,7 @@ void sched_op_remove_id(struct sched_project *p, const char *id)
 	op->p = p;
 	op->kind = SCHED_OP_REMOVE;
 	op->number = -1;
-	op->stop_timeout = -1;
+	op->stop_timeout = p->removing && p->down_timeout >= 0 ? p->down_timeout : -1;
 	snprintf(op->id, sizeof(op->id), "%s", id);
 	snprintf(op->name, sizeof(op->name), "%.12s", id);
 	p->inflight++;

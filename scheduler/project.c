@@ -188,6 +188,7 @@ static struct sched_project *project_new(struct sched *s, const char *name)
 	if (!p || !(p->name = strdup(name)))
 		abort();
 	p->sched = s;
+	p->down_timeout = -1;
 	p->replicas = json_object();
 	p->next = s->projects;
 	s->projects = p;

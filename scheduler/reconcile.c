@@ -147,6 +147,11 @@ static void update_from_list(struct sched_project *p, json_t *list)
 		const char *number = json_string_value(json_object_get(labels, SCHED_LABEL_NUMBER));
 		const char *oneoff = json_string_value(json_object_get(labels, SCHED_LABEL_ONEOFF));
 		const char *id = json_string_value(json_object_get(c, "Id"));
+		const char *project =
+		    json_string_value(json_object_get(labels, SCHED_LABEL_PROJECT));
+		/* A listing of every container (list_all) has other projects' and others. */
+		if (!project || strcmp(project, p->name) != 0)
+			continue;
 		struct sched_service *svc = service ? sched_service_find(p, service) : NULL;
 		int n = number ? atoi(number) : 0;
 		if (!id)
@@ -285,9 +290,17 @@ static void order_replicas(struct sched_service *svc)
 	free(tmp);
 }
 
+/* The CPU load of a pass, computed at its first pinning decision from the pass's listing. */
+struct pin_pass {
+	const json_t *all; /* the listing of every container, when list_all */
+	int *load;
+	bool deferred; /* a decision waits for such a listing: the project is not settled */
+};
+
 /* Decide and issue this pass's operations for one service; returns how many were issued. */
 static int plan_service(struct sched_project *p, struct sched_service *svc, int64_t now,
-			double *used_cpus, int64_t *used_mem, int64_t *next_ns)
+			double *used_cpus, int64_t *used_mem, int64_t *next_ns,
+			struct pin_pass *pin)
 {
 	struct sched *s = p->sched;
 	int issued = 0;
@@ -312,12 +325,19 @@ static int plan_service(struct sched_project *p, struct sched_service *svc, int6
 		struct sched_replica *r = svc->replicas[i];
 		if ((int)i >= desired) {
 			if (!r->busy) {
+				if (p->removing && p->down_timeout >= 0) {
+					r->has_stop_timeout = true;
+					r->stop_timeout = p->down_timeout;
+				}
 				sched_op_replica(p, svc, r, SCHED_OP_REMOVE);
 				issued++;
 			}
 			continue;
 		}
 		keep++;
+		/* Drained by a removal that did not happen (see undrain.c). */
+		if (!r->busy)
+			sched_undrain_kept(s, p->name, svc->name, svc->config, r);
 	}
 	/* A stopped service keeps its replicas stopped and makes none: one removed by hand is
 	 * recreated by the next up, as with compose. */
@@ -367,6 +387,19 @@ static int plan_service(struct sched_project *p, struct sched_service *svc, int6
 	int need = desired - keep;
 	if (need <= 0 || retry_wait)
 		return issued;
+	int *cpu_load = NULL;
+	if (json_object_get(svc->config, "cpuset")) {
+		if (!pin->all) {
+			/* The cpuset came with an up after this pass's listing was asked for:
+			 * list every container first. */
+			p->dirty = true;
+			pin->deferred = true;
+			return issued;
+		}
+		if (!pin->load)
+			pin->load = sched_pin_load(s, p, pin->all);
+		cpu_load = pin->load;
+	}
 	int *used = malloc((n + 1) * sizeof(int));
 	int *numbers = malloc((size_t)need * sizeof(int));
 	if (!used || !numbers)
@@ -374,7 +407,6 @@ static int plan_service(struct sched_project *p, struct sched_service *svc, int6
 	for (size_t i = 0; i < n; i++)
 		used[i] = svc->replicas[i]->number;
 	sched_plan_numbers(used, n, need, numbers);
-	int *cpu_load = json_object_get(svc->config, "cpuset") ? sched_pin_load(s) : NULL;
 	for (int i = 0; i < need; i++) {
 		if (!sched_plan_fits(s->host_cpus, s->host_memory, *used_cpus, *used_mem,
 				     svc->res_cpus, svc->res_memory, svc->pending_reason,
@@ -394,7 +426,6 @@ static int plan_service(struct sched_project *p, struct sched_service *svc, int6
 	}
 	free(used);
 	free(numbers);
-	free(cpu_load);
 	return issued;
 }
 
@@ -405,7 +436,7 @@ static void cleanup_done(struct sched_project *p)
 	sched_project_forget(p);
 }
 
-static void plan(struct sched_project *p)
+static void plan(struct sched_project *p, const json_t *listing)
 {
 	struct sched *s = p->sched;
 	int64_t now = berth_now_ns(), next_ns = 0;
@@ -426,8 +457,17 @@ static void plan(struct sched_project *p)
 	sched_reserved(s, &used_cpus, &used_mem);
 	/* Replicas being created are counted by sched_reserved already; what this pass adds
 	 * is added as it goes. */
+	struct pin_pass pin = {p->list_all ? listing : NULL, NULL, false};
+	/* The rollback's image is tagged before this pass removes what may use it, and moved
+	 * after it when a rollback started. */
 	for (size_t i = 0; i < p->n_services; i++)
-		issued += plan_service(p, p->services[i], now, &used_cpus, &used_mem, &next_ns);
+		sched_update_keep_sync(p, p->services[i]);
+	for (size_t i = 0; i < p->n_services; i++)
+		issued +=
+		    plan_service(p, p->services[i], now, &used_cpus, &used_mem, &next_ns, &pin);
+	free(pin.load);
+	for (size_t i = 0; i < p->n_services; i++)
+		sched_update_keep_sync(p, p->services[i]);
 	if (p->removing) {
 		size_t k;
 		json_t *id;
@@ -440,7 +480,7 @@ static void plan(struct sched_project *p)
 	sched_status_refresh(s);
 	if (next_ns)
 		kick_at(p, next_ns > now ? next_ns - now : 0);
-	if (issued || p->waiting_deps || p->updating)
+	if (issued || p->waiting_deps || p->updating || pin.deferred)
 		return;
 	if (p->removing) {
 		for (size_t i = 0; i < p->n_services; i++)
@@ -472,15 +512,35 @@ static void list_done(void *arg, int status, json_t *reply, const struct berth_e
 	update_from_list(p, reply);
 	/* An event that came while the list was being made (dirty) may not be in it: keep the
 	 * flag, so the pass below lists again. */
-	plan(p);
+	plan(p, reply);
 	if (p->dirty && !p->listing && !p->inflight && !p->cleaning)
 		kick_at(p, 0);
+}
+
+/* Does a pass of p need the CPU load of the whole host (a service pins CPUs)? */
+static bool wants_all(const struct sched_project *p)
+{
+	if (p->removing)
+		return false;
+	for (size_t i = 0; i < p->n_services; i++)
+		if (json_object_get(p->services[i]->config, "cpuset") && p->services[i]->desired)
+			return true;
+	return false;
 }
 
 static void pass_list(struct sched_project *p)
 {
 	p->listing = true;
 	p->dirty = false;
+	sched_drains_check(p->sched); /* once per start */
+	/* A project that pins lists every container, the same one request: the load then
+	 * includes every project (also those not listed yet since a restart) and containers
+	 * made outside compose, as they are now. */
+	p->list_all = wants_all(p);
+	if (p->list_all) {
+		sched_request(p->sched, "GET", "/containers/json?all=1", NULL, list_done, p);
+		return;
+	}
 	_cleanup_json_ json_t *filters =
 	    json_pack("{s:[o]}", "label", json_sprintf("%s=%s", SCHED_LABEL_PROJECT, p->name));
 	_cleanup_free_ char *text = json_dumps(filters, JSON_COMPACT);

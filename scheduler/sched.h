@@ -42,6 +42,9 @@ struct sched_replica {
 	bool busy;	   /* an operation on it is in flight */
 	bool died;	   /* a die event came since its last start */
 	bool seen;	   /* present in the latest listing */
+	/* Was ready during the current rolling update: with update_config.monitor, a later
+	 * failure is not the update's (swarm counts failures within monitor after a start). */
+	bool passed;
 
 	/* A compose stop/restart -t for its next stop, in seconds (when has_stop_timeout). */
 	bool has_stop_timeout;
@@ -64,6 +67,9 @@ struct sched_update {
 	bool pinned;		/* rolled back under a moved tag: replicas are made from image_id */
 	bool changed;		/* scratch: the latest up changed the config */
 	int total;		/* replicas this update replaces (max_failure_ratio) */
+	char kept_id[80];	/* tagged berth-rollback:PROJECT.SERVICE (update_keep.c) */
+	char keep_asked[80];	/* scratch: the target last asked for */
+	bool keep_busy;		/* scratch: a tag or untag is in flight */
 };
 
 struct sched_service {
@@ -98,9 +104,11 @@ struct sched_project {
 	bool stopped;	  /* every service is stopped (set from sched_service.stopped) */
 	bool removing;	  /* compose down in progress */
 	bool remove_volumes;
+	int down_timeout; /* compose down -t: seconds for its drains and stops; -1: the services' */
 	struct sched_service **services; /* in dependency order */
 	size_t n_services;
 	bool listing, dirty, waiting_deps, net_ready, cleaning;
+	bool list_all; /* the listing is of every container (a service pins CPUs) */
 	bool updating;	/* a rolling update waits for health or its delay: not settled */
 	int resolving;	/* image look-ups of an up in flight */
 	json_t *removed; /* names removed by down, for its reply */
@@ -124,6 +132,8 @@ struct sched {
 	size_t status_len;
 	char *metrics_text;
 	int64_t metrics_ns;
+	json_t *draining; /* undrain.c: ids netd said drain at our start, not undone yet */
+	bool drains_asked;
 };
 
 /* --- translate.c: a service to the agent's create body (pure) --- */
@@ -171,9 +181,14 @@ int sched_plan_cpus(const struct berth_cpuset *pool, const int *load, size_t n_l
 
 /* --- pinning.c: CPUs for the replicas of services with a cpuset --- */
 
-/* Replicas pinned to each CPU over every project (BERTH_CPUSET_MAX entries, malloc'd): each
- * replica the scheduler knows, in any state, counts on every CPU of its cpuset. */
-int *sched_pin_load(struct sched *s);
+/* Replicas pinned to each CPU (BERTH_CPUSET_MAX entries, malloc'd) for a decision of project p:
+ * every container of `all` (a listing of every container of the host; NULL: none) but p's, on
+ * each CPU of its cpuset (sched_pin_of_listed), in any state; p's replicas; and the replicas
+ * of other projects that the listing does not have (being created). */
+int *sched_pin_load(struct sched *s, const struct sched_project *p, const json_t *all);
+/* The CPUs a listed container is pinned to: HostConfig.CpusetCpus, else its berth.cpuset
+ * label; NULL or "" when none. */
+const char *sched_pin_of_listed(const json_t *c);
 /* The cpuset for a new replica of svc (sched_plan_cpus over the service's pool), added to
  * load; "" when the service has no cpuset. */
 void sched_pin_choose(const struct sched_service *svc, int *load, char *out, size_t size);
@@ -267,6 +282,17 @@ void sched_drain(struct sched *s, const char *id, const char *name, int64_t time
 /* Called by ops.c when an operation ends. */
 void sched_op_finished(struct sched_project *p);
 
+/* --- undrain.c: drains undone for replicas kept after all --- */
+
+/* Ask netd once which endpoints drain (at the first pass after a start); a pass that keeps one
+ * of them calls sched_undrain_kept. */
+void sched_drains_check(struct sched *s);
+/* Undo the drain of r if netd said it drains (once). */
+void sched_undrain_kept(struct sched *s, const char *project, const char *service,
+			const json_t *config, const struct sched_replica *r);
+/* netd's DELETE /endpoints/{id}/drain (asynchronous; logged). */
+void sched_undrain(struct sched *s, const char *id, const char *name);
+
 /* --- update.c: rolling updates (update_config, rollback) --- */
 
 /* Does replica r run an older config or image than svc's? */
@@ -293,6 +319,15 @@ void sched_update_image_resolved(struct sched_service *svc, const char *id);
 void sched_update_image_rollback(struct sched_service *svc, const char *from);
 /* A create body of svc: the pinned image ID instead of the tag after such a rollback. */
 void sched_update_create_body(const struct sched_service *svc, json_t *body);
+/* update_keep.c: the image a rollback needs, tagged berth-rollback:PROJECT.SERVICE. The tag's
+ * name (PROJECT.SERVICE; -1 when longer than Docker's 128). */
+int sched_update_keep_tag(const char *project, const char *service, char *out, size_t size);
+/* The ID that should carry it now ("" none): the previous config's image; while rolling back
+ * or pinned, the image rolled back to; none while the project is being removed. */
+const char *sched_update_keep_target(const struct sched_project *p,
+				     const struct sched_service *svc);
+/* Tag, move or untag (asynchronously) when the target is not what is tagged. */
+void sched_update_keep_sync(struct sched_project *p, struct sched_service *svc);
 /* Do failed of total replicas exceed max_failure_ratio? (swarm: failed / total > ratio) */
 bool sched_update_failure_exceeds(int failed, int total, double ratio);
 

@@ -111,6 +111,13 @@ static void set_state(struct sched_service *svc, const char *state, const char *
 		snprintf(svc->upd.reason, sizeof(svc->upd.reason), "%s", reason);
 }
 
+/* A new update (or rollback) monitors its replicas afresh. */
+static void replicas_unpass(struct sched_service *svc)
+{
+	for (size_t i = 0; i < svc->n_replicas; i++)
+		svc->replicas[i]->passed = false;
+}
+
 /* Put the previous config back as the service's config; the update then runs towards it. */
 static void rollback(struct sched_project *p, struct sched_service *svc, const char *reason)
 {
@@ -130,6 +137,7 @@ static void rollback(struct sched_project *p, struct sched_service *svc, const c
 	svc->retry_at_ns = 0;
 	svc->error_backoff = 0;
 	set_state(svc, "rolling_back", reason);
+	replicas_unpass(svc);
 	u->batch = u->batches = 0;
 	u->batch_ready_ns = 0;
 	log_warn("project %s: service %s: %s", p->name, svc->name, reason);
@@ -160,6 +168,11 @@ int sched_update_step(struct sched_project *p, struct sched_service *svc, int64_
 		}
 		char what[64];
 		int64_t at;
+		/* Monitored until ready for monitor; after that the update has moved on from it
+		 * (its restarts are the agent's business), as swarm's updater does. Without a
+		 * monitor window every failure during the update counts. */
+		if (r->passed && cfg.monitor_ns > 0)
+			continue;
 		if (!r->busy && replica_failed(r, what, sizeof(what))) {
 			if (!n_failed++) {
 				char name[300];
@@ -171,6 +184,8 @@ int sched_update_step(struct sched_project *p, struct sched_service *svc, int64_
 			pending++;
 			if (at && (!wake || at < wake))
 				wake = at;
+		} else {
+			r->passed = true;
 		}
 	}
 	if (!active) {
@@ -180,6 +195,7 @@ int sched_update_step(struct sched_project *p, struct sched_service *svc, int64_
 		if (n_out == 0 || !strcmp(u->state, "paused") || !strcmp(u->state, "rolled_back"))
 			return 0;
 		set_state(svc, "updating", "");
+		replicas_unpass(svc);
 		u->batch = u->batches = 0;
 		u->batch_ready_ns = 0;
 		u->total = n_out;
@@ -320,7 +336,7 @@ json_t *sched_update_save(const struct sched_project *p)
 	json_t *doc = json_object();
 	for (size_t i = 0; i < p->n_services; i++) {
 		const struct sched_update *u = &p->services[i]->upd;
-		if (!u->state[0] && !u->prev && !u->image_id[0])
+		if (!u->state[0] && !u->prev && !u->image_id[0] && !u->kept_id[0])
 			continue;
 		json_t *o =
 		    json_pack("{s:s, s:s, s:i, s:i, s:s}", "state", u->state, "reason", u->reason,
@@ -335,6 +351,8 @@ json_t *sched_update_save(const struct sched_project *p)
 			json_object_set_new(o, "pinned", json_true());
 		if (u->total)
 			json_object_set_new(o, "total", json_integer(u->total));
+		if (u->kept_id[0])
+			json_object_set_new(o, "kept_image_id", json_string(u->kept_id));
 		json_object_set_new(doc, p->services[i]->name, o);
 	}
 	return doc;
@@ -363,6 +381,8 @@ void sched_update_load(struct sched_project *p, const json_t *doc)
 			 prev_image ? prev_image : "");
 		u->pinned = json_is_true(json_object_get(o, "pinned"));
 		u->total = (int)json_integer_value(json_object_get(o, "total"));
+		const char *kept = json_string_value(json_object_get(o, "kept_image_id"));
+		snprintf(u->kept_id, sizeof(u->kept_id), "%s", kept ? kept : "");
 	}
 }
 
