@@ -67,9 +67,10 @@ struct netd_endpoint {
 	size_t n_att;
 	struct netd_port *ports;
 	size_t n_ports;
-	bool busy;	/* a worker job for it is in flight */
-	bool creating;	/* its first setup is in flight: not saved yet */
-	bool draining;	/* POST .../drain: its backends take no new connections (not saved) */
+	bool busy;     /* a worker job for it is in flight */
+	bool creating; /* its first setup is in flight: not saved yet */
+	bool draining; /* POST .../drain: its backends take no new connections (not saved) */
+
 	bool unhealthy; /* POST .../health false: the same on balanced ports (saved) */
 	struct netd_endpoint *next;
 };
