@@ -123,10 +123,10 @@ json_t *netd_endpoint_json(struct netd *nd, const struct netd_endpoint *ep)
 			      "Ports", ports, "Dns", dns);
 	/* Open TCP connections through its published ports: what a drain waits for. */
 	json_object_set_new(j, "Draining", json_boolean(ep->draining));
-	json_object_set_new(j, "Healthy", json_boolean(!ep->unhealthy));
 	json_object_set_new(
 	    j, "Connections",
 	    json_integer(nd->proxy ? (json_int_t)proxy_backend_connections(nd->proxy, ep->id) : 0));
+	json_object_set_new(j, "Healthy", json_boolean(!ep->unhealthy));
 	if (ep->mode != NETD_MODE_HOST) {
 		char path[PATH_MAX];
 		netd_endpoint_netns_path(nd, ep->id, path, sizeof(path));
