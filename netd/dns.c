@@ -1,4 +1,5 @@
-/* The embedded DNS server: listeners per bridge network, local answers, upstream forwarding. */
+/* The embedded DNS server: listeners per bridge network, local answers, upstream forwarding
+ * (UDP here; TCP in dns_tcp.c). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -17,14 +18,15 @@
 #include "dns_msg.h"
 #include "netd.h"
 
-#define DNS_PENDING 1024 /* forwarded queries in flight; the low 10 bits of the upstream id */
-#define DNS_MAX_ADDRS 32 /* A records in one local answer */
+#define DNS_PENDING 1024   /* forwarded queries in flight; the low 10 bits of the upstream id */
+#define DNS_MAX_ADDRS 1024 /* A records in one local answer (UDP truncates at ~30: TC) */
 
 struct dns_listener {
 	struct dns_server *srv;
 	struct netd_network *net;
 	int fd;
 	struct event *ev;
+	struct dns_tcp *tcp; /* the TCP side on the same address and port */
 };
 
 struct dns_pending {
@@ -265,30 +267,65 @@ size_t dns_lookup(struct dns_server *s, struct netd_network *net, const char *na
 	return n;
 }
 
-size_t dns_handle_query(struct dns_server *s, struct netd_network *net, const uint8_t *buf,
-			size_t len, const void *client_addr, size_t client_len, int reply_fd,
-			uint8_t *out, size_t out_size)
+size_t dns_refused(const uint8_t *buf, size_t len, uint8_t *out, size_t max_len)
 {
 	struct dns_query q;
+	if (dns_parse_query(buf, len, &q) < 0)
+		return 0;
+	return dns_build_reply(buf, &q, DNS_RCODE_REFUSED, NULL, 0, 0, out, max_len);
+}
+
+enum dns_verdict dns_answer(struct dns_server *s, struct netd_network *net, const uint8_t *buf,
+			    size_t len, uint8_t *out, size_t max_len, size_t *out_len)
+{
+	struct dns_query q;
+	*out_len = 0;
 	if (dns_parse_query(buf, len, &q) < 0) {
 		if (len < DNS_HEADER_LEN || (buf[2] & 0x80))
-			return 0; /* not a query at all: no answer */
-		return dns_build_error(q.id, q.flags, DNS_RCODE_FORMERR, out, out_size);
+			return DNS_DROP; /* not a query at all: no answer */
+		*out_len = dns_build_error(q.id, q.flags, DNS_RCODE_FORMERR, out, max_len);
+		return DNS_REPLY;
 	}
 	uint32_t addrs[DNS_MAX_ADDRS];
 	size_t n = q.qclass == DNS_CLASS_IN ? dns_lookup(s, net, q.name, addrs, DNS_MAX_ADDRS) : 0;
 	if (n > 0) {
 		/* Ours: A records for A/ANY, an empty NOERROR for other types (no AAAA here). */
 		bool want_a = q.qtype == DNS_TYPE_A || q.qtype == DNS_TYPE_ANY;
-		return dns_build_reply(buf, &q, DNS_RCODE_OK, addrs, want_a ? n : 0, DNS_TTL, out,
-				       out_size < DNS_MAX_UDP ? out_size : DNS_MAX_UDP);
+		*out_len = dns_build_reply(buf, &q, DNS_RCODE_OK, addrs, want_a ? n : 0, DNS_TTL,
+					   out, max_len);
+		return DNS_REPLY;
 	}
-	struct dns_listener *l = net ? net->dns : NULL;
-	if (l && !net->internal && client_len == sizeof(struct sockaddr_in) &&
-	    dns_forward(s, l, buf, len, client_addr))
+	if (net && net->dns && !net->internal && s->n_upstreams > 0)
+		return DNS_FORWARD;
+	*out_len = dns_build_reply(buf, &q, DNS_RCODE_REFUSED, NULL, 0, 0, out, max_len);
+	return DNS_REPLY;
+}
+
+size_t dns_handle_query(struct dns_server *s, struct netd_network *net, const uint8_t *buf,
+			size_t len, const void *client_addr, size_t client_len, int reply_fd,
+			uint8_t *out, size_t out_size)
+{
+	size_t n;
+	size_t max_len = out_size < DNS_MAX_UDP ? out_size : DNS_MAX_UDP;
+	switch (dns_answer(s, net, buf, len, out, max_len, &n)) {
+	case DNS_DROP:
+		return 0;
+	case DNS_REPLY:
+		return n;
+	case DNS_FORWARD:
+		break;
+	}
+	if (client_len == sizeof(struct sockaddr_in) &&
+	    dns_forward(s, net->dns, buf, len, client_addr))
 		return 0;
 	(void)reply_fd;
-	return dns_build_reply(buf, &q, DNS_RCODE_REFUSED, NULL, 0, 0, out, out_size);
+	return dns_refused(buf, len, out, max_len);
+}
+
+int dns_upstreams(struct dns_server *s, const struct sockaddr_in **out)
+{
+	*out = s->upstreams;
+	return s->n_upstreams;
 }
 
 static void dns_on_query(evutil_socket_t fd, short what, void *arg)
@@ -337,6 +374,11 @@ int dns_listen(struct dns_server *s, struct netd_network *net, struct berth_erro
 	l->ev = event_new(s->nd->base, l->fd, EV_READ | EV_PERSIST, dns_on_query, l);
 	event_add(l->ev, NULL);
 	net->dns = l;
+	/* TCP is the fallback for truncated answers: without it the names still resolve. */
+	struct berth_error e = {0};
+	l->tcp = dns_tcp_listen(s, net, s->nd->base, &e);
+	if (!l->tcp)
+		log_warn("network %s: no DNS over TCP: %s", net->name, e.msg);
 	return 0;
 }
 
@@ -349,6 +391,7 @@ void dns_unlisten(struct dns_server *s, struct netd_network *net)
 	for (unsigned i = 0; i < DNS_PENDING && s->n_pending; i++)
 		if (s->pending[i].active && s->pending[i].via == l)
 			dns_pending_clear(s, &s->pending[i]);
+	dns_tcp_free(l->tcp);
 	event_free(l->ev);
 	close(l->fd);
 	free(l);

@@ -105,6 +105,19 @@ size_t dns_build_reply(const uint8_t *query, const struct dns_query *q, uint8_t 
 	return off;
 }
 
+int dns_tcp_frame(const uint8_t *buf, size_t len, size_t max, size_t *msg_len)
+{
+	if (len < 2)
+		return 0;
+	size_t n = rd16(buf);
+	if (n == 0 || n > max)
+		return -1;
+	if (len - 2 < n)
+		return 0;
+	*msg_len = n;
+	return 1;
+}
+
 int dns_reply_id(const uint8_t *buf, size_t len)
 {
 	if (!buf || len < DNS_HEADER_LEN || !(buf[2] & 0x80))

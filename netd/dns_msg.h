@@ -8,8 +8,9 @@
 #include <stdint.h>
 
 #define DNS_HEADER_LEN 12
-#define DNS_MAX_NAME 255 /* presentation form, without the trailing dot */
-#define DNS_MAX_UDP 512	 /* answers beyond this are truncated (TC) */
+#define DNS_MAX_NAME 255  /* presentation form, without the trailing dot */
+#define DNS_MAX_UDP 512	  /* answers beyond this are truncated (TC) */
+#define DNS_MAX_TCP 65535 /* the length prefix's limit */
 
 enum { DNS_TYPE_A = 1, DNS_TYPE_AAAA = 28, DNS_TYPE_ANY = 255, DNS_CLASS_IN = 1 };
 enum {
@@ -41,6 +42,12 @@ size_t dns_build_reply(const uint8_t *query, const struct dns_query *q, uint8_t 
 		       size_t max_len);
 /* A bare error reply (FORMERR/SERVFAIL) that echoes only the header. */
 size_t dns_build_error(uint16_t id, uint16_t flags, uint8_t rcode, uint8_t *out, size_t max_len);
+
+/* DNS over TCP (RFC 1035 4.2.2, RFC 7766): every message is preceded by its length (2 bytes,
+ * network order). Looks at the start of a stream buffer: 1 when a whole message is there (it
+ * starts at buf + 2 and is *msg_len long), 0 when more bytes are needed, -1 when the length is
+ * 0 or above max (the stream cannot go on). */
+int dns_tcp_frame(const uint8_t *buf, size_t len, size_t max, size_t *msg_len);
 
 /* The id of a message (a reply from an upstream), -1 if too short or not a response. */
 int dns_reply_id(const uint8_t *buf, size_t len);

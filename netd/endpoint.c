@@ -126,6 +126,7 @@ json_t *netd_endpoint_json(struct netd *nd, const struct netd_endpoint *ep)
 	json_object_set_new(
 	    j, "Connections",
 	    json_integer(nd->proxy ? (json_int_t)proxy_backend_connections(nd->proxy, ep->id) : 0));
+	json_object_set_new(j, "Healthy", json_boolean(!ep->unhealthy));
 	if (ep->mode != NETD_MODE_HOST) {
 		char path[PATH_MAX];
 		netd_endpoint_netns_path(nd, ep->id, path, sizeof(path));

@@ -109,6 +109,8 @@ void netd_endpoint_backends_sync(struct netd *nd, struct netd_endpoint *ep)
 	}
 	if (ep->draining) /* a re-added backend stays out of the rotation */
 		proxy_backend_set_draining(nd->proxy, ep->id, true);
+	if (ep->unhealthy) /* also after a restart: the mark is in the state */
+		proxy_backend_set_up(nd->proxy, ep->id, false);
 }
 
 static int ep_parse_aliases(json_t *in, json_t **out, struct berth_error *err)
@@ -485,6 +487,14 @@ void netd_endpoint_health(struct netd *nd, struct berth_http_call *call, const c
 	}
 	/* Balanced ports skip a backend that is down for new connections; open ones stay. */
 	proxy_backend_set_up(nd->proxy, ep->id, json_is_true(healthy));
-	log_info("endpoint %.12s %s", ep->id, json_is_true(healthy) ? "healthy" : "unhealthy");
+	if (ep->unhealthy != json_is_false(healthy)) {
+		ep->unhealthy = json_is_false(healthy);
+		log_info("endpoint %.12s %s", ep->id, ep->unhealthy ? "unhealthy" : "healthy");
+		struct berth_error err = {0};
+		if (netd_state_save(nd, &err) < 0) {
+			berth_http_reply_error(call, &err);
+			return;
+		}
+	}
 	berth_http_reply_empty(call, 204);
 }

@@ -34,6 +34,8 @@ static void usage(FILE *out)
 	    "      --port-range LOW-HIGH   Host ports to allocate (default 32768-60999)\n"
 	    "      --dns-upstream IP[:PORT]  Forward other names there (repeatable; default:\n"
 	    "                              $BERTH_DNS_UPSTREAM, else /etc/resolv.conf)\n"
+	    "      --no-firewall           Leave nftables alone: no outbound NAT, no isolation\n"
+	    "                              between networks (default: table ip berth)\n"
 	    "      --debug                 Log debug messages\n"
 	    "  -h, --help                  Print this help\n");
 }
@@ -62,7 +64,7 @@ static int netd_add_upstream(struct netd_config *cfg, const char *s, struct bert
 
 static int netd_parse_args(int argc, char **argv, struct netd_config *cfg, int *level)
 {
-	enum { OPT_BRIDGE = 256, OPT_SUBNET, OPT_RANGE, OPT_UPSTREAM, OPT_DEBUG };
+	enum { OPT_BRIDGE = 256, OPT_SUBNET, OPT_RANGE, OPT_UPSTREAM, OPT_DEBUG, OPT_NO_FIREWALL };
 	static const struct option opts[] = {
 	    {"help", no_argument, NULL, 'h'},
 	    {"bridge", required_argument, NULL, OPT_BRIDGE},
@@ -70,6 +72,7 @@ static int netd_parse_args(int argc, char **argv, struct netd_config *cfg, int *
 	    {"port-range", required_argument, NULL, OPT_RANGE},
 	    {"dns-upstream", required_argument, NULL, OPT_UPSTREAM},
 	    {"debug", no_argument, NULL, OPT_DEBUG},
+	    {"no-firewall", no_argument, NULL, OPT_NO_FIREWALL},
 	    {0}};
 	struct berth_error err = {0};
 	int c;
@@ -109,6 +112,9 @@ static int netd_parse_args(int argc, char **argv, struct netd_config *cfg, int *
 			break;
 		case OPT_DEBUG:
 			*level = BERTH_LOG_DEBUG;
+			break;
+		case OPT_NO_FIREWALL:
+			cfg->no_firewall = true;
 			break;
 		default:
 			usage(stderr);

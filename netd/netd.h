@@ -70,6 +70,8 @@ struct netd_endpoint {
 	bool busy;     /* a worker job for it is in flight */
 	bool creating; /* its first setup is in flight: not saved yet */
 	bool draining; /* POST .../drain: its backends take no new connections (not saved) */
+
+	bool unhealthy; /* POST .../health false: the same on balanced ports (saved) */
 	struct netd_endpoint *next;
 };
 
@@ -80,6 +82,7 @@ struct netd_config {
 	char upstreams[4][64]; /* "IP:PORT" */
 	int n_upstreams;
 	bool upstreams_given;
+	bool no_firewall; /* --no-firewall: leave nftables alone (no NAT, no isolation) */
 };
 
 struct netd {
@@ -152,6 +155,10 @@ void netd_endpoint_undrain(struct netd *nd, struct berth_http_call *call, const 
 void netd_endpoint_teardown(struct netd *nd, const struct netd_endpoint *ep, const size_t *only);
 /* Point ep's published ports at its first address (or remove it as a backend). */
 void netd_endpoint_backends_sync(struct netd *nd, struct netd_endpoint *ep);
+
+/* firewall.c: replace `table ip berth` with the rules of the current bridge networks
+ * (outbound NAT, isolation, internal networks) in one nftables transaction. */
+int netd_firewall_sync(struct netd *nd, struct berth_error *err);
 
 /* recover.c */
 int netd_recover(struct netd *nd, struct berth_error *err);

@@ -156,7 +156,8 @@ int netd_networks_setup(struct netd *nd, struct berth_error *err)
 	for (struct netd_network *n = nd->networks; n; n = n->next)
 		if (netd_network_up(nd, n, err) < 0)
 			return berth_err_wrap(err, "network %s", n->name);
-	return 0;
+	/* Whatever a killed netd left in the table is replaced. */
+	return netd_firewall_sync(nd, err);
 }
 
 static bool netd_network_name_valid(const char *s)
@@ -237,7 +238,7 @@ struct netd_network *netd_network_create(struct netd *nd, json_t *req, struct be
 		return NULL;
 	}
 	netd_network_append(nd, net);
-	if (netd_state_save(nd, err) < 0) {
+	if (netd_firewall_sync(nd, err) < 0 || netd_state_save(nd, err) < 0) {
 		netd_network_remove(nd, net, NULL);
 		return NULL;
 	}
@@ -263,6 +264,9 @@ int netd_network_remove(struct netd *nd, struct netd_network *net, struct berth_
 	if (nd->dns)
 		dns_unlisten(nd->dns, net);
 	struct berth_error e = {0};
+	if (netd_firewall_sync(nd, &e) < 0)
+		log_warn("%s", e.msg);
+	e.msg[0] = '\0';
 	if (link_delete(nd->sk, net->bridge, &e) < 0)
 		log_warn("%s", e.msg);
 	log_info("network %s removed", net->name);

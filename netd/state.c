@@ -55,9 +55,10 @@ static json_t *netd_state_endpoint(const struct netd_endpoint *ep)
 						       p->host_ip, "HostPort", p->host_port,
 						       "Service", p->service ? p->service : ""));
 	}
-	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "ContainerId", ep->id, "Name",
+	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:b}", "ContainerId", ep->id, "Name",
 			 ep->name ? ep->name : "", "Hostname", ep->hostname ? ep->hostname : "",
-			 "Mode", netd_mode_names[ep->mode], "Attachments", atts, "Ports", ports);
+			 "Mode", netd_mode_names[ep->mode], "Attachments", atts, "Ports", ports,
+			 "Healthy", !ep->unhealthy);
 }
 
 json_t *netd_state_to_json(struct netd *nd)
@@ -144,6 +145,7 @@ static struct netd_endpoint *netd_state_load_endpoint(struct netd *nd, json_t *o
 	ep->name = strdup(json_string_value(json_object_get(o, "Name")) ?: "");
 	ep->hostname = strdup(json_string_value(json_object_get(o, "Hostname")) ?: "");
 	ep->mode = (enum netd_mode)mode;
+	ep->unhealthy = json_is_false(json_object_get(o, "Healthy")); /* absent: healthy */
 	size_t i;
 	json_t *v;
 	json_array_foreach(json_object_get(o, "Attachments"), i, v)

@@ -5,11 +5,11 @@
 #   scripts/install-deps.sh --bench  also the peers the benchmarks compare against
 set -eu
 pkgs="build-essential cmake pkg-config libevent-dev libyaml-dev libjansson-dev
-libcurl4-openssl-dev libarchive-dev libnl-3-dev libnl-route-3-dev libssl-dev libcap-dev
+libcurl4-openssl-dev libarchive-dev libnl-3-dev libnl-route-3-dev libnftables-dev libssl-dev libcap-dev
 libseccomp-dev busybox-static iproute2 util-linux curl ca-certificates"
 for arg in "$@"; do
 	case "$arg" in
-	--test) pkgs="$pkgs bats libcmocka-dev clang jq python3 docker.io docker-compose" ;;
+	--test) pkgs="$pkgs bats libcmocka-dev clang jq python3 nftables docker.io docker-compose" ;;
 	--bench) pkgs="$pkgs hyperfine crun runc podman docker.io wrk linux-perf strace" ;;
 	*) echo "unknown option: $arg" >&2; exit 2 ;;
 	esac

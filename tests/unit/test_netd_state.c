@@ -1,5 +1,6 @@
-/* Unit tests for netd's state file: a round trip keeps networks, leases and ports; the leases
- * it reloads are taken (never handed out again); bad entries are dropped, not fatal. */
+/* Unit tests for netd's state file: a round trip keeps networks, leases, ports and health
+ * marks; the leases it reloads are taken (never handed out again); bad entries are dropped,
+ * not fatal. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -61,7 +62,7 @@ static const char *state_text =
     "{\"Network\":\"2222222222222222222222222222222222222222222222222222222222222222\","
     "\"IPAddress\":\"10.89.0.2\",\"Ifname\":\"eth1\",\"HostVeth\":\"vbaaaaaaaaaa.1\","
     "\"Aliases\":[]}],\"Ports\":[{\"ContainerPort\":80,\"Proto\":\"tcp\",\"HostIp\":"
-    "\"0.0.0.0\",\"HostPort\":32770,\"Service\":\"\"}]}]}";
+    "\"0.0.0.0\",\"HostPort\":32770,\"Service\":\"\"}],\"Healthy\":false}]}";
 
 static void test_round_trip(void **state)
 {
@@ -82,8 +83,19 @@ static void test_round_trip(void **state)
 	assert_int_equal(next, 0x0a580004);
 	assert_non_null(port_table_find(&nd.ports, "0.0.0.0", 32770, PROXY_TCP));
 	assert_non_null(netd_network_find(&nd, "2222")); /* id prefix */
+	/* An unhealthy mark survives a restart. */
+	assert_true(nd.endpoints->unhealthy);
 	json_decref(in);
 	json_decref(out);
+	netd_clear(&nd);
+
+	/* A state written before health marks were saved: everyone healthy. */
+	netd_init(&nd);
+	in = json_loads(state_text, 0, NULL);
+	json_object_del(json_array_get(json_object_get(in, "Endpoints"), 0), "Healthy");
+	assert_int_equal(netd_state_from_json(&nd, in, &err), 0);
+	assert_false(nd.endpoints->unhealthy);
+	json_decref(in);
 	netd_clear(&nd);
 }
 
