@@ -19,8 +19,7 @@
 
 #include "berth/cleanup.h"
 #include "runtime.h"
-
-extern char **environ;
+#include "runtime_internal.h"
 
 static char shim_path[PATH_MAX];
 
@@ -286,23 +285,13 @@ int runtime_exec_start(struct event_base *base, pid_t container_pid, const char 
 	char *const argv[] = {(char *)"berth-shim", (char *)"exec", pidbuf,
 			      (char *)dir,	    spec_json,	    NULL};
 	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
 	posix_spawn_file_actions_init(&fa);
 	for (int i = 0; i < 4; i++)
 		if (child_fd[i] >= 0)
 			posix_spawn_file_actions_adddup2(&fa, child_fd[i], i);
-	posix_spawnattr_init(&attr);
-	sigset_t none, all;
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
-					    POSIX_SPAWN_SETSIGDEF);
 	pid_t child;
-	int rc = spec_json ? posix_spawn(&child, shim, &fa, &attr, argv, environ) : ENOMEM;
+	int rc = spec_json ? runtime_spawn(shim, argv, &fa, &child) : ENOMEM;
 	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
 	for (int i = 0; i < 4; i++)
 		if (child_fd[i] >= 0 && (i == 0 || child_fd[i] != child_fd[i - 1]))
 			close(child_fd[i]);
