@@ -20,6 +20,7 @@
 #include "berth/cleanup.h"
 #include "runtime.h"
 #include "runtime_internal.h"
+#include "shim_proto.h"
 
 static char shim_path[PATH_MAX];
 
@@ -154,22 +155,11 @@ static void exec_take_master(struct runtime_exec *x)
 	if (x->ctl_fd < 0)
 		return;
 	char byte;
-	struct iovec iov = {&byte, 1};
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct msghdr msg = {.msg_iov = &iov,
-			     .msg_iovlen = 1,
-			     .msg_control = u.buf,
-			     .msg_controllen = sizeof(u.buf)};
-	ssize_t n = recvmsg(x->ctl_fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	int master;
+	ssize_t n = shim_recv_fd(x->ctl_fd, &byte, 1, MSG_DONTWAIT | MSG_CMSG_CLOEXEC, &master);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
-	struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
-	if (c && c->cmsg_type == SCM_RIGHTS) {
-		int master;
-		memcpy(&master, CMSG_DATA(c), sizeof(int));
+	if (master >= 0) {
 		evutil_make_socket_nonblocking(master);
 		x->fd[3] = master;
 		x->fd[0] = master;
