@@ -79,6 +79,18 @@ static int read_frame_sync(int fd, struct shim_frame_header *hdr, char *buf, siz
 	return 0;
 }
 
+int runtime_cgroup_kill(const char *dir)
+{
+	char path[PATH_MAX + 16];
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	int pid, killed = 0;
+	while (f && fscanf(f, "%d", &pid) == 1)
+		if (pid > 0 && kill(pid, SIGKILL) == 0)
+			killed++;
+	return killed;
+}
+
 /* Kill what is left in a container's cgroups; returns how many processes were found. */
 static int kill_cgroup_tasks(const char *cgroup_parent, const char *id);
 
@@ -157,15 +169,8 @@ static int kill_cgroup_tasks(const char *cgroup_parent, const char *id)
 {
 	char dirs[16][PATH_MAX];
 	int n = cgroup_dirs(cgroup_parent, id, dirs, 16), killed = 0;
-	for (int i = 0; i < n; i++) {
-		char path[PATH_MAX + 16];
-		snprintf(path, sizeof(path), "%s/cgroup.procs", dirs[i]);
-		_cleanup_fclose_ FILE *f = fopen(path, "re");
-		int pid;
-		while (f && fscanf(f, "%d", &pid) == 1)
-			if (pid > 0 && kill(pid, SIGKILL) == 0)
-				killed++;
-	}
+	for (int i = 0; i < n; i++)
+		killed += runtime_cgroup_kill(dirs[i]);
 	return killed;
 }
 

@@ -33,6 +33,8 @@ struct runtime_handle *runtime_handle_new(struct event_base *base, int fd, const
 int runtime_exit_read(const char *dir, struct runtime_exit *out);
 void runtime_exit_write(const char *dir, const struct runtime_exit *e);
 int64_t runtime_now_ns(void);
+/* SIGKILL every process in the cgroup directory dir; returns how many were signalled. */
+int runtime_cgroup_kill(const char *dir);
 
 /* runtime_pool.c: the connection of a READY pool shim for containers under cgroup_parent, taken
  * out of the pool (which refills later), or -1. Starts the pool on first use. own_netns: this
