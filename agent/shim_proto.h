@@ -1,5 +1,6 @@
 /*
- * The wire protocol between the agent (agent/runtime.c) and berth-shim (agent/shim/).
+ * The wire protocol between the agent (agent/runtime.c, runtime_adopt.c) and berth-shim
+ * (agent/shim/control.c).
  *
  * Every message is a frame: an 8-byte header (payload length, type, stream) and up to
  * SHIM_FRAME_MAX bytes of payload, in host byte order (both ends run on the same host).
