@@ -1,33 +1,21 @@
-/* The agent's side of berth-shim: spawn it, speak its protocol over a unix socket, re-adopt it
- * after an agent restart, and clean up after containers whose shim is gone. */
+/* The agent's side of a container's berth-shim: start it (or hand the container to a pool shim)
+ * and speak its protocol over a unix socket. Adopting a shim after an agent restart and cleaning
+ * up after dead containers are in runtime_adopt.c; spawning processes in runtime_spawn.c. */
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/uio.h>
-#include <sys/un.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 
-#include "berth/cleanup.h"
-#include "berth/fsutil.h"
 #include "runtime.h"
 #include "runtime_internal.h"
 #include "shim_proto.h"
-
-extern char **environ;
 
 struct runtime_handle {
 	struct event_base *base;
@@ -42,37 +30,6 @@ struct runtime_handle {
 	bool released;	 /* runtime_release called inside one of our callbacks */
 	int dispatching; /* > 0 while we are inside a callback */
 };
-
-struct reaper {
-	struct event *ev;
-	pid_t pid;
-	int pidfd;
-};
-
-static void reaper_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct reaper *r = arg;
-	int status;
-	if (waitpid(r->pid, &status, WNOHANG) == 0)
-		return; /* spurious: keep waiting */
-	event_free(r->ev);
-	close(r->pidfd);
-	free(r);
-}
-
-void runtime_reap_child(struct event_base *base, pid_t pid)
-{
-	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (pidfd < 0)
-		return;
-	struct reaper *r = calloc(1, sizeof(*r));
-	if (!r)
-		abort();
-	r->pid = pid;
-	r->pidfd = pidfd;
-	r->ev = event_new(base, pidfd, EV_READ | EV_PERSIST, reaper_cb, r);
-	event_add(r->ev, NULL);
-}
 
 static void handle_free(struct runtime_handle *h)
 {
@@ -107,46 +64,15 @@ static int send_frame(struct runtime_handle *h, int type, int stream, const void
 	return 0;
 }
 
-/* Read <dir>/exit.json as the shim wrote it. */
-static int read_exit_json(const char *dir, struct runtime_exit *out)
-{
-	char path[PATH_MAX + 16];
-	snprintf(path, sizeof(path), "%s/exit.json", dir);
-	_cleanup_json_ json_t *j = json_load_file(path, 0, NULL);
-	if (!j)
-		return -1;
-	out->exit_code = (int)json_integer_value(json_object_get(j, "exit_code"));
-	out->oom_killed = json_is_true(json_object_get(j, "oom_killed"));
-	out->finished_ns = json_integer_value(json_object_get(j, "finished_ns"));
-	return 0;
-}
-
-static void write_exit_json(const char *dir, const struct runtime_exit *e)
-{
-	char path[PATH_MAX + 16];
-	snprintf(path, sizeof(path), "%s/exit.json", dir);
-	_cleanup_json_ json_t *j =
-	    json_pack("{s:i,s:b,s:s,s:I}", "exit_code", e->exit_code, "oom_killed", e->oom_killed,
-		      "finished_at", "", "finished_ns", (json_int_t)e->finished_ns);
-	berth_write_json_atomic(path, j, NULL);
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* The shim is gone while its container ran: the container has no log reader and no status
  * keeper left, so it is killed and reported dead (137) rather than left unaccounted. */
 static void shim_lost(struct runtime_handle *h)
 {
-	struct runtime_exit e = {.exit_code = 137, .finished_ns = now_ns()};
-	if (read_exit_json(h->dir, &e) < 0) {
+	struct runtime_exit e = {.exit_code = 137, .finished_ns = runtime_now_ns()};
+	if (runtime_exit_read(h->dir, &e) < 0) {
 		if (h->pid > 0)
 			kill(h->pid, SIGKILL);
-		write_exit_json(h->dir, &e);
+		runtime_exit_write(h->dir, &e);
 	}
 	h->exited = true;
 	if (h->cbs.on_exit)
@@ -254,7 +180,8 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 	if (h->started) {
 		struct berth_error err = {.status = 500, .exit_code = 125};
 		struct runtime_exit e;
-		if (read_exit_json(h->dir, &e) == 0 && (e.exit_code == 126 || e.exit_code == 127))
+		if (runtime_exit_read(h->dir, &e) == 0 &&
+		    (e.exit_code == 126 || e.exit_code == 127))
 			err.exit_code = e.exit_code;
 		snprintf(err.msg, sizeof(err.msg),
 			 "berth-shim exited before starting the container"
@@ -269,8 +196,9 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 	handle_leave(h);
 }
 
-static struct runtime_handle *handle_new(struct event_base *base, int fd, const char *dir,
-					 const struct runtime_callbacks *cbs, void *arg)
+struct runtime_handle *runtime_handle_new(struct event_base *base, int fd, const char *dir,
+					  const struct runtime_callbacks *cbs, void *arg, pid_t pid,
+					  pid_t shim_pid)
 {
 	struct runtime_handle *h = calloc(1, sizeof(*h));
 	if (!h)
@@ -279,6 +207,8 @@ static struct runtime_handle *handle_new(struct event_base *base, int fd, const 
 	if (cbs)
 		h->cbs = *cbs;
 	h->arg = arg;
+	h->pid = pid;
+	h->shim_pid = shim_pid;
 	h->dir = strdup(dir);
 	if (!h->dir)
 		abort();
@@ -301,38 +231,6 @@ static int write_spec(const char *dir, const json_t *spec, struct berth_error *e
 		return berth_err_errno(err, 500, errno, "write %s", tmp);
 	if (rename(tmp, path) < 0)
 		return berth_err_errno(err, 500, errno, "rename %s", path);
-	return 0;
-}
-
-int runtime_spawn_shim(const char *shim_path, char *const argv[], pid_t *pid, int *fd,
-		       struct berth_error *err)
-{
-	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		return berth_err_errno(err, 500, errno, "socketpair");
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, sv[1], SHIM_FD_AGENT);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawnattr_init(&attr);
-	sigset_t none, all;
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	/* Its own session: a signal to the agent's process group never reaches it. */
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
-					    POSIX_SPAWN_SETSIGDEF);
-	int rc = posix_spawn(pid, shim_path, &fa, &attr, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-	close(sv[1]);
-	if (rc != 0) {
-		close(sv[0]);
-		return berth_err_errno(err, 500, rc, "start %s", shim_path);
-	}
-	*fd = sv[0];
 	return 0;
 }
 
@@ -375,94 +273,10 @@ int runtime_start(struct event_base *base, const char *shim_path, const char *di
 			return -1;
 		runtime_reap_child(base, shim_pid);
 	}
-	struct runtime_handle *h = handle_new(base, fd, dir, cbs, arg);
+	struct runtime_handle *h = runtime_handle_new(base, fd, dir, cbs, arg, 0, 0);
 	h->started = started;
 	*out = h;
 	return 0;
-}
-
-/* One frame, read synchronously (adopt only), with a deadline. */
-static int read_frame_sync(int fd, struct shim_frame_header *hdr, char *buf, size_t size,
-			   int timeout_ms)
-{
-	size_t got = 0, want = sizeof(*hdr);
-	char tmp[sizeof(*hdr)];
-	bool have_hdr = false;
-	while (got < want) {
-		struct pollfd p = {fd, POLLIN, 0};
-		if (poll(&p, 1, timeout_ms) <= 0)
-			return -1;
-		ssize_t n = have_hdr ? recv(fd, buf + got, want - got, 0)
-				     : recv(fd, tmp + got, want - got, 0);
-		if (n <= 0)
-			return -1;
-		got += (size_t)n;
-		if (!have_hdr && got == sizeof(*hdr)) {
-			memcpy(hdr, tmp, sizeof(*hdr));
-			if (hdr->len > size)
-				return -1;
-			have_hdr = true;
-			got = 0;
-			want = hdr->len;
-		}
-	}
-	return 0;
-}
-
-/* Kill what is left in a container's cgroups; returns how many processes were found. */
-static int kill_cgroup_tasks(const char *cgroup_parent, const char *id);
-
-int runtime_adopt(struct event_base *base, const char *dir, const char *run_dir,
-		  const struct runtime_callbacks *cbs, void *arg, struct runtime_handle **out,
-		  pid_t *pid, struct runtime_exit *exited, struct berth_error *err)
-{
-	*out = NULL;
-	char dcopy[PATH_MAX], sock[128];
-	snprintf(dcopy, sizeof(dcopy), "%s", dir);
-	const char *id = basename(dcopy);
-	if (shim_socket_path(sock, sizeof(sock), run_dir, id) < 0)
-		return berth_err(err, 500, "shim socket path too long under %s", run_dir);
-	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	memcpy(sa.sun_path, sock, strlen(sock) + 1);
-	struct shim_frame_header hdr;
-	char buf[256];
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-	    read_frame_sync(fd, &hdr, buf, sizeof(buf), 2000) == 0 && hdr.type == SHIM_MSG_HELLO) {
-		struct shim_msg_started m = {0};
-		memcpy(&m, buf, hdr.len < sizeof(m) ? hdr.len : sizeof(m));
-		if (!m.exited) {
-			struct runtime_handle *h = handle_new(base, steal_fd(&fd), dir, cbs, arg);
-			h->pid = m.pid;
-			h->shim_pid = m.shim_pid;
-			*pid = m.pid;
-			*out = h;
-			return 0;
-		}
-		/* Exited while we were away: take the status, let the shim go. */
-		if (read_frame_sync(fd, &hdr, buf, sizeof(buf), 2000) == 0 &&
-		    hdr.type == SHIM_MSG_EXIT) {
-			struct shim_msg_exit e = {0};
-			memcpy(&e, buf, hdr.len < sizeof(e) ? hdr.len : sizeof(e));
-			*exited =
-			    (struct runtime_exit){e.exit_code, e.oom_killed != 0, e.finished_ns};
-			struct shim_frame_header ack = {.type = SHIM_MSG_ACK,
-							.version = SHIM_PROTO_VERSION};
-			send(fd, &ack, sizeof(ack), MSG_NOSIGNAL);
-			return 1;
-		}
-	}
-	/* No shim: its exit.json, or a container nobody holds any more. */
-	if (read_exit_json(dir, exited) == 0)
-		return 1;
-	char path[PATH_MAX + 32];
-	snprintf(path, sizeof(path), "%s/runtime.json", dir);
-	_cleanup_json_ json_t *spec = json_load_file(path, 0, NULL);
-	const char *parent = json_string_value(json_object_get(spec, "cgroup_parent"));
-	int killed = kill_cgroup_tasks(parent ? parent : "berth", id);
-	*exited = (struct runtime_exit){killed > 0 ? 137 : 255, false, now_ns()};
-	write_exit_json(dir, exited);
-	return 1;
 }
 
 int runtime_kill(struct runtime_handle *h, int sig, struct berth_error *err)
@@ -512,71 +326,4 @@ void runtime_release(struct runtime_handle *h)
 		return;
 	}
 	handle_free(h);
-}
-
-static int cgroup_dirs(const char *cgroup_parent, const char *id, char dirs[][PATH_MAX], int max)
-{
-	int n = 0;
-	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0) {
-		snprintf(dirs[n++], PATH_MAX, "/sys/fs/cgroup/%s/%s", cgroup_parent, id);
-		return n;
-	}
-	_cleanup_closedir_ DIR *d = opendir("/sys/fs/cgroup");
-	struct dirent *de;
-	while (d && (de = readdir(d)) && n < max) {
-		if (de->d_name[0] == '.' || de->d_type == DT_LNK)
-			continue;
-		snprintf(dirs[n], PATH_MAX, "/sys/fs/cgroup/%s/%s/%s", de->d_name, cgroup_parent,
-			 id);
-		if (access(dirs[n], F_OK) == 0)
-			n++;
-	}
-	return n;
-}
-
-static int kill_cgroup_tasks(const char *cgroup_parent, const char *id)
-{
-	char dirs[16][PATH_MAX];
-	int n = cgroup_dirs(cgroup_parent, id, dirs, 16), killed = 0;
-	for (int i = 0; i < n; i++) {
-		char path[PATH_MAX + 16];
-		snprintf(path, sizeof(path), "%s/cgroup.procs", dirs[i]);
-		_cleanup_fclose_ FILE *f = fopen(path, "re");
-		int pid;
-		while (f && fscanf(f, "%d", &pid) == 1)
-			if (pid > 0 && kill(pid, SIGKILL) == 0)
-				killed++;
-	}
-	return killed;
-}
-
-int runtime_cleanup(const char *dir, const char *run_dir, const char *id, const char *cgroup_parent,
-		    struct berth_error *err)
-{
-	char sock[128], path[PATH_MAX + 16];
-	if (shim_socket_path(sock, sizeof(sock), run_dir, id) == 0)
-		unlink(sock);
-	snprintf(path, sizeof(path), "%s/rootfs", dir);
-	umount2(path, MNT_DETACH); /* only ever mounted in the container's namespace: harmless */
-	const char *parent = cgroup_parent && *cgroup_parent ? cgroup_parent : "berth";
-	char dirs[16][PATH_MAX];
-	int n = cgroup_dirs(parent, id, dirs, 16);
-	int failed = -1;
-	for (int i = 0; i < n; i++) {
-		/* Bounded: a killed PID namespace empties within milliseconds. */
-		for (int tries = 0; tries < 200; tries++) {
-			if (rmdir(dirs[i]) == 0 || errno == ENOENT)
-				break;
-			if (errno != EBUSY || tries == 199) {
-				failed = i;
-				break;
-			}
-			kill_cgroup_tasks(parent, id);
-			struct timespec ts = {0, 5000000};
-			nanosleep(&ts, NULL);
-		}
-	}
-	if (failed >= 0)
-		return berth_err_errno(err, 500, errno, "remove cgroup %s", dirs[failed]);
-	return 0;
 }

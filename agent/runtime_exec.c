@@ -19,8 +19,8 @@
 
 #include "berth/cleanup.h"
 #include "runtime.h"
-
-extern char **environ;
+#include "runtime_internal.h"
+#include "shim_proto.h"
 
 static char shim_path[PATH_MAX];
 
@@ -155,22 +155,11 @@ static void exec_take_master(struct runtime_exec *x)
 	if (x->ctl_fd < 0)
 		return;
 	char byte;
-	struct iovec iov = {&byte, 1};
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct msghdr msg = {.msg_iov = &iov,
-			     .msg_iovlen = 1,
-			     .msg_control = u.buf,
-			     .msg_controllen = sizeof(u.buf)};
-	ssize_t n = recvmsg(x->ctl_fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	int master;
+	ssize_t n = shim_recv_fd(x->ctl_fd, &byte, 1, MSG_DONTWAIT | MSG_CMSG_CLOEXEC, &master);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
-	struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
-	if (c && c->cmsg_type == SCM_RIGHTS) {
-		int master;
-		memcpy(&master, CMSG_DATA(c), sizeof(int));
+	if (master >= 0) {
 		evutil_make_socket_nonblocking(master);
 		x->fd[3] = master;
 		x->fd[0] = master;
@@ -286,23 +275,13 @@ int runtime_exec_start(struct event_base *base, pid_t container_pid, const char 
 	char *const argv[] = {(char *)"berth-shim", (char *)"exec", pidbuf,
 			      (char *)dir,	    spec_json,	    NULL};
 	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
 	posix_spawn_file_actions_init(&fa);
 	for (int i = 0; i < 4; i++)
 		if (child_fd[i] >= 0)
 			posix_spawn_file_actions_adddup2(&fa, child_fd[i], i);
-	posix_spawnattr_init(&attr);
-	sigset_t none, all;
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
-					    POSIX_SPAWN_SETSIGDEF);
 	pid_t child;
-	int rc = spec_json ? posix_spawn(&child, shim, &fa, &attr, argv, environ) : ENOMEM;
+	int rc = spec_json ? runtime_spawn(shim, argv, &fa, &child) : ENOMEM;
 	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
 	for (int i = 0; i < 4; i++)
 		if (child_fd[i] >= 0 && (i == 0 || child_fd[i] != child_fd[i - 1]))
 			close(child_fd[i]);

@@ -156,12 +156,7 @@ static void remove_stale(const char *parent)
 			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 			for (int tries = 0; tries < 100 && rmdir(path) < 0 && errno == EBUSY;
 			     tries++) {
-				char procs[1100];
-				snprintf(procs, sizeof(procs), "%s/cgroup.procs", path);
-				_cleanup_fclose_ FILE *f = fopen(procs, "re");
-				int pid;
-				while (f && fscanf(f, "%d", &pid) == 1)
-					kill(pid, SIGKILL);
+				runtime_cgroup_kill(path);
 				struct timespec ts = {0, 2000000};
 				nanosleep(&ts, NULL);
 			}

@@ -1,5 +1,6 @@
 /*
- * The wire protocol between the agent (agent/runtime.c) and berth-shim (agent/shim/).
+ * The wire protocol between the agent (agent/runtime.c, runtime_adopt.c) and berth-shim
+ * (agent/shim/control.c).
  *
  * Every message is a frame: an 8-byte header (payload length, type, stream) and up to
  * SHIM_FRAME_MAX bytes of payload, in host byte order (both ends run on the same host).
@@ -12,6 +13,10 @@
  *
  * A pool shim (`berth-shim pool RUN_DIR CGROUP_PARENT SLOT`, fd 3 as above) sends READY once its
  * zygote sits in its cgroups, then waits for ASSIGN; it exits when fd 3 hangs up first.
+ *
+ * A terminal's master goes from where it is made (inside the container) as one byte 'T' with
+ * the fd attached (SCM_RIGHTS), shim_send_fd: from `berth-shim exec` to the agent on its fd 3,
+ * and from a container's init to its shim.
  */
 #ifndef BERTH_SHIM_PROTO_H
 #define BERTH_SHIM_PROTO_H
@@ -20,6 +25,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #define SHIM_PROTO_VERSION 1
 #define SHIM_FD_AGENT 3
@@ -77,6 +83,48 @@ static inline int shim_socket_path(char *buf, size_t size, const char *run_dir, 
 {
 	int n = snprintf(buf, size, "%s/shims/%.16s.sock", run_dir, id);
 	return n < 0 || (size_t)n >= size || n >= 108 ? -1 : 0;
+}
+
+/* 'T' and fd over the unix socket sock. */
+static inline int shim_send_fd(int sock, int fd)
+{
+	char byte = 'T';
+	struct iovec iov = {&byte, 1};
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf)};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 ? -1 : 0;
+}
+
+/* recvmsg of up to size bytes into buf, with flags; *fd is the fd that came with them, or -1.
+ * Returns what recvmsg returns (errno as it left it). */
+static inline ssize_t shim_recv_fd(int sock, void *buf, size_t size, int flags, int *fd)
+{
+	struct iovec iov = {buf, size};
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf)};
+	*fd = -1;
+	ssize_t n = recvmsg(sock, &msg, flags);
+	struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
+	if (c && c->cmsg_type == SCM_RIGHTS)
+		memcpy(fd, CMSG_DATA(c), sizeof(int));
+	return n;
 }
 
 #endif

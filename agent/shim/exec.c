@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "shim.h"
+#include "shim_proto.h"
 
 /* Put ourselves into every cgroup the init is in (host view, read before setns). */
 static void join_cgroups(pid_t pid)
@@ -54,26 +55,6 @@ static void join_cgroups(pid_t pid)
 }
 
 /* docker exec reports a process it could not start (bad user, cwd...) as 126. */
-static int send_fd(int sock, int fd)
-{
-	char byte = 'T';
-	struct iovec iov = {&byte, 1};
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct msghdr msg = {.msg_iov = &iov,
-			     .msg_iovlen = 1,
-			     .msg_control = u.buf,
-			     .msg_controllen = sizeof(u.buf)};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	return sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 ? -1 : 0;
-}
-
 static void exec_fail(const struct shim_child_error *cerr)
 {
 	dprintf(2,
@@ -141,20 +122,18 @@ int shim_exec_main(int argc, char **argv)
 	bool tty = json_is_true(json_object_get(spec, "tty"));
 	int slave = -1;
 	if (tty) {
-		int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-		if (master < 0 || unlockpt(master) < 0 ||
-		    (slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY)) < 0) {
+		json_t *size = json_object_get(spec, "console_size");
+		unsigned short rows = 0, cols = 0;
+		if (json_array_size(size) == 2) {
+			rows = (unsigned short)json_integer_value(json_array_get(size, 0));
+			cols = (unsigned short)json_integer_value(json_array_get(size, 1));
+		}
+		int master;
+		if (shim_pty_open(rows, cols, &master, &slave) < 0) {
 			shim_child_fail(&cerr, 126, errno, "open a terminal in the container");
 			exec_fail(&cerr);
 		}
-		json_t *size = json_object_get(spec, "console_size");
-		if (json_array_size(size) == 2) {
-			struct winsize ws = {
-			    .ws_row = (unsigned short)json_integer_value(json_array_get(size, 0)),
-			    .ws_col = (unsigned short)json_integer_value(json_array_get(size, 1))};
-			ioctl(master, TIOCSWINSZ, &ws);
-		}
-		if (send_fd(3, master) < 0) {
+		if (shim_send_fd(3, master) < 0) {
 			shim_child_fail(&cerr, 126, errno, "hand the terminal to the agent");
 			exec_fail(&cerr);
 		}
@@ -167,13 +146,8 @@ int shim_exec_main(int argc, char **argv)
 		exec_fail(&cerr);
 	}
 	if (child == 0) {
-		if (tty) {
-			setsid();
-			ioctl(slave, TIOCSCTTY, 0);
-			for (int i = 0; i < 3; i++)
-				dup2(slave, i);
-			close(slave);
-		}
+		if (tty)
+			shim_pty_set_stdio(slave); /* run even without a controlling terminal */
 		struct shim_user u;
 		if (shim_user_resolve(user, &u, &cerr) < 0)
 			exec_fail(&cerr);
@@ -185,22 +159,12 @@ int shim_exec_main(int argc, char **argv)
 		}
 		const char **args = shim_strv_from_json(json_object_get(spec, "args"));
 		const char **env = shim_strv_from_json(json_object_get(spec, "env"));
-		size_t n = 0;
-		bool has_path = false, has_home = false;
-		for (; env[n]; n++) {
-			has_path |= !strncmp(env[n], "PATH=", 5);
-			has_home |= !strncmp(env[n], "HOME=", 5);
-		}
-		const char **full = calloc(n + 3, sizeof(*full));
-		memcpy(full, env, n * sizeof(*full));
-		if (!has_path)
-			full[n++] =
-			    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-		char home[300];
-		if (!has_home) {
-			snprintf(home, sizeof(home), "HOME=%s", u.home);
-			full[n++] = home;
-		}
+		char home[sizeof(u.home) + 8];
+		snprintf(home, sizeof(home), "HOME=%s", u.home);
+		const char *defaults[] = {"PATH=" SHIM_DEFAULT_PATH, home, NULL};
+		const char **full = shim_env_defaults(env, defaults);
+		if (!full)
+			full = env;
 		umask(022);
 		shim_exec_command(args, full, &cerr);
 		exec_fail(&cerr);

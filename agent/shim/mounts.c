@@ -57,7 +57,7 @@ static int resolve_dir(int root_fd, const char *name)
 	return fd;
 }
 
-static int mkdir_p(const char *path, mode_t mode)
+int shim_mkdir_p(const char *path, mode_t mode)
 {
 	char buf[4096];
 	snprintf(buf, sizeof(buf), "%s", path);
@@ -79,13 +79,13 @@ static int make_target(const char *target, bool dir)
 	if (stat(target, &st) == 0)
 		return 0;
 	if (dir)
-		return mkdir_p(target, 0755);
+		return shim_mkdir_p(target, 0755);
 	char parent[4096];
 	snprintf(parent, sizeof(parent), "%s", target);
 	char *slash = strrchr(parent, '/');
 	if (slash && slash != parent) {
 		*slash = '\0';
-		if (mkdir_p(parent, 0755) < 0)
+		if (shim_mkdir_p(parent, 0755) < 0)
 			return -1;
 	}
 	int fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
@@ -229,10 +229,10 @@ int shim_mounts_setup(const struct shim_spec *spec, struct shim_child_error *cer
 	if (chdir("/") < 0)
 		return shim_child_fail(cerr, 125, errno, "chdir /");
 
-	if (mkdir_p("/proc", 0555) < 0 ||
+	if (shim_mkdir_p("/proc", 0555) < 0 ||
 	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		return shim_child_fail(cerr, 125, errno, "mount /proc");
-	mkdir_p("/sys", 0555);
+	shim_mkdir_p("/sys", 0555);
 	unsigned long ro = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	if (mount("sysfs", "/sys", "sysfs", ro, NULL) < 0) {
 		/* sysfs of a netns we do not own: a read-only bind of the host's instead. */
@@ -241,7 +241,7 @@ int shim_mounts_setup(const struct shim_spec *spec, struct shim_child_error *cer
 	}
 	if (mount_dev(cerr) < 0)
 		return -1;
-	if (mkdir_p("/etc", 0755) < 0)
+	if (shim_mkdir_p("/etc", 0755) < 0)
 		return shim_child_fail(cerr, 125, errno, "mkdir /etc");
 	for (int i = 0; i < 3; i++) {
 		char target[64];
@@ -270,7 +270,7 @@ int shim_mounts_setup(const struct shim_spec *spec, struct shim_child_error *cer
 		return shim_child_fail(cerr, 125, errno, "chdir /");
 	/* The working dir is made before / turns read-only (Docker makes it at create). */
 	if (spec->cwd && *spec->cwd)
-		mkdir_p(spec->cwd, 0755);
+		shim_mkdir_p(spec->cwd, 0755);
 	if (spec->readonly_rootfs &&
 	    mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
 		return shim_child_fail(cerr, 125, errno, "remount / read-only");

@@ -9,6 +9,7 @@
 
 #define SHIM_MAX_CGROUPS 10
 #define SHIM_ERRMSG_MAX 1024
+#define SHIM_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 struct shim_mount {
 	const char *source, *target;
@@ -86,9 +87,18 @@ void shim_pool_abort(void);
 void shim_exec_command(const char **args, const char **env, struct shim_child_error *cerr);
 int shim_child_fail(struct shim_child_error *cerr, int code, int errnum, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* A pseudo-terminal made in the devpts of our mount namespace (the container's, for the init and
+ * exec): *master and *slave, neither our controlling terminal, the master sized rows x cols
+ * unless both are 0. -1 (errno) when ptmx cannot be opened or unlocked, -2 when its peer cannot. */
+int shim_pty_open(unsigned short rows, unsigned short cols, int *master, int *slave);
+/* A new session with slave as its controlling terminal and as our stdio (slave closed unless it
+ * is 0-2). -1 (errno) when it cannot be the controlling terminal; stdio is set even then. */
+int shim_pty_set_stdio(int slave);
 
 /* mounts.c: everything from the overlay to pivot_root, run in the child. */
 int shim_mounts_setup(const struct shim_spec *spec, struct shim_child_error *cerr);
+/* mkdir -p: -1 (errno) at the first directory that cannot be made. */
+int shim_mkdir_p(const char *path, mode_t mode);
 /* Files the shim bind-mounts over /etc: hostname, hosts, resolv.conf in spec->dir. */
 int shim_write_etc_files(const struct shim_spec *spec);
 
@@ -146,6 +156,9 @@ int shim_caps_from_spec(json_t *cap_add, json_t *cap_drop, uint64_t *caps,
 			struct shim_child_error *cerr);
 /* A NULL-terminated array of the strings in a json array (pointing into it). */
 const char **shim_strv_from_json(json_t *arr);
+/* A new NULL-terminated array: env, then each of defaults ("K=V") whose K env does not set (the
+ * strings are not copied). NULL when out of memory. */
+const char **shim_env_defaults(const char *const *env, const char *const *defaults);
 
 /* logger.c: Docker's json-file log. */
 void shim_log_open(const char *path, int64_t max_size, int max_file);

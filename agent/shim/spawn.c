@@ -17,8 +17,7 @@
 #include <unistd.h>
 
 #include "shim.h"
-
-#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#include "shim_proto.h"
 
 /* Go's error texts are lower-case ("no such file or directory"); the docker CLI matches them. */
 static void go_strerror(int e, char *buf, size_t size)
@@ -68,7 +67,7 @@ void shim_exec_command(const char **args, const char **env, struct shim_child_er
 		}
 		snprintf(path, sizeof(path), "%s", name);
 	} else {
-		const char *search = DEFAULT_PATH;
+		const char *search = SHIM_DEFAULT_PATH;
 		for (const char **e = env; *e; e++)
 			if (!strncmp(*e, "PATH=", 5))
 				search = *e + 5;
@@ -131,86 +130,49 @@ int shim_premake_namespaces(bool net)
 	return 0;
 }
 
-static int send_fd(int sock, int fd)
+int shim_pty_open(unsigned short rows, unsigned short cols, int *master, int *slave)
 {
-	char byte = 'T';
-	struct iovec iov = {&byte, 1};
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct msghdr msg = {.msg_iov = &iov,
-			     .msg_iovlen = 1,
-			     .msg_control = u.buf,
-			     .msg_controllen = sizeof(u.buf)};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	return sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 ? -1 : 0;
+	*master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (*master < 0 || unlockpt(*master) < 0)
+		return -1;
+	*slave = ioctl(*master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+	if (*slave < 0)
+		return -2;
+	if (rows || cols) {
+		struct winsize ws = {.ws_row = rows, .ws_col = cols};
+		ioctl(*master, TIOCSWINSZ, &ws);
+	}
+	return 0;
+}
+
+int shim_pty_set_stdio(int slave)
+{
+	setsid();
+	int rc = ioctl(slave, TIOCSCTTY, 0);
+	int saved = errno;
+	for (int i = 0; i < 3; i++)
+		dup2(slave, i);
+	if (slave > 2)
+		close(slave);
+	errno = saved;
+	return rc < 0 ? -1 : 0;
 }
 
 /* The pty lives in the container's own devpts; the shim gets its master. */
 static int setup_tty(const struct shim_spec *spec, int sync_fd, struct shim_child_error *cerr)
 {
-	int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (master < 0 || unlockpt(master) < 0)
+	int master, slave;
+	int rc = shim_pty_open(spec->rows, spec->cols, &master, &slave);
+	if (rc == -1)
 		return shim_child_fail(cerr, 125, errno, "open a pseudo-terminal");
-	int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
-	if (slave < 0)
+	if (rc < 0)
 		return shim_child_fail(cerr, 125, errno, "open the pseudo-terminal's peer");
-	if (spec->rows || spec->cols) {
-		struct winsize ws = {.ws_row = spec->rows, .ws_col = spec->cols};
-		ioctl(master, TIOCSWINSZ, &ws);
-	}
-	if (send_fd(sync_fd, master) < 0)
+	if (shim_send_fd(sync_fd, master) < 0)
 		return shim_child_fail(cerr, 125, errno, "send the pseudo-terminal");
 	close(master);
-	setsid();
-	if (ioctl(slave, TIOCSCTTY, 0) < 0)
+	if (shim_pty_set_stdio(slave) < 0)
 		return shim_child_fail(cerr, 125, errno, "set the controlling terminal");
-	for (int i = 0; i < 3; i++)
-		dup2(slave, i);
-	if (slave > 2)
-		close(slave);
 	return 0;
-}
-
-static int mkdir_p(const char *path)
-{
-	char buf[4096];
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		mkdir(buf, 0755);
-		*p = '/';
-	}
-	return mkdir(buf, 0755) < 0 && errno != EEXIST ? -1 : 0;
-}
-
-/* Environment with HOME added from the user's passwd entry when the image did not set it. */
-static const char **env_with_home(const char **env, const char *home)
-{
-	size_t n = 0;
-	bool has_home = false;
-	for (; env[n]; n++)
-		if (!strncmp(env[n], "HOME=", 5))
-			has_home = true;
-	if (has_home)
-		return env;
-	const char **out = calloc(n + 2, sizeof(*out));
-	if (!out)
-		return env;
-	memcpy(out, env, n * sizeof(*out));
-	char *h = malloc(strlen(home) + 6);
-	if (!h)
-		return env;
-	sprintf(h, "HOME=%s", home);
-	out[n] = h;
-	return out;
 }
 
 static int child_setup(const struct shim_spec *spec, int sync_fd, int in, int out, int err,
@@ -267,13 +229,19 @@ static int child_setup(const struct shim_spec *spec, int sync_fd, int in, int ou
 	if (shim_user_resolve(spec->user, &u, cerr) < 0)
 		return -1;
 	const char *cwd = spec->cwd && *spec->cwd ? spec->cwd : "/";
-	mkdir_p(cwd);
+	shim_mkdir_p(cwd, 0755);
 	if (shim_caps_apply(spec->caps, u.uid, u.gid, u.groups, u.n_groups, cerr) < 0)
 		return -1;
 	if (chdir(cwd) < 0)
 		return shim_child_fail(cerr, 125, errno,
 				       "chdir to cwd (\"%s\") set in config.json failed", cwd);
-	const char **env = env_with_home(spec->env, u.home);
+	/* HOME from the user's passwd entry when the image did not set it. */
+	char home[sizeof(u.home) + 8];
+	snprintf(home, sizeof(home), "HOME=%s", u.home);
+	const char *defaults[] = {home, NULL};
+	const char **env = shim_env_defaults(spec->env, defaults);
+	if (!env)
+		env = spec->env;
 	umask(022);
 	if (spec->init) {
 		pid_t pid = fork();
@@ -365,24 +333,15 @@ int shim_spawn_wait(int sync_fd, pid_t child, int *tty_fd, struct shim_child_err
 	/* Until exec closes its end: the pty master, or an error, or EOF = success. */
 	for (;;) {
 		char buf[sizeof(struct shim_child_error) + 1];
-		struct iovec iov = {buf, sizeof(buf)};
-		union {
-			char b[CMSG_SPACE(sizeof(int))];
-			struct cmsghdr align;
-		} u;
-		struct msghdr msg = {.msg_iov = &iov,
-				     .msg_iovlen = 1,
-				     .msg_control = u.b,
-				     .msg_controllen = sizeof(u.b)};
-		ssize_t n = recvmsg(sync_fd, &msg, MSG_CMSG_CLOEXEC);
+		int fd;
+		ssize_t n = shim_recv_fd(sync_fd, buf, sizeof(buf), MSG_CMSG_CLOEXEC, &fd);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
 		if (buf[0] == 'T') {
-			struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-			if (c && c->cmsg_type == SCM_RIGHTS)
-				memcpy(tty_fd, CMSG_DATA(c), sizeof(int));
+			if (fd >= 0)
+				*tty_fd = fd;
 		} else if (buf[0] == 'E' && (size_t)n == sizeof(buf)) {
 			memcpy(cerr, buf + 1, sizeof(*cerr));
 			close(sync_fd);

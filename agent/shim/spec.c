@@ -88,29 +88,40 @@ static int64_t int_or(json_t *j, const char *key, int64_t dflt)
 	return dflt;
 }
 
+const char **shim_env_defaults(const char *const *env, const char *const *defaults)
+{
+	size_t n = 0, d = 0;
+	while (env[n])
+		n++;
+	while (defaults[d])
+		d++;
+	const char **out = calloc(n + d + 1, sizeof(*out));
+	if (!out)
+		return NULL;
+	memcpy(out, env, n * sizeof(*out));
+	size_t k = n;
+	for (size_t i = 0; i < d; i++) {
+		size_t key = strcspn(defaults[i], "=") + 1; /* with the '=' */
+		bool set = false;
+		for (size_t j = 0; j < n && !set; j++)
+			set = !strncmp(env[j], defaults[i], key);
+		if (!set)
+			out[k++] = defaults[i];
+	}
+	return out;
+}
+
 /* env with PATH and HOSTNAME added when missing, as Docker's daemon does. */
 static const char **env_defaults(json_t *arr, const char *hostname)
 {
-	size_t n = json_array_size(arr);
+	static char host[300];
+	snprintf(host, sizeof(host), "HOSTNAME=%s", hostname);
+	const char *defaults[] = {"PATH=" SHIM_DEFAULT_PATH, host, NULL};
 	const char **v = shim_strv_from_json(arr);
-	bool has_path = false, has_host = false;
-	size_t k = 0;
-	for (; v[k]; k++) {
-		has_path |= !strncmp(v[k], "PATH=", 5);
-		has_host |= !strncmp(v[k], "HOSTNAME=", 9);
-	}
-	const char **out = calloc(n + 3, sizeof(*out));
+	const char **out = shim_env_defaults(v, defaults);
 	if (!out)
 		abort();
-	memcpy(out, v, k * sizeof(*out));
 	free(v);
-	if (!has_path)
-		out[k++] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-	if (!has_host) {
-		static char buf[300];
-		snprintf(buf, sizeof(buf), "HOSTNAME=%s", hostname);
-		out[k++] = buf;
-	}
 	return out;
 }
 
