@@ -2,6 +2,7 @@
  * error replies, chunked streams with close notification, and connection hijacking. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -715,6 +716,29 @@ out:
 
 /* ---- server ---- */
 
+/* Does a live daemon serve addr? A connect alone cannot tell: the socket of an owner that is
+ * being killed (kill -9 just now) still takes connections until the kernel has closed its
+ * files. So ask: a live server answers anything at all; a dying one resets the connection once
+ * it is gone. No answer within the bound counts as alive, a hung daemon is not ours to replace. */
+static bool unix_socket_alive(const struct sockaddr_un *addr)
+{
+	static const char req[] = "GET /_ping HTTP/1.0\r\n\r\n";
+	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) < 0)
+		return false;
+	if (send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) < 0)
+		return false;
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	int n;
+	do
+		n = poll(&p, 1, 5000);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return true;
+	char c;
+	return recv(fd, &c, 1, MSG_DONTWAIT) == 1;
+}
+
 static int unix_listen(const char *path, int mode, struct stat *st, struct berth_error *err)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
@@ -726,8 +750,7 @@ static int unix_listen(const char *path, int mode, struct stat *st, struct berth
 	if (fd < 0)
 		return berth_err_errno(err, 500, errno, "socket");
 	/* A socket that still answers belongs to a running daemon; one that does not is stale. */
-	_cleanup_close_ int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (probe >= 0 && connect(probe, (struct sockaddr *)&addr, sizeof(addr)) == 0)
+	if (unix_socket_alive(&addr))
 		return berth_err(err, 409, "%s is in use by a running daemon", path);
 	if (unlink(path) < 0 && errno != ENOENT)
 		return berth_err_errno(err, 500, errno, "remove stale socket %s", path);

@@ -105,7 +105,7 @@ all_healthy() {
 	wait_for 45 all_healthy 3
 	[ "$(image_ids | sort -u)" = "$good" ]
 	# A restarted scheduler keeps the pin.
-	kill -9 "$(cat "$BERTH_RUN/scheduler.pid")"
+	kill9_wait "$(cat "$BERTH_RUN/scheduler.pid")"
 	berth-scheduler >>"$BERTH_RUN/scheduler.log" 2>&1 3>&- &
 	wait_for 20 bash -c '[ "$(curl -s "http://127.0.0.1:7878/services/web?project=demo" | jq -r .update.pinned)" = true ]'
 	sleep 1

@@ -206,7 +206,7 @@ app:good" ]
 	berth compose up -d >/dev/null 2>&1 &
 	up=$!
 	wait_for 20 bash -c '[ "$(curl -s "http://127.0.0.1:7878/services/web?project=demo" | jq -r .update.batch)" -ge 2 ]'
-	kill -9 "$(cat "$BERTH_RUN/scheduler.pid")"
+	kill9_wait "$(cat "$BERTH_RUN/scheduler.pid")"
 	wait $up || true
 	berth-scheduler >>"$BERTH_RUN/scheduler.log" 2>&1 3>&- &
 	wait_for 30 bash -c '[ "$(curl -s "http://127.0.0.1:7878/services/web?project=demo" | jq -r .update.state)" = completed ]'

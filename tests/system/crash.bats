@@ -97,7 +97,7 @@ cgroup_ids() {
 
 @test "a create the agent died in (no config.json yet) is cleaned up at restart" {
 	berth run -d --name keep busybox sleep 600 >/dev/null
-	kill -9 "$(cat "$BERTH_RUN/agent.pid")"
+	kill9_wait "$(cat "$BERTH_RUN/agent.pid")"
 	half=$(printf 'ab%.0s' $(seq 32))
 	mkdir -p "$BERTH_ROOT/containers/$half/upper"
 	berth system start >/dev/null

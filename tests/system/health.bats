@@ -167,8 +167,7 @@ create_json() { # NAME JSON: POST /containers/create then start
 @test "health survives an agent restart; a new start begins at starting" {
 	berth run -d --name surv --health-cmd true --health-interval 200ms busybox sleep 600
 	wait_health surv healthy 5
-	kill -9 "$(cat "$BERTH_RUN/agent.pid")"
-	sleep 0.2
+	kill9_wait "$(cat "$BERTH_RUN/agent.pid")"
 	berth system start >/dev/null
 	[ "$(health surv)" = healthy ]
 	run berth ps --format '{{.Status}}' --filter name=surv

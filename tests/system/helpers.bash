@@ -44,3 +44,16 @@ wait_for() {
 		sleep 0.05
 	done
 }
+
+# Is process $1 gone? (A zombie counts: it has closed its sockets and files, and kill -0 still
+# succeeds on it until it is reaped.)
+pid_gone() {
+	[ ! -e "/proc/$1" ] || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null
+}
+
+# kill -9 process $1 and wait until it is gone (bounded): SIGKILL is asynchronous, and until the
+# kernel has closed its files a daemon's socket still takes connections.
+kill9_wait() {
+	kill -9 "$1" 2>/dev/null || return 0
+	wait_for 10 pid_gone "$1"
+}

@@ -27,8 +27,7 @@ events() { # events SINCE [FILTER-JSON]: the container events from SINCE until n
 }
 
 agent_restart() {
-	kill -9 "$(cat "$BERTH_RUN/agent.pid")"
-	wait_for 5 sh -c "! kill -0 $(cat "$BERTH_RUN/agent.pid") 2>/dev/null"
+	kill9_wait "$(cat "$BERTH_RUN/agent.pid")"
 	berth system start >/dev/null
 }
 
@@ -191,9 +190,8 @@ EOF
 @test "an always container whose process died while the agent was down comes back" {
 	berth run -d --restart always --name down busybox sleep 600
 	pid=$(berth inspect -f '{{.State.Pid}}' down)
-	kill -9 "$(cat "$BERTH_RUN/agent.pid")"
-	kill -9 "$pid"
-	sleep 0.3
+	kill9_wait "$(cat "$BERTH_RUN/agent.pid")"
+	kill9_wait "$pid"
 	berth system start >/dev/null
 	wait_for 10 sh -c "[ \"\$(berth inspect -f '{{.State.Status}} {{.RestartCount}}' down)\" = 'running 1' ]"
 }

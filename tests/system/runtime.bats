@@ -144,6 +144,7 @@ container_shim() {
 	else
 		kill -9 "$agent"
 	fi
+	wait_for 10 pid_gone "$agent"
 	sleep 0.5
 	kill -0 "$shim"
 	berth_start
@@ -159,13 +160,13 @@ container_shim() {
 	berth run -d --name quick busybox sh -c 'sleep 1; exit 9' >/dev/null
 	shim=$(container_shim quick)
 	[ -n "$shim" ]
-	kill -9 "$(pgrep -x berth-agent)"
-	sleep 2
+	pid=$(berth inspect -f '{{.State.Pid}}' quick)
+	kill9_wait "$(pgrep -x berth-agent)"
+	wait_for 10 pid_gone "$pid"
 	berth_start
-	run berth inspect -f '{{.State.Status}} {{.State.ExitCode}}' quick
-	[ "$output" = "exited 9" ]
+	wait_for 10 bash -c '[ "$(berth inspect -f "{{.State.Status}} {{.State.ExitCode}}" quick)" = "exited 9" ]'
 	# the container's shim has gone once it recorded the exit
-	! kill -0 "$shim" 2>/dev/null
+	wait_for 10 pid_gone "$shim"
 }
 
 @test "a killed shim: the container is reported dead, not left unaccounted" {
