@@ -79,7 +79,7 @@ all_healthy() {
 	berth image tag app:good app:current
 	good=$(berth image inspect -f '{{.Id}}' app:current)
 	write_compose app:current rollback 2 0
-	berth compose up -d 2>/dev/null
+	compose_up
 	wait_for 45 all_healthy 2
 	# The same tag now names an image that serves nothing: its health check fails.
 	berth image import --change 'CMD ["sleep","600"]' "$(busybox_tar)" app:current >/dev/null
@@ -117,7 +117,7 @@ all_healthy() {
 	berth image tag app:good app:current
 	good=$(berth image inspect -f '{{.Id}}' app:current)
 	write_compose app:current rollback 2 0
-	berth compose up -d 2>/dev/null
+	compose_up
 	wait_for 45 all_healthy 2
 	berth image import --change 'CMD ["sleep","600"]' "$(busybox_tar)" app:current >/dev/null
 	run timeout 120 berth compose up -d
@@ -153,7 +153,7 @@ ONE_FAILS='["sh","-c","mkdir /shared/lock 2>/dev/null && exit 1; mkdir -p /www; 
 
 @test "max_failure_ratio 0.5: one failed replica of three is tolerated and the update completes" {
 	write_compose app:good pause 3 0.5
-	berth compose up -d 2>/dev/null
+	compose_up
 	wait_for 45 all_healthy 3
 	write_compose app:good pause 3 0.5 "$ONE_FAILS"
 	run timeout 120 berth compose up -d
@@ -173,7 +173,7 @@ ONE_FAILS='["sh","-c","mkdir /shared/lock 2>/dev/null && exit 1; mkdir -p /www; 
 
 @test "max_failure_ratio 0 (the default): the same failure pauses the update" {
 	write_compose app:good pause 3 0
-	berth compose up -d 2>/dev/null
+	compose_up
 	wait_for 45 all_healthy 3
 	write_compose app:good pause 3 0 "$ONE_FAILS"
 	run timeout 120 berth compose up -d

@@ -72,7 +72,7 @@ restart_scheduler() {
 }
 
 @test "stop web: db keeps running; web stays exited across a kill -9 of the scheduler; start web brings the same containers back" {
-	berth compose up -d 2>/dev/null
+	compose_up
 	local before
 	before=$(ids)
 	run timeout 20 berth compose stop -t 1 web
@@ -106,7 +106,7 @@ restart_scheduler() {
 }
 
 @test "a replica of a stopped service removed by hand is not recreated until compose up of the service" {
-	berth compose up -d 2>/dev/null
+	compose_up
 	local web1
 	web1=$(berth inspect -f '{{.Id}}' demo-web-1)
 	berth compose stop -t 0 web 2>/dev/null
@@ -126,7 +126,7 @@ restart_scheduler() {
 }
 
 @test "restart web changes the StartedAt of web only; -t bounds the stop; project-wide stop and start still work" {
-	berth compose up -d 2>/dev/null
+	compose_up
 	local db web1 web2
 	db=$(berth inspect -f '{{.State.StartedAt}}' demo-db-1)
 	web1=$(berth inspect -f '{{.State.StartedAt}}' demo-web-1)
@@ -151,7 +151,7 @@ restart_scheduler() {
 }
 
 @test "an unknown service: compose's error and exit 1, nothing changed" {
-	berth compose up -d 2>/dev/null
+	compose_up
 	local verb
 	for verb in stop start restart logs; do
 		run berth compose $verb nope
@@ -185,7 +185,7 @@ services:
     image: busybox
     command: echo other line
 EOF
-	berth compose up -d 2>/dev/null
+	compose_up
 	wait_for 10 bash -c '[ "$(berth inspect -f "{{.State.Status}}" demo-say-1 demo-other-1)" = "exited
 exited" ]'
 	run berth compose logs --no-log-prefix say

@@ -57,3 +57,12 @@ kill9_wait() {
 	kill -9 "$1" 2>/dev/null || return 0
 	wait_for 10 pid_gone "$1"
 }
+
+# berth compose up -d, quiet unless it fails: then what it said is in the test's output.
+compose_up() {
+	local out
+	out=$(berth compose up -d "$@" 2>&1) || {
+		echo "compose up -d $*: $out"
+		return 1
+	}
+}
