@@ -66,3 +66,17 @@ compose_up() {
 		return 1
 	}
 }
+
+# Run $1 with a pty for the client (util-linux script), its stdin open until the command is
+# done, as a person's would: at EOF script types its EOF character into the terminal, which then
+# echoes it. (A fixed `sleep 2 |` ended the input under load while the command still ran.)
+in_pty() {
+	local hold pid rc
+	exec {hold}< <(exec sleep 120)
+	pid=$!
+	timeout 60 script -qec "$1" /dev/null <&"$hold" | tr -d '\r'
+	rc=${PIPESTATUS[0]}
+	kill "$pid" 2>/dev/null
+	exec {hold}<&-
+	return "$rc"
+}

@@ -191,12 +191,6 @@ container_shim() {
 	[ "$status" -eq 127 ]
 }
 
-# A pty for the client: util-linux script. Its stdin stays open (sleep), as a person's would:
-# at EOF script types its EOF character into the terminal, which then echoes it.
-in_pty() {
-	sleep "${PTY_HOLD:-2}" | script -qec "$1" /dev/null | tr -d '\r'
-}
-
 @test "-it: the container's terminal has the client's size before the command runs" {
 	command -v script >/dev/null || skip "util-linux script is not installed"
 	for i in 1 2 3; do
