@@ -57,16 +57,11 @@ ids() {
 	berth inspect -f '{{.Id}}' demo-web-1 demo-web-2 | tr '\n' ' '
 }
 
-gone() {
-	[ ! -e "/proc/$1" ] || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null
-}
-
 # kill -9 of the scheduler; a new one resumes from the state files.
 restart_scheduler() {
 	local pid
 	pid=$(cat "$BERTH_RUN/scheduler.pid")
-	kill -9 "$pid"
-	wait_for 5 gone "$pid"
+	kill9_wait "$pid"
 	berth-scheduler >>"$BERTH_RUN/scheduler.log" 2>&1 3>&- &
 	wait_for 10 bash -c '[ "$(cat "$BERTH_RUN/scheduler.pid")" != '"$pid"' ] && curl -sf 127.0.0.1:7878/healthz'
 }
