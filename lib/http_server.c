@@ -11,6 +11,7 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -723,9 +724,12 @@ out:
 static bool unix_socket_alive(const struct sockaddr_un *addr)
 {
 	static const char req[] = "GET /_ping HTTP/1.0\r\n\r\n";
+	/* (the timeout bounds a connect that waits for room in a full backlog) */
+	struct timeval tv = {5, 0};
 	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) < 0)
-		return false;
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
+	    connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) < 0)
+		return errno == EAGAIN; /* a backlog that stays full: someone owns it */
 	if (send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) < 0)
 		return false;
 	struct pollfd p = {.fd = fd, .events = POLLIN};
