@@ -80,16 +80,16 @@ static int check_root_fs(const char *root, struct berth_error *err)
 /* Is pid a berth-agent that has not died? (A zombie keeps its name until it is reaped.) */
 static bool agent_pid_alive(pid_t pid)
 {
-	char path[64], stat[512];
+	char path[64], line[512];
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	_cleanup_fclose_ FILE *f = fopen(path, "r");
-	if (!f || !fgets(stat, sizeof(stat), f))
+	if (!f || !fgets(line, sizeof(line), f))
 		return false;
 	/* "PID (COMM) STATE ...": the state follows the last ')' */
-	const char *open = strchr(stat, '('), *close = strrchr(stat, ')');
-	if (!open || !close || close[1] != ' ' || strchr("ZXx", close[2]))
+	const char *comm = strchr(line, '('), *state = strrchr(line, ')');
+	if (!comm || !state || state[1] != ' ' || strchr("ZXx", state[2]))
 		return false;
-	return strncmp(open + 1, "berth-agent)", 12) == 0;
+	return strncmp(comm + 1, "berth-agent)", 12) == 0;
 }
 
 /* Refuse to run twice on one $BERTH_RUN; then record our pid. An agent that was just
