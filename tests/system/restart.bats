@@ -117,8 +117,9 @@ starts = [json.loads(l)["timeNano"] for l in sys.argv[1].splitlines() if l.strip
 gaps = [(b - a) / 1e9 for a, b in zip(starts, starts[1:])]
 print(gaps)
 assert len(gaps) >= 2
+# events are stamped when published, so a gap may come out a hair under its backoff
 for g in gaps[:2]:
-    assert 0.3 <= g <= 0.45, g
+    assert 0.29 <= g <= 0.45, g
 EOF
 }
 

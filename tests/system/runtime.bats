@@ -131,7 +131,8 @@ container_shim() {
 
 @test "the shim is detached: killing the agent's process group spares the container" {
 	berth run -d --name survivor busybox sh -c 'i=0; while true; do echo $i; i=$((i+1)); sleep 0.1; done' >/dev/null
-	agent=$(pgrep -x berth-agent)
+	# (its pid file: pgrep -x berth-agent also finds a child it is spawning, before the exec)
+	agent=$(cat "$BERTH_RUN/agent.pid")
 	shim=$(container_shim survivor)
 	[ -n "$shim" ]
 	[ "$(ps -o comm= -p "$shim")" = berth-shim ]
@@ -161,7 +162,7 @@ container_shim() {
 	shim=$(container_shim quick)
 	[ -n "$shim" ]
 	pid=$(berth inspect -f '{{.State.Pid}}' quick)
-	kill9_wait "$(pgrep -x berth-agent)"
+	kill9_wait "$(cat "$BERTH_RUN/agent.pid")"
 	wait_for 10 pid_gone "$pid"
 	berth_start
 	wait_for 10 bash -c '[ "$(berth inspect -f "{{.State.Status}} {{.State.ExitCode}}" quick)" = "exited 9" ]'
