@@ -77,10 +77,14 @@ static void attach_drained(struct bufferevent *bev, void *arg)
 static void attach_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct attach *a = arg;
-	if (what & BEV_EVENT_EOF && !(what & BEV_EVENT_ERROR) && a->c) {
-		/* The client half-closed: keep sending until the output ends. */
-		a->stdin_eof = true;
-		attach_pump_stdin(a);
+	if (what & BEV_EVENT_EOF && !(what & BEV_EVENT_ERROR) &&
+	    (a->c || evbuffer_get_length(bufferevent_get_output(bev)) > 0)) {
+		/* The client half-closed: keep sending until the output ends (the container may
+		 * have exited already with its last output still queued: attach_drained ends). */
+		if (a->c) {
+			a->stdin_eof = true;
+			attach_pump_stdin(a);
+		}
 		bufferevent_disable(bev, EV_READ);
 		return;
 	}

@@ -148,7 +148,10 @@ static void exec_read(struct bufferevent *bev, void *arg)
 static void exec_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct exec_inst *e = arg;
-	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) && !e->exited) {
+	/* The client half-closed (docker does as soon as it has no more input): keep sending
+	 * until the process has exited and its last output is written; exec_drained ends it. */
+	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) &&
+	    (!e->exited || evbuffer_get_length(bufferevent_get_output(bev)) > 0)) {
 		if (e->stdin_on && e->x)
 			runtime_exec_close_stdin(e->x);
 		bufferevent_disable(bev, EV_READ);

@@ -84,20 +84,36 @@ static int check_root_fs(const char *root, struct berth_error *err)
 	return 0;
 }
 
-/* Refuse to run twice on one $BERTH_RUN; then record our pid. */
+/* Is pid a berth-agent that has not died? (A zombie keeps its name until it is reaped.) */
+static bool agent_pid_alive(pid_t pid)
+{
+	char path[64], line[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	_cleanup_fclose_ FILE *f = fopen(path, "r");
+	if (!f || !fgets(line, sizeof(line), f))
+		return false;
+	/* "PID (COMM) STATE ...": the state follows the last ')' */
+	const char *comm = strchr(line, '('), *state = strrchr(line, ')');
+	if (!comm || !state || state[1] != ' ' || strchr("ZXx", state[2]))
+		return false;
+	return strncmp(comm + 1, "berth-agent)", 12) == 0;
+}
+
+/* Refuse to run twice on one $BERTH_RUN; then record our pid. An agent that was just
+ * kill -9'd is still a process until the kernel has torn it down: give it a moment (5 s). */
 static int write_pid_file(const char *path, struct berth_error *err)
 {
 	_cleanup_free_ char *old = NULL;
 	size_t len;
 	if (berth_read_file(path, &old, &len, NULL) == 0) {
 		pid_t pid = (pid_t)atoi(old);
-		char comm_path[64], comm[64] = "";
-		snprintf(comm_path, sizeof(comm_path), "/proc/%d/comm", (int)pid);
-		_cleanup_fclose_ FILE *f = fopen(comm_path, "r");
-		if (pid > 0 && pid != getpid() && f && fgets(comm, sizeof(comm), f) &&
-		    strncmp(comm, "berth-agent", 11) == 0)
-			return berth_err(err, 409, "berth-agent is already running (pid %d, %s)",
-					 (int)pid, path);
+		for (int waited = 0; pid > 0 && pid != getpid() && agent_pid_alive(pid); waited++) {
+			if (waited == 250)
+				return berth_err(err, 409,
+						 "berth-agent is already running (pid %d, %s)",
+						 (int)pid, path);
+			usleep(20000);
+		}
 	}
 	return berth_daemon_write_pid(path, err);
 }

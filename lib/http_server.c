@@ -1,16 +1,44 @@
 /* The daemons' HTTP server: evhttp on a unix socket (and optionally TCP), the headers sent with
  * every reply, and shutdown. Calls, routing, replies and hijack are in the other lib/http_*.c. */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "berth/cleanup.h"
 #include "berth/http_server.h"
 #include "http_internal.h"
+
+/* Does a live daemon serve addr? A connect alone cannot tell: the socket of an owner that is
+ * being killed (kill -9 just now) still takes connections until the kernel has closed its
+ * files. So ask: a live server answers anything at all; a dying one resets the connection once
+ * it is gone. No answer within the bound counts as alive, a hung daemon is not ours to replace. */
+static bool unix_socket_alive(const struct sockaddr_un *addr)
+{
+	static const char req[] = "GET /_ping HTTP/1.0\r\n\r\n";
+	/* (the timeout bounds a connect that waits for room in a full backlog) */
+	struct timeval tv = {5, 0};
+	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
+	    connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) < 0)
+		return errno == EAGAIN; /* a backlog that stays full: someone owns it */
+	if (send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) < 0)
+		return false;
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	int n;
+	do
+		n = poll(&p, 1, 5000);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return true;
+	char c;
+	return recv(fd, &c, 1, MSG_DONTWAIT) == 1;
+}
 
 static int unix_listen(const char *path, int mode, struct stat *st, struct berth_error *err)
 {
@@ -23,8 +51,7 @@ static int unix_listen(const char *path, int mode, struct stat *st, struct berth
 	if (fd < 0)
 		return berth_err_errno(err, 500, errno, "socket");
 	/* A socket that still answers belongs to a running daemon; one that does not is stale. */
-	_cleanup_close_ int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (probe >= 0 && connect(probe, (struct sockaddr *)&addr, sizeof(addr)) == 0)
+	if (unix_socket_alive(&addr))
 		return berth_err(err, 409, "%s is in use by a running daemon", path);
 	if (unlink(path) < 0 && errno != ENOENT)
 		return berth_err_errno(err, 500, errno, "remove stale socket %s", path);

@@ -130,6 +130,33 @@ print(collections.Counter(i[0] for i in ids).most_common(1)[0][0])')
 	[[ "$output" == *'"Status":"Exited (3) '* ]]
 }
 
+# Docker's client half-closes its side when it has no more input, which can come after the
+# process has exited while output is still queued for it: the stream must end only once that
+# output is written. (docker exec once printed nothing, exit code right, under load.)
+@test "exec and attach: a half-close after the exit does not cut the queued output" {
+	local big='yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c 3000000; exit 3'
+	api_json '/containers/create?name=late' "{\"Image\":\"busybox\",\"Cmd\":[\"sh\",\"-c\",\"$big\"]}" >/dev/null
+	run bash -c "python3 '$BERTH_SRC/tests/system/hijack.py' '$(agent_sock)' \
+		'/containers/late/attach?stream=1&stdout=1' --start late --halfclose-after 1 2>/dev/null | wc -c"
+	echo "attach: $output"
+	[ "$output" = 3000000 ]
+	api_json '/containers/create?name=xsleep' '{"Image":"busybox","Cmd":["sleep","100"]}' >/dev/null
+	api POST /containers/xsleep/start >/dev/null
+	run api_json /containers/xsleep/exec \
+		"{\"AttachStdout\":true,\"AttachStderr\":true,\"Cmd\":[\"sh\",\"-c\",\"$big\"]}"
+	[[ "$output" == *"[201]" ]]
+	local exec_id
+	exec_id=$(echo "${output% \[*}" | jq -r .Id)
+	run bash -c "python3 '$BERTH_SRC/tests/system/hijack.py' '$(agent_sock)' \
+		'/exec/$exec_id/start' --body '{}' --halfclose-after 1 2>/dev/null | wc -c"
+	echo "exec: $output"
+	[ "$output" = 3000000 ]
+	run api GET "/exec/$exec_id/json"
+	[[ "$output" == *'"ExitCode":3'* ]]
+	api DELETE '/containers/xsleep?force=1' >/dev/null
+	api DELETE '/containers/late?force=1' >/dev/null
+}
+
 @test "wait before start (next-exit), stop with timeout, 304s, kill 409" {
 	api_json '/containers/create?name=sleeper' '{"Image":"busybox","Cmd":["sleep","100"]}'
 	api POST '/containers/sleeper/wait?condition=next-exit' >"$BATS_TEST_TMPDIR/wait" &

@@ -48,7 +48,7 @@ agent_kill() {
 	local sig=${1:-TERM} pid
 	pid=$(cat "$BERTH_RUN/test-agent.pid" 2>/dev/null) || return 0
 	kill -"$sig" "$pid" 2>/dev/null || true
-	wait_for 10 sh -c "! kill -0 $pid 2>/dev/null"
+	wait_for 10 pid_gone "$pid" # (kill -0 also succeeds on a zombie)
 	rm -f "$BERTH_RUN/test-agent.pid"
 }
 

@@ -55,7 +55,7 @@ names() {
 }
 
 @test "compose ps: compose v2's columns, one line per replica" {
-	berth compose up -d 2>/dev/null
+	compose_up
 	run berth compose ps
 	[ "$status" -eq 0 ]
 	[[ "${lines[0]}" =~ ^NAME\ +IMAGE\ +COMMAND\ +SERVICE\ +CREATED\ +STATUS\ +PORTS$ ]]
@@ -68,7 +68,7 @@ names() {
 }
 
 @test "compose scale web=5 then web=2 removes the highest numbers; berth scale too" {
-	berth compose up -d 2>/dev/null
+	compose_up
 	run berth compose scale web=5
 	[ "$status" -eq 0 ]
 	[ "$(names)" = "demo-web-1 demo-web-2 demo-web-3 demo-web-4 demo-web-5 " ]
@@ -95,7 +95,7 @@ names() {
 }
 
 @test "a killed replica is restarted and the status endpoint shows the restart" {
-	berth compose up -d 2>/dev/null
+	compose_up
 	local pid
 	pid=$(berth inspect -f '{{.State.Pid}}' demo-web-2)
 	kill -9 "$pid"
@@ -107,7 +107,7 @@ names() {
 }
 
 @test "compose stop, start, restart" {
-	berth compose up -d 2>/dev/null
+	compose_up
 	run berth compose stop
 	[ "$status" -eq 0 ]
 	[ "$(berth ps -q | wc -l)" = 0 ]
@@ -122,7 +122,7 @@ names() {
 }
 
 @test "compose down removes the containers and the network" {
-	berth compose up -d 2>/dev/null
+	compose_up
 	run berth compose down
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"Container demo-web-1  Removed"* ]]

@@ -88,9 +88,7 @@ status_pins_are() {
 	# down to 3: CPU 1 holds one replica, CPU 0 two
 	berth compose scale web=3 >/dev/null 2>&1
 	[ -z "$(berth ps -qa --filter name=pin-web-4)" ]
-	kill -9 "$(cat "$BERTH_RUN/scheduler.pid")"
-	# gone once its status port no longer answers (its socket closes with it)
-	wait_for 5 bash -c '! curl -s -m 1 http://127.0.0.1:7878/healthz >/dev/null'
+	kill9_wait "$(cat "$BERTH_RUN/scheduler.pid")"
 	berth-scheduler >>"$BERTH_RUN/scheduler.log" 2>&1 3>&- &
 	wait_for 10 curl -sf http://127.0.0.1:7878/healthz >/dev/null
 	# a scheduler that lost the load would pick CPU 0 again

@@ -84,7 +84,7 @@ slow() {
 
 @test "scale-down: requests in flight on the removed replica get their whole reply" {
 	write_compose 2
-	berth compose up -d 2>/dev/null
+	compose_up
 	wait_for 20 serving
 	gone=$(berth ps -q --no-trunc --filter name=demo-web-2)
 	# Four slow requests: the round-robin gives each replica two.
@@ -109,7 +109,7 @@ slow() {
 
 @test "scale-down of idle replicas stays near-instant" {
 	write_compose 5
-	berth compose up -d 2>/dev/null
+	compose_up
 	wait_for 20 serving
 	t0=$(now_ms)
 	run berth compose scale web=1
@@ -123,7 +123,7 @@ slow() {
 @test "x-berth.drain_timeout bounds the wait; a request still open then is cut" {
 	write_compose 2 1 stop-first '    x-berth:
       drain_timeout: 1s'
-	berth compose up -d 2>/dev/null
+	compose_up
 	wait_for 20 serving
 	gone=$(berth ps -q --no-trunc --filter name=demo-web-2)
 	slow 2 8
@@ -142,7 +142,7 @@ slow() {
 
 @test "start-first update and down: a request in flight on the old replica completes" {
 	write_compose 1 1 start-first
-	berth compose up -d 2>/dev/null
+	compose_up
 	wait_for 20 serving
 	old=$(berth ps -q --no-trunc --filter label=com.docker.compose.project=demo)
 	slow 1 3

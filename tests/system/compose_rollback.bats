@@ -79,7 +79,7 @@ all_healthy() {
 	berth image tag app:good app:current
 	good=$(berth image inspect -f '{{.Id}}' app:current)
 	write_compose app:current rollback 2 0
-	berth compose up -d 2>/dev/null
+	compose_up
 	wait_for 45 all_healthy 2
 	# The same tag now names an image that serves nothing: its health check fails.
 	berth image import --change 'CMD ["sleep","600"]' "$(busybox_tar)" app:current >/dev/null
@@ -105,7 +105,7 @@ all_healthy() {
 	wait_for 45 all_healthy 3
 	[ "$(image_ids | sort -u)" = "$good" ]
 	# A restarted scheduler keeps the pin.
-	kill -9 "$(cat "$BERTH_RUN/scheduler.pid")"
+	kill9_wait "$(cat "$BERTH_RUN/scheduler.pid")"
 	berth-scheduler >>"$BERTH_RUN/scheduler.log" 2>&1 3>&- &
 	wait_for 20 bash -c '[ "$(curl -s "http://127.0.0.1:7878/services/web?project=demo" | jq -r .update.pinned)" = true ]'
 	sleep 1
@@ -117,7 +117,7 @@ all_healthy() {
 	berth image tag app:good app:current
 	good=$(berth image inspect -f '{{.Id}}' app:current)
 	write_compose app:current rollback 2 0
-	berth compose up -d 2>/dev/null
+	compose_up
 	wait_for 45 all_healthy 2
 	berth image import --change 'CMD ["sleep","600"]' "$(busybox_tar)" app:current >/dev/null
 	run timeout 120 berth compose up -d
@@ -153,7 +153,7 @@ ONE_FAILS='["sh","-c","mkdir /shared/lock 2>/dev/null && exit 1; mkdir -p /www; 
 
 @test "max_failure_ratio 0.5: one failed replica of three is tolerated and the update completes" {
 	write_compose app:good pause 3 0.5
-	berth compose up -d 2>/dev/null
+	compose_up
 	wait_for 45 all_healthy 3
 	write_compose app:good pause 3 0.5 "$ONE_FAILS"
 	run timeout 120 berth compose up -d
@@ -173,7 +173,7 @@ ONE_FAILS='["sh","-c","mkdir /shared/lock 2>/dev/null && exit 1; mkdir -p /www; 
 
 @test "max_failure_ratio 0 (the default): the same failure pauses the update" {
 	write_compose app:good pause 3 0
-	berth compose up -d 2>/dev/null
+	compose_up
 	wait_for 45 all_healthy 3
 	write_compose app:good pause 3 0 "$ONE_FAILS"
 	run timeout 120 berth compose up -d

@@ -57,22 +57,17 @@ ids() {
 	berth inspect -f '{{.Id}}' demo-web-1 demo-web-2 | tr '\n' ' '
 }
 
-gone() {
-	[ ! -e "/proc/$1" ] || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null
-}
-
 # kill -9 of the scheduler; a new one resumes from the state files.
 restart_scheduler() {
 	local pid
 	pid=$(cat "$BERTH_RUN/scheduler.pid")
-	kill -9 "$pid"
-	wait_for 5 gone "$pid"
+	kill9_wait "$pid"
 	berth-scheduler >>"$BERTH_RUN/scheduler.log" 2>&1 3>&- &
 	wait_for 10 bash -c '[ "$(cat "$BERTH_RUN/scheduler.pid")" != '"$pid"' ] && curl -sf 127.0.0.1:7878/healthz'
 }
 
 @test "stop web: db keeps running; web stays exited across a kill -9 of the scheduler; start web brings the same containers back" {
-	berth compose up -d 2>/dev/null
+	compose_up
 	local before
 	before=$(ids)
 	run timeout 20 berth compose stop -t 1 web
@@ -106,7 +101,7 @@ restart_scheduler() {
 }
 
 @test "a replica of a stopped service removed by hand is not recreated until compose up of the service" {
-	berth compose up -d 2>/dev/null
+	compose_up
 	local web1
 	web1=$(berth inspect -f '{{.Id}}' demo-web-1)
 	berth compose stop -t 0 web 2>/dev/null
@@ -126,7 +121,7 @@ restart_scheduler() {
 }
 
 @test "restart web changes the StartedAt of web only; -t bounds the stop; project-wide stop and start still work" {
-	berth compose up -d 2>/dev/null
+	compose_up
 	local db web1 web2
 	db=$(berth inspect -f '{{.State.StartedAt}}' demo-db-1)
 	web1=$(berth inspect -f '{{.State.StartedAt}}' demo-web-1)
@@ -151,7 +146,7 @@ restart_scheduler() {
 }
 
 @test "an unknown service: compose's error and exit 1, nothing changed" {
-	berth compose up -d 2>/dev/null
+	compose_up
 	local verb
 	for verb in stop start restart logs; do
 		run berth compose $verb nope
@@ -185,7 +180,7 @@ services:
     image: busybox
     command: echo other line
 EOF
-	berth compose up -d 2>/dev/null
+	compose_up
 	wait_for 10 bash -c '[ "$(berth inspect -f "{{.State.Status}}" demo-say-1 demo-other-1)" = "exited
 exited" ]'
 	run berth compose logs --no-log-prefix say

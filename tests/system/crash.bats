@@ -97,7 +97,7 @@ cgroup_ids() {
 
 @test "a create the agent died in (no config.json yet) is cleaned up at restart" {
 	berth run -d --name keep busybox sleep 600 >/dev/null
-	kill -9 "$(cat "$BERTH_RUN/agent.pid")"
+	kill9_wait "$(cat "$BERTH_RUN/agent.pid")"
 	half=$(printf 'ab%.0s' $(seq 32))
 	mkdir -p "$BERTH_ROOT/containers/$half/upper"
 	berth system start >/dev/null
@@ -106,4 +106,28 @@ cgroup_ids() {
 	[[ "$output" == "keep Up "* ]]
 	grep -q "half-created" "$BERTH_RUN/agent.log"
 	berth rm -f keep >/dev/null
+}
+
+# The agent refuses to run twice on one $BERTH_RUN by its pid file; an agent that died (a zombie
+# not yet reaped, as right after a kill -9) does not count.
+@test "a dead agent's pid file does not keep a new agent from starting" {
+	local dir=$BATS_TEST_TMPDIR
+	mkdir -p "$dir/run" "$dir/root"
+	cp "$(command -v sleep)" "$dir/berth-agent"
+	# A zombie named berth-agent: its parent does not reap it for 30 s.
+	python3 -c '
+import subprocess, sys, time
+p = subprocess.Popen([sys.argv[1], "0"])
+print(p.pid, flush=True)
+time.sleep(30)
+' "$dir/berth-agent" >"$dir/run/agent.pid" 2>/dev/null </dev/null 3>&- &
+	local parent=$!
+	wait_for 10 bash -c "[ -s '$dir/run/agent.pid' ] && grep -q '^State:.*Z' /proc/\$(cat '$dir/run/agent.pid')/status"
+	BERTH_RUN="$dir/run" BERTH_ROOT="$dir/root" berth-agent >"$dir/agent.log" 2>&1 </dev/null 3>&- &
+	local agent=$!
+	wait_for 10 curl -sf --unix-socket "$dir/run/agent.sock" http://x/_ping >/dev/null ||
+		{ cat "$dir/agent.log"; false; }
+	[ "$(cat "$dir/run/agent.pid")" = "$agent" ]
+	kill "$agent" "$parent"
+	wait "$agent"
 }

@@ -145,10 +145,10 @@ check_exec() {
 # (28.x sends it with create as ConsoleSize, 20.10 resizes after start, so wait a little).
 check_tty() {
 	command -v script >/dev/null || skip "util-linux script is not installed"
-	run bash -c "sleep 2 | script -qec 'stty rows 27 cols 88; $DOCKER -H unix://$BERTH_RUN/agent.sock run -it --rm busybox sh -c \"tty; sleep 0.5; stty size\"' /dev/null | tr -d '\r'"
+	run in_pty "stty rows 27 cols 88; $DOCKER -H unix://$BERTH_RUN/agent.sock run -it --rm busybox sh -c 'tty; sleep 0.5; stty size'"
 	[ "$output" = $'/dev/pts/0\n27 88' ]
 	d run -d --name tt busybox sleep 100
-	run bash -c "sleep 2 | script -qec 'stty rows 29 cols 89; $DOCKER -H unix://$BERTH_RUN/agent.sock exec -it tt sh -c \"tty; sleep 0.5; stty size\"' /dev/null | tr -d '\r'"
+	run in_pty "stty rows 29 cols 89; $DOCKER -H unix://$BERTH_RUN/agent.sock exec -it tt sh -c 'tty; sleep 0.5; stty size'"
 	[ "$output" = $'/dev/pts/0\n29 89' ]
 	d rm -f tt
 }

@@ -44,3 +44,39 @@ wait_for() {
 		sleep 0.05
 	done
 }
+
+# Is process $1 gone? (A zombie counts: it has closed its sockets and files, and kill -0 still
+# succeeds on it until it is reaped.)
+pid_gone() {
+	[ ! -e "/proc/$1" ] || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null
+}
+
+# kill -9 process $1 and wait until it is gone (bounded): SIGKILL is asynchronous, and until the
+# kernel has closed its files a daemon's socket still takes connections.
+kill9_wait() {
+	kill -9 "$1" 2>/dev/null || return 0
+	wait_for 10 pid_gone "$1"
+}
+
+# berth compose up -d, quiet unless it fails: then what it said is in the test's output.
+compose_up() {
+	local out
+	out=$(berth compose up -d "$@" 2>&1) || {
+		echo "compose up -d $*: $out"
+		return 1
+	}
+}
+
+# Run $1 with a pty for the client (util-linux script), its stdin open until the command is
+# done, as a person's would: at EOF script types its EOF character into the terminal, which then
+# echoes it. (A fixed `sleep 2 |` ended the input under load while the command still ran.)
+in_pty() {
+	local hold pid rc
+	exec {hold}< <(exec sleep 120)
+	pid=$!
+	timeout 60 script -qec "$1" /dev/null <&"$hold" | tr -d '\r'
+	rc=${PIPESTATUS[0]}
+	kill "$pid" 2>/dev/null
+	exec {hold}<&-
+	return "$rc"
+}

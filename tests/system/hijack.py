@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # A minimal client for Docker's hijacked streams (attach, exec start), for the system tests:
 # hijack.py SOCK PATH [--body JSON] [--start ID] [--stdin TEXT] [--raw] [--halfclose]
-import argparse, json, socket, struct, sys
+#           [--halfclose-after SECONDS] (half-close late, without reading meanwhile)
+import argparse, json, socket, struct, sys, time
 
 p = argparse.ArgumentParser()
 p.add_argument("sock")
@@ -11,6 +12,7 @@ p.add_argument("--start")
 p.add_argument("--stdin")
 p.add_argument("--raw", action="store_true")
 p.add_argument("--halfclose", action="store_true")
+p.add_argument("--halfclose-after", type=float)
 p.add_argument("--timeout", type=float, default=20)
 a = p.parse_args()
 
@@ -44,6 +46,9 @@ if a.start:
     r = c.recv(4096).split(b"\r\n")[0].decode()
     sys.stderr.write("START " + r + "\n")
     c.close()
+if a.halfclose_after is not None:
+    time.sleep(a.halfclose_after)
+    s.shutdown(socket.SHUT_WR)
 data = rest
 try:
     while True:

@@ -193,9 +193,12 @@ teardown() {
 	kill -9 "$wpid"
 	pkill -P "$holder" sleep
 	kill "$holder" || true
-	run wait "$client"
-	[ "$status" -ne 0 ]
+	# (not `run wait`: run's subshell is not the client's parent, so it would not wait)
+	local rc=0
+	wait "$client" || rc=$?
 	run cat "$d/out"
+	echo "import: exit $rc, $output"
+	[ "$rc" -ne 0 ]
 	[[ "$output" =~ "image worker was killed by signal 9" ]]
 	run berth image inspect killed:1
 	[ "$status" -ne 0 ]

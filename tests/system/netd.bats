@@ -42,7 +42,7 @@ netd_kill() {
 	local pid
 	pid=$(cat "$BERTH_RUN/test-netd.pid")
 	kill -"${1:-TERM}" "$pid"
-	wait_for 10 sh -c "! kill -0 $pid 2>/dev/null"
+	wait_for 10 pid_gone "$pid" # (kill -0 also succeeds on a zombie)
 }
 
 in_ns() {
@@ -380,7 +380,7 @@ for e in sorted(json.load(sys.stdin), key=lambda e: e["ContainerId"]):
 	[ ! -e "$BERTH_RUN/netns/$(cid 12)" ]
 	pid=$(cat "$BERTH_RUN/netd.pid")
 	kill -TERM "$pid"
-	wait_for 10 sh -c "! kill -0 $pid 2>/dev/null"
+	wait_for 10 pid_gone "$pid" # (kill -0 also succeeds on a zombie)
 	[ ! -e "$BERTH_RUN/netd.pid" ]
 	[ -e "$BERTH_RUN/netns/$b" ]
 	ip link show berth0 >/dev/null

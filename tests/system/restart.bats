@@ -27,8 +27,7 @@ events() { # events SINCE [FILTER-JSON]: the container events from SINCE until n
 }
 
 agent_restart() {
-	kill -9 "$(cat "$BERTH_RUN/agent.pid")"
-	wait_for 5 sh -c "! kill -0 $(cat "$BERTH_RUN/agent.pid") 2>/dev/null"
+	kill9_wait "$(cat "$BERTH_RUN/agent.pid")"
 	berth system start >/dev/null
 }
 
@@ -118,8 +117,9 @@ starts = [json.loads(l)["timeNano"] for l in sys.argv[1].splitlines() if l.strip
 gaps = [(b - a) / 1e9 for a, b in zip(starts, starts[1:])]
 print(gaps)
 assert len(gaps) >= 2
+# events are stamped when published, so a gap may come out a hair under its backoff
 for g in gaps[:2]:
-    assert 0.3 <= g <= 0.45, g
+    assert 0.29 <= g <= 0.45, g
 EOF
 }
 
@@ -191,9 +191,8 @@ EOF
 @test "an always container whose process died while the agent was down comes back" {
 	berth run -d --restart always --name down busybox sleep 600
 	pid=$(berth inspect -f '{{.State.Pid}}' down)
-	kill -9 "$(cat "$BERTH_RUN/agent.pid")"
-	kill -9 "$pid"
-	sleep 0.3
+	kill9_wait "$(cat "$BERTH_RUN/agent.pid")"
+	kill9_wait "$pid"
 	berth system start >/dev/null
 	wait_for 10 sh -c "[ \"\$(berth inspect -f '{{.State.Status}} {{.RestartCount}}' down)\" = 'running 1' ]"
 }

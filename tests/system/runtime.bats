@@ -131,7 +131,8 @@ container_shim() {
 
 @test "the shim is detached: killing the agent's process group spares the container" {
 	berth run -d --name survivor busybox sh -c 'i=0; while true; do echo $i; i=$((i+1)); sleep 0.1; done' >/dev/null
-	agent=$(cat "$BERTH_RUN/agent.pid") # not pgrep: a fork about to exec a shim is also berth-agent
+	# (its pid file: pgrep -x berth-agent also finds a child it is spawning, before the exec)
+	agent=$(cat "$BERTH_RUN/agent.pid")
 	shim=$(container_shim survivor)
 	[ -n "$shim" ]
 	[ "$(ps -o comm= -p "$shim")" = berth-shim ]
@@ -144,6 +145,7 @@ container_shim() {
 	else
 		kill -9 "$agent"
 	fi
+	wait_for 10 pid_gone "$agent"
 	sleep 0.5
 	kill -0 "$shim"
 	berth_start
@@ -159,13 +161,13 @@ container_shim() {
 	berth run -d --name quick busybox sh -c 'sleep 1; exit 9' >/dev/null
 	shim=$(container_shim quick)
 	[ -n "$shim" ]
-	kill -9 "$(cat "$BERTH_RUN/agent.pid")"
-	sleep 2
+	pid=$(berth inspect -f '{{.State.Pid}}' quick)
+	kill9_wait "$(cat "$BERTH_RUN/agent.pid")"
+	wait_for 10 pid_gone "$pid"
 	berth_start
-	run berth inspect -f '{{.State.Status}} {{.State.ExitCode}}' quick
-	[ "$output" = "exited 9" ]
+	wait_for 10 bash -c '[ "$(berth inspect -f "{{.State.Status}} {{.State.ExitCode}}" quick)" = "exited 9" ]'
 	# the container's shim has gone once it recorded the exit
-	! kill -0 "$shim" 2>/dev/null
+	wait_for 10 pid_gone "$shim"
 }
 
 @test "a killed shim: the container is reported dead, not left unaccounted" {
@@ -188,12 +190,6 @@ container_shim() {
 	[ "${lines[3]}" -gt 1 ]
 	run -127 berth exec ex nosuch
 	[ "$status" -eq 127 ]
-}
-
-# A pty for the client: util-linux script. Its stdin stays open (sleep), as a person's would:
-# at EOF script types its EOF character into the terminal, which then echoes it.
-in_pty() {
-	sleep "${PTY_HOLD:-2}" | script -qec "$1" /dev/null | tr -d '\r'
 }
 
 @test "-it: the container's terminal has the client's size before the command runs" {

@@ -106,7 +106,7 @@ running() {
 	sapi PUT /projects/k9 "$(model k9 1)" >/dev/null
 	sapi POST /projects/k9/scale '{"web": 50}' >/dev/null &
 	sleep 0.15
-	kill -9 "$(cat "$BERTH_RUN/scheduler.pid")"
+	kill9_wait "$(cat "$BERTH_RUN/scheduler.pid")"
 	wait
 	berth-scheduler >>"$BERTH_RUN/scheduler.log" 2>&1 3>&- &
 	wait_for 10 bash -c '[ "$(berth ps -q | wc -l)" = 50 ]'
@@ -202,4 +202,60 @@ running() {
 	[ "$(berth ps -aq | wc -l)" = 0 ]
 	run sapi GET /projects/none
 	[ "${lines[-1]}" = 404 ]
+}
+
+# A stand-in for a previous owner of a socket: stale (bound, then gone), dying (takes
+# connections but answers nothing, as a daemon does for a moment after kill -9, then goes
+# away after 1 s) or live (answers). It touches $2.ready once it listens.
+socket_owner() {
+	python3 -c '
+import os, socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(8)
+open(sys.argv[2] + ".ready", "w").close()
+if sys.argv[2].endswith("dying"):
+    time.sleep(1)
+while sys.argv[2].endswith("live"):
+    c, _ = s.accept()
+    c.recv(4096)
+    c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n")
+    c.close()
+' "$@" </dev/null >/dev/null 2>&1 3>&-
+}
+
+# A second scheduler on its own run and state dirs: sched2 LOG
+sched2() {
+	BERTH_RUN="$BATS_TEST_TMPDIR/run" BERTH_ROOT="$BATS_TEST_TMPDIR/root" exec \
+		berth-scheduler --status-addr none >>"$1" 2>&1 </dev/null 3>&-
+}
+
+sched2_ping() {
+	curl -sf --max-time 5 --unix-socket "$BATS_TEST_TMPDIR/run/scheduler.sock" http://x/_ping >/dev/null
+}
+
+@test "socket in use: a stale or dying owner is replaced, a live one is not" {
+	local dir="$BATS_TEST_TMPDIR" pid
+	local sock="$dir/run/scheduler.sock"
+	mkdir -p "$dir/run" "$dir/root"
+	for owner in stale dying; do
+		rm -f "$sock"
+		socket_owner "$sock" "$dir/$owner" &
+		wait_for 10 test -e "$dir/$owner.ready"
+		sched2 "$dir/$owner.log" &
+		pid=$!
+		wait_for 20 sched2_ping || { cat "$dir/$owner.log"; false; }
+		grep -q "listening on $sock" "$dir/$owner.log"
+		! grep -q "in use" "$dir/$owner.log"
+		kill "$pid"
+		wait "$pid"
+	done
+	rm -f "$sock"
+	socket_owner "$sock" "$dir/live" &
+	local owner_pid=$!
+	wait_for 10 test -e "$dir/live.ready"
+	run timeout 20 bash -c "$(declare -f sched2); sched2 /dev/stdout"
+	kill "$owner_pid"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"$sock is in use by a running daemon"* ]]
 }
