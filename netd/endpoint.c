@@ -46,6 +46,10 @@ void netd_endpoint_forget(struct netd *nd, struct netd_endpoint *ep)
 			break;
 		}
 	ep->next = NULL;
+	if (ep->nat_rules) {
+		ep->nat_rules = false;
+		netd_firewall_ports_changed(nd, NULL);
+	}
 }
 
 void netd_endpoint_netns_path(struct netd *nd, const char *id, char *out, size_t size)

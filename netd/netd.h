@@ -72,8 +72,14 @@ struct netd_endpoint {
 	bool draining; /* POST .../drain: its backends take no new connections (not saved) */
 
 	bool unhealthy; /* POST .../health false: the same on balanced ports (saved) */
+	bool nat_rules; /* its ports are in the firewall table (port mode nat) */
 	struct netd_endpoint *next;
 };
+
+/* How published single-backend TCP ports reach their container: DNAT in berth's nftables
+ * table (the proxy still holds the port), or netd's proxy. UDP and balanced ports always go
+ * through the proxy. */
+enum netd_port_mode { NETD_PORTS_NAT, NETD_PORTS_PROXY };
 
 struct netd_config {
 	char bridge_name[IFNAMSIZ];
@@ -83,6 +89,7 @@ struct netd_config {
 	int n_upstreams;
 	bool upstreams_given;
 	bool no_firewall; /* --no-firewall: leave nftables alone (no NAT, no isolation) */
+	enum netd_port_mode port_mode; /* --port-mode, $BERTH_PORT_MODE */
 };
 
 struct netd {
@@ -99,6 +106,7 @@ struct netd {
 	struct event *drain_check;
 	char state_path[PATH_MAX];
 	char netns_dir[PATH_MAX];
+	bool fw_defer; /* recovery: one firewall sync at its end, not one per endpoint */
 };
 
 /* network.c */
@@ -159,6 +167,15 @@ void netd_endpoint_backends_sync(struct netd *nd, struct netd_endpoint *ep);
 /* firewall.c: replace `table ip berth` with the rules of the current bridge networks
  * (outbound NAT, isolation, internal networks) in one nftables transaction. */
 int netd_firewall_sync(struct netd *nd, struct berth_error *err);
+/* Does p of ep go through DNAT (port mode nat, TCP, not balanced, ep set up on a bridge)? */
+bool netd_port_natted(const struct netd *nd, const struct netd_endpoint *ep,
+		      const struct netd_port *p);
+bool netd_endpoint_natted(const struct netd *nd, const struct netd_endpoint *ep);
+/* ep's DNAT rules may have changed (set up, moved): rebuild the table if ep has or had any;
+ * ep NULL: rebuild anyway. A failure is logged (the proxy, which still listens with ep as its
+ * backend, then serves the port). */
+void netd_firewall_ports_changed(struct netd *nd, struct netd_endpoint *ep);
+const char *netd_port_mode_name(enum netd_port_mode m);
 
 /* recover.c */
 int netd_recover(struct netd *nd, struct berth_error *err);
