@@ -175,7 +175,8 @@ bool netd_port_natted(const struct netd *nd, const struct netd_endpoint *ep,
 		      const struct netd_port *p)
 {
 	return nd->cfg.port_mode == NETD_PORTS_NAT && !nd->cfg.no_firewall &&
-	       ep->mode == NETD_MODE_BRIDGE && !ep->creating && ep->n_att && ep->att[0].ip &&
+	       ep->mode == NETD_MODE_BRIDGE && !ep->creating && !ep->draining && ep->n_att &&
+	       ep->att[0].ip &&
 	       p->proto == PROXY_TCP && !(p->service && p->service[0]);
 }
 

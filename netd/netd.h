@@ -167,7 +167,8 @@ void netd_endpoint_backends_sync(struct netd *nd, struct netd_endpoint *ep);
 /* firewall.c: replace `table ip berth` with the rules of the current bridge networks
  * (outbound NAT, isolation, internal networks) in one nftables transaction. */
 int netd_firewall_sync(struct netd *nd, struct berth_error *err);
-/* Does p of ep go through DNAT (port mode nat, TCP, not balanced, ep set up on a bridge)? */
+/* Does p of ep go through DNAT (port mode nat, TCP, not balanced, ep set up on a bridge and
+ * not draining: a drained port falls back to the proxy, which refuses new connections)? */
 bool netd_port_natted(const struct netd *nd, const struct netd_endpoint *ep,
 		      const struct netd_port *p);
 bool netd_endpoint_natted(const struct netd *nd, const struct netd_endpoint *ep);

@@ -187,6 +187,23 @@ teardown() {
 	[ "$(stat_of Accepted)" -eq $((before + 4)) ]
 }
 
+@test "a drain takes the rule away (the proxy refuses new connections); undrain restores it" {
+	a=$(cid a1)
+	run napi POST "/endpoints/$a/drain" '{"TimeoutMs":0}'
+	[ "$output" = '{"Connections":0} [200]' ]
+	run nft list chain ip berth ports
+	[[ "$output" != *'dnat to 10.88.0.2:8080'* ]]
+	run curl -s -m 3 http://127.0.0.1:9000/
+	[ "$status" -ne 0 ]
+	[ -z "$output" ]
+	run napi DELETE "/endpoints/$a/drain"
+	[[ "$output" == *"[204]" ]]
+	run nft list chain ip berth ports
+	[[ "$output" == *'tcp dport 9000 dnat to 10.88.0.2:8080'* ]]
+	run curl -s -m 3 http://127.0.0.1:9000/
+	[ "$output" = web ]
+}
+
 @test "the rule goes with its endpoint" {
 	run napi DELETE "/endpoints/$(cid d1)"
 	[[ "$output" == *"[204]" ]]
