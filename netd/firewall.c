@@ -70,7 +70,8 @@ char *firewall_render_nat(const struct firewall_net *nets, size_t n,
 		if (ports[i].host_port < 1 || ports[i].host_port > 65535 ||
 		    ports[i].backend_port < 1 || ports[i].backend_port > 65535 ||
 		    !ports[i].backend_ip) {
-			berth_err(err, 400, "published port %d -> %d cannot go into an nftables rule",
+			berth_err(err, 400,
+				  "published port %d -> %d cannot go into an nftables rule",
 				  ports[i].host_port, ports[i].backend_port);
 			return NULL;
 		}
@@ -95,10 +96,11 @@ char *firewall_render_nat(const struct firewall_net *nets, size_t n,
 		/* route_localnet (needed to DNAT 127.0.0.1) would also let a container send to
 		 * the host's loopback services: only replies may come in that way. */
 		if (n)
-			fprintf(f, "\tchain input {\n\t\ttype filter hook input priority filter; "
-				   "policy accept;\n"
-				   "\t\tiifname @bridges ip daddr 127.0.0.0/8 ct direction original "
-				   "drop\n\t}\n");
+			fprintf(f,
+				"\tchain input {\n\t\ttype filter hook input priority filter; "
+				"policy accept;\n"
+				"\t\tiifname @bridges ip daddr 127.0.0.0/8 ct direction original "
+				"drop\n\t}\n");
 	}
 	/* Only drops here: traffic this table does not drop is left to the host's other rules. */
 	fprintf(f, "\tchain forward {\n\t\ttype filter hook forward priority filter; policy "
@@ -137,8 +139,8 @@ char *firewall_render_nat(const struct firewall_net *nets, size_t n,
 		for (size_t i = 0; i < n; i++) {
 			char cidr[20];
 			ipam_format_cidr(nets[i].subnet, nets[i].prefix, cidr);
-			fprintf(f, "\t\tip saddr %s oifname \"%s\" ct status dnat masquerade\n", cidr,
-				nets[i].bridge);
+			fprintf(f, "\t\tip saddr %s oifname \"%s\" ct status dnat masquerade\n",
+				cidr, nets[i].bridge);
 		}
 	}
 	fprintf(f, "\t}\n}\n");
@@ -176,8 +178,7 @@ bool netd_port_natted(const struct netd *nd, const struct netd_endpoint *ep,
 {
 	return nd->cfg.port_mode == NETD_PORTS_NAT && !nd->cfg.no_firewall &&
 	       ep->mode == NETD_MODE_BRIDGE && !ep->creating && !ep->draining && ep->n_att &&
-	       ep->att[0].ip &&
-	       p->proto == PROXY_TCP && !(p->service && p->service[0]);
+	       ep->att[0].ip && p->proto == PROXY_TCP && !(p->service && p->service[0]);
 }
 
 bool netd_endpoint_natted(const struct netd *nd, const struct netd_endpoint *ep)
@@ -282,8 +283,8 @@ int netd_firewall_sync(struct netd *nd, struct berth_error *err)
 		return -1;
 	int rc = firewall_apply(script, err);
 	if (rc == 0)
-		log_debug("nftables: table ip " FIREWALL_TABLE " set for %zu networks, %zu ports", n,
-			  n_ports);
+		log_debug("nftables: table ip " FIREWALL_TABLE " set for %zu networks, %zu ports",
+			  n, n_ports);
 	free(script);
 	return rc;
 }

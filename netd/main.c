@@ -165,7 +165,8 @@ static int netd_parse_args(int argc, char **argv, struct netd_config *cfg, int *
 		return -1;
 	}
 	if (!mode && env && *env && netd_parse_port_mode(env, &cfg->port_mode) < 0) {
-		fprintf(stderr, "berth-netd: BERTH_PORT_MODE: invalid mode %s: expected nat or proxy\n",
+		fprintf(stderr,
+			"berth-netd: BERTH_PORT_MODE: invalid mode %s: expected nat or proxy\n",
 			env);
 		return -1;
 	}

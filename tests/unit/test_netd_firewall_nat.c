@@ -39,7 +39,10 @@ static void test_render_ports(void **state)
 	struct firewall_net nets[] = {fwn_net("berth0", "10.88.0.0/16", false),
 				      fwn_net("br-internal1234", "10.90.0.0/24", true)};
 	struct firewall_port ports[] = {
-	    {.host_ip = 0, .host_port = 9000, .backend_ip = fwn_ip("10.88.0.2"), .backend_port = 8080},
+	    {.host_ip = 0,
+	     .host_port = 9000,
+	     .backend_ip = fwn_ip("10.88.0.2"),
+	     .backend_port = 8080},
 	    {.host_ip = fwn_ip("127.0.0.1"),
 	     .host_port = 9001,
 	     .backend_ip = fwn_ip("10.90.0.3"),
