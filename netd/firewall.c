@@ -1,15 +1,14 @@
 /* berth's nftables table: rendered from the bridge networks, applied through libnftables. */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <arpa/inet.h>
 #include <nftables/libnftables.h>
 
 #include "berth/log.h"
 #include "firewall.h"
 #include "ipam.h"
-#include "link.h"
 #include "netd.h"
 
 static bool firewall_name_ok(const char *s)
@@ -23,23 +22,69 @@ static bool firewall_name_ok(const char *s)
 	return true;
 }
 
-/* port mode nat: the ports chain, jumped to for traffic to a local address arriving from
- * outside (prerouting) and made by the host itself (output), as Docker's DOCKER chain. */
+static bool firewall_ports_ok(const struct firewall_port *ports, size_t n, struct berth_error *err)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ports[i].host_port < 1 || ports[i].host_port > 65535 ||
+		    ports[i].backend_port < 1 || ports[i].backend_port > 65535 ||
+		    !ports[i].backend_ip) {
+			berth_err(err, 400,
+				  "published port %d -> %d cannot go into an nftables rule",
+				  ports[i].host_port, ports[i].backend_port);
+			return false;
+		}
+	return true;
+}
+
+/* A port's key in its map: "9000" in ports_any, "127.0.0.1 . 9000" in ports_ip. */
+static const char *firewall_port_key(const struct firewall_port *p, char out[32])
+{
+	char host[16];
+	ipam_format_ip(p->host_ip, host);
+	if (p->host_ip)
+		snprintf(out, 32, "%s . %d", host, p->host_port);
+	else
+		snprintf(out, 32, "%d", p->host_port);
+	return p->host_ip ? "ports_ip" : "ports_any";
+}
+
+static void firewall_port_value(const struct firewall_port *p, char out[32])
+{
+	char backend[16];
+	ipam_format_ip(p->backend_ip, backend);
+	snprintf(out, 32, "%s . %d", backend, p->backend_port);
+}
+
+static void firewall_render_map(FILE *f, const char *name, const char *key_type,
+				const struct firewall_port *ports, size_t n_ports)
+{
+	fprintf(f, "\tmap %s {\n\t\ttype %s : ipv4_addr . inet_service\n", name, key_type);
+	const char *sep = "\t\telements = { ";
+	for (size_t i = 0; i < n_ports; i++) {
+		char key[32], value[32];
+		if (strcmp(firewall_port_key(&ports[i], key), name) != 0)
+			continue;
+		firewall_port_value(&ports[i], value);
+		fprintf(f, "%s%s : %s", sep, key, value);
+		sep = ", ";
+	}
+	/* nft refuses an empty element list. */
+	fprintf(f, "%s\t}\n", strcmp(sep, ", ") == 0 ? " }\n" : "");
+}
+
+/* port mode nat: a map per kind of port (every local address, or one), looked up from the
+ * ports chain, which is jumped to for traffic to a local address arriving from outside
+ * (prerouting) and made by the host itself (output), as Docker's DOCKER chain. Maps rather
+ * than a rule per port: a port comes and goes as one element, without rebuilding the table. */
 static void firewall_render_ports(FILE *f, const struct firewall_port *ports, size_t n_ports)
 {
-	fprintf(f, "\tchain ports {\n");
-	for (size_t i = 0; i < n_ports; i++) {
-		const struct firewall_port *p = &ports[i];
-		char host[16], backend[16];
-		ipam_format_ip(p->host_ip, host);
-		ipam_format_ip(p->backend_ip, backend);
-		fprintf(f, "\t\t");
-		if (p->host_ip)
-			fprintf(f, "ip daddr %s ", host);
-		fprintf(f, "tcp dport %d dnat to %s:%d\n", p->host_port, backend, p->backend_port);
-	}
+	firewall_render_map(f, "ports_any", "inet_service", ports, n_ports);
+	firewall_render_map(f, "ports_ip", "ipv4_addr . inet_service", ports, n_ports);
 	/* Output has no "dstnat" keyword in nft 1.0.6: -100 is its value. */
-	fprintf(f, "\t}\n"
+	fprintf(f, "\tchain ports {\n"
+		   "\t\tdnat ip to tcp dport map @ports_any\n"
+		   "\t\tdnat ip to ip daddr . tcp dport map @ports_ip\n"
+		   "\t}\n"
 		   "\tchain prerouting {\n"
 		   "\t\ttype nat hook prerouting priority dstnat; policy accept;\n"
 		   "\t\tfib daddr type local jump ports\n"
@@ -48,6 +93,33 @@ static void firewall_render_ports(FILE *f, const struct firewall_port *ports, si
 		   "\t\ttype nat hook output priority -100; policy accept;\n"
 		   "\t\tfib daddr type local jump ports\n"
 		   "\t}\n");
+}
+
+char *firewall_render_port_update(const struct firewall_port *old, size_t n_old,
+				  const struct firewall_port *now, size_t n_now,
+				  struct berth_error *err)
+{
+	if (!firewall_ports_ok(old, n_old, err) || !firewall_ports_ok(now, n_now, err))
+		return NULL;
+	char *buf = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&buf, &size);
+	if (!f)
+		abort();
+	for (size_t i = 0; i < n_old; i++) {
+		char key[32];
+		const char *map = firewall_port_key(&old[i], key);
+		fprintf(f, "delete element ip " FIREWALL_TABLE " %s { %s }\n", map, key);
+	}
+	for (size_t i = 0; i < n_now; i++) {
+		char key[32], value[32];
+		const char *map = firewall_port_key(&now[i], key);
+		firewall_port_value(&now[i], value);
+		fprintf(f, "add element ip " FIREWALL_TABLE " %s { %s : %s }\n", map, key, value);
+	}
+	if (fclose(f) != 0)
+		abort();
+	return buf;
 }
 
 char *firewall_render(const struct firewall_net *nets, size_t n, struct berth_error *err)
@@ -66,15 +138,8 @@ char *firewall_render_nat(const struct firewall_net *nets, size_t n,
 				  nets[i].bridge);
 			return NULL;
 		}
-	for (size_t i = 0; i < n_ports; i++)
-		if (ports[i].host_port < 1 || ports[i].host_port > 65535 ||
-		    ports[i].backend_port < 1 || ports[i].backend_port > 65535 ||
-		    !ports[i].backend_ip) {
-			berth_err(err, 400,
-				  "published port %d -> %d cannot go into an nftables rule",
-				  ports[i].host_port, ports[i].backend_port);
-			return NULL;
-		}
+	if (!firewall_ports_ok(ports, n_ports, err))
+		return NULL;
 	char *buf = NULL;
 	size_t size = 0;
 	FILE *f = open_memstream(&buf, &size);
@@ -130,11 +195,12 @@ char *firewall_render_nat(const struct firewall_net *nets, size_t n,
 		ipam_format_cidr(nets[i].subnet, nets[i].prefix, cidr);
 		fprintf(f, "\t\tip saddr %s oifname != \"%s\" masquerade\n", cidr, nets[i].bridge);
 	}
-	if (nat && n_ports && n) {
+	if (nat && n) {
 		/* Docker's hairpin masquerade: connections the host makes (127.0.0.1 included, so
 		 * that replies come back through conntrack) come from the gateway; so do those a
 		 * container makes to a port of its own network (else the backend would answer it
-		 * directly over the bridge, bypassing the un-DNAT). */
+		 * directly over the bridge, bypassing the un-DNAT). There with no port yet: a port
+		 * comes as a map element alone. */
 		fprintf(f, "\t\toifname @bridges fib saddr type local ct status dnat masquerade\n");
 		for (size_t i = 0; i < n; i++) {
 			char cidr[20];
@@ -165,126 +231,7 @@ int firewall_apply(const char *script, struct berth_error *err)
 		berth_err(err, 500, "nftables: %s", msg[0] ? msg : "the rules were refused");
 	}
 	nft_ctx_free(ctx);
+	/* Parsing a big table (a port per line) leaves megabytes of freed heap behind. */
+	malloc_trim(0);
 	return rc == 0 ? 0 : -1;
-}
-
-const char *netd_port_mode_name(enum netd_port_mode m)
-{
-	return m == NETD_PORTS_NAT ? "nat" : "proxy";
-}
-
-bool netd_port_natted(const struct netd *nd, const struct netd_endpoint *ep,
-		      const struct netd_port *p)
-{
-	return nd->cfg.port_mode == NETD_PORTS_NAT && !nd->cfg.no_firewall &&
-	       ep->mode == NETD_MODE_BRIDGE && !ep->creating && !ep->draining && ep->n_att &&
-	       ep->att[0].ip && p->proto == PROXY_TCP && !(p->service && p->service[0]);
-}
-
-bool netd_endpoint_natted(const struct netd *nd, const struct netd_endpoint *ep)
-{
-	for (size_t i = 0; i < ep->n_ports; i++)
-		if (netd_port_natted(nd, ep, &ep->ports[i]))
-			return true;
-	return false;
-}
-
-void netd_firewall_ports_changed(struct netd *nd, struct netd_endpoint *ep)
-{
-	bool natted = ep && netd_endpoint_natted(nd, ep);
-	if (ep && !natted && !ep->nat_rules)
-		return; /* nothing of ep in the table before or after */
-	if (ep && natted && !ep->nat_rules && ep->att[0].host_veth[0]) {
-		/* With br_netfilter loaded (bridge-nf-call-iptables), a container's connection to
-		 * its own published port is DNAT'd back to it and bridged out the port it came in
-		 * on: the port needs hairpin mode, as Docker sets with --userland-proxy=false. */
-		struct berth_error e = {0};
-		if (link_set_hairpin(nd->sk, ep->att[0].host_veth, &e) < 0)
-			log_warn("endpoint %.12s: %s", ep->id, e.msg);
-	}
-	if (ep)
-		ep->nat_rules = natted;
-	if (nd->fw_defer)
-		return;
-	struct berth_error err = {0};
-	if (netd_firewall_sync(nd, &err) < 0)
-		log_warn("published ports stay on the proxy: %s", err.msg);
-}
-
-/* DNAT of 127.0.0.1 routes a packet with a loopback source out of the bridge: the kernel
- * drops that as a martian unless route_localnet is on there (Docker does the same). */
-static void firewall_route_localnet(const char *bridge)
-{
-	char path[128];
-	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/route_localnet", bridge);
-	FILE *f = fopen(path, "we");
-	bool ok = f && fputs("1\n", f) >= 0;
-	if (f && fclose(f) != 0)
-		ok = false;
-	if (!ok)
-		log_warn("%s: cannot set route_localnet: 127.0.0.1 will not reach published ports",
-			 bridge);
-}
-
-static struct firewall_port *firewall_collect_ports(struct netd *nd, size_t *n)
-{
-	size_t cap = 0;
-	for (struct netd_endpoint *ep = nd->endpoints; ep; ep = ep->next)
-		cap += ep->n_ports;
-	struct firewall_port *ports = calloc(cap + 1, sizeof(*ports));
-	if (!ports)
-		abort();
-	*n = 0;
-	for (struct netd_endpoint *ep = nd->endpoints; ep; ep = ep->next)
-		for (size_t i = 0; i < ep->n_ports; i++) {
-			const struct netd_port *p = &ep->ports[i];
-			if (!netd_port_natted(nd, ep, p))
-				continue;
-			struct in_addr a = {0};
-			inet_pton(AF_INET, p->host_ip, &a); /* validated when bound */
-			ports[*n] = (struct firewall_port){.host_ip = ntohl(a.s_addr),
-							   .host_port = p->host_port,
-							   .backend_ip = ep->att[0].ip,
-							   .backend_port = p->container_port};
-			(*n)++;
-		}
-	return ports;
-}
-
-int netd_firewall_sync(struct netd *nd, struct berth_error *err)
-{
-	if (nd->cfg.no_firewall)
-		return 0;
-	bool nat = nd->cfg.port_mode == NETD_PORTS_NAT;
-	size_t n = 0;
-	for (struct netd_network *net = nd->networks; net; net = net->next)
-		n++;
-	struct firewall_net *nets = calloc(n + 1, sizeof(*nets));
-	if (!nets)
-		abort();
-	n = 0;
-	for (struct netd_network *net = nd->networks; net; net = net->next) {
-		if (net->driver != NETD_DRIVER_BRIDGE || net->ipam.prefix <= 0)
-			continue;
-		snprintf(nets[n].bridge, sizeof(nets[n].bridge), "%s", net->bridge);
-		nets[n].subnet = net->ipam.subnet;
-		nets[n].prefix = net->ipam.prefix;
-		nets[n].internal = net->internal;
-		if (nat)
-			firewall_route_localnet(net->bridge);
-		n++;
-	}
-	size_t n_ports = 0;
-	struct firewall_port *ports = nat ? firewall_collect_ports(nd, &n_ports) : NULL;
-	char *script = firewall_render_nat(nets, n, ports, n_ports, err);
-	free(nets);
-	free(ports);
-	if (!script)
-		return -1;
-	int rc = firewall_apply(script, err);
-	if (rc == 0)
-		log_debug("nftables: table ip " FIREWALL_TABLE " set for %zu networks, %zu ports",
-			  n, n_ports);
-	free(script);
-	return rc;
 }

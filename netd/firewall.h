@@ -40,6 +40,11 @@ char *firewall_render(const struct firewall_net *nets, size_t n, struct berth_er
 char *firewall_render_nat(const struct firewall_net *nets, size_t n,
 			  const struct firewall_port *ports, size_t n_ports,
 			  struct berth_error *err);
+/* The nft script that turns one endpoint's DNAT map elements from old (what the kernel has)
+ * into now, as one transaction; it fails (and changes nothing) if an old one is missing. */
+char *firewall_render_port_update(const struct firewall_port *old, size_t n_old,
+				  const struct firewall_port *now, size_t n_now,
+				  struct berth_error *err);
 /* Run a script through libnftables as one transaction. */
 int firewall_apply(const char *script, struct berth_error *err);
 

@@ -13,6 +13,7 @@
 
 #include "berth/error.h"
 #include "berth/id.h"
+#include "firewall.h"
 #include "ipam.h"
 #include "ports.h"
 #include "proxy.h"
@@ -72,7 +73,8 @@ struct netd_endpoint {
 	bool draining; /* POST .../drain: its backends take no new connections (not saved) */
 
 	bool unhealthy; /* POST .../health false: the same on balanced ports (saved) */
-	bool nat_rules; /* its ports are in the firewall table (port mode nat) */
+	struct firewall_port *fw_ports; /* its DNAT map elements in the kernel (port mode nat) */
+	size_t n_fw_ports;
 	struct netd_endpoint *next;
 };
 
@@ -172,10 +174,11 @@ int netd_firewall_sync(struct netd *nd, struct berth_error *err);
 bool netd_port_natted(const struct netd *nd, const struct netd_endpoint *ep,
 		      const struct netd_port *p);
 bool netd_endpoint_natted(const struct netd *nd, const struct netd_endpoint *ep);
-/* ep's DNAT rules may have changed (set up, moved): rebuild the table if ep has or had any;
- * ep NULL: rebuild anyway. A failure is logged (the proxy, which still listens with ep as its
- * backend, then serves the port). */
-void netd_firewall_ports_changed(struct netd *nd, struct netd_endpoint *ep);
+/* ep's DNAT map elements may have changed (set up, moved, drained, gone: ep no longer in the
+ * list): replace its elements in one small transaction, or the whole table if that fails. A
+ * failure of both is logged (the proxy, which still listens with ep as its backend, then
+ * serves the port). */
+void netd_firewall_ports_changed(struct netd *nd, struct netd_endpoint *ep, bool gone);
 const char *netd_port_mode_name(enum netd_port_mode m);
 
 /* recover.c */

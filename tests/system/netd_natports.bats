@@ -96,8 +96,9 @@ teardown() {
 	httpd web "$BERTH_RUN/netns/$a" 0.0.0.0:8080
 	wait_for 5 curl -sf -m 1 -o /dev/null http://10.88.0.2:8080/
 	run nft list table ip berth
-	[[ "$output" == *'tcp dport 9000 dnat to 10.88.0.2:8080'* ]]
+	[[ "$output" == *'9000 : 10.88.0.2 . 8080'* ]]
 	[[ "$output" == *'fib daddr type local jump ports'* ]]
+	[[ "$output" == *'dnat ip to tcp dport map @ports_any'* ]]
 	[ "$(cat /proc/sys/net/ipv4/conf/berth0/route_localnet)" = 1 ]
 	run curl -s -m 3 http://127.0.0.1:9000/
 	[ "$output" = web ]
@@ -151,8 +152,8 @@ teardown() {
 	[[ "$output" == *'Error starting userland proxy: listen tcp4 0.0.0.0:9100: bind: address already in use'*"[409]" ]]
 	kill "$(cat "$BERTH_RUN/test-hold-1.pid")"
 	# None of the failed requests left a rule.
-	run nft list chain ip berth ports
-	[ "$(grep -c dnat <<<"$output")" -eq 1 ]
+	run nft list table ip berth
+	[ "$(grep -o ' : [0-9.]* \. [0-9]*' <<<"$output" | wc -l)" -eq 1 ]
 }
 
 @test "a port on one host address; UDP and balanced ports stay on the proxy" {
@@ -162,8 +163,8 @@ teardown() {
 	ip=$(sed -n 's/.*"IPAddress":"\([0-9.]*\)".*/\1/p' <<<"$output")
 	httpd lo "$BERTH_RUN/netns/$d" 0.0.0.0:8080
 	wait_for 5 curl -sf -m 1 -o /dev/null "http://$ip:8080/"
-	run nft list chain ip berth ports
-	[[ "$output" == *"ip daddr 127.0.0.1 tcp dport 9001 dnat to $ip:8080"* ]]
+	run nft list table ip berth
+	[[ "$output" == *"127.0.0.1 . 9001 : $ip . 8080"* ]]
 	[[ "$output" != *9053* ]]
 	run curl -s -m 3 http://127.0.0.1:9001/
 	[ "$output" = lo ]
@@ -178,7 +179,7 @@ teardown() {
 		httpd "rep$n" "$BERTH_RUN/netns/$e" 0.0.0.0:8080
 		wait_for 5 curl -sf -m 1 -o /dev/null "http://$ip:8080/"
 	done
-	run nft list chain ip berth ports
+	run nft list table ip berth
 	[[ "$output" != *9002* ]]
 	before=$(stat_of Accepted)
 	got=""
@@ -191,25 +192,29 @@ teardown() {
 	a=$(cid a1)
 	run napi POST "/endpoints/$a/drain" '{"TimeoutMs":0}'
 	[ "$output" = '{"Connections":0} [200]' ]
-	run nft list chain ip berth ports
-	[[ "$output" != *'dnat to 10.88.0.2:8080'* ]]
+	run nft list table ip berth
+	[[ "$output" != *'10.88.0.2 . 8080'* ]]
 	run curl -s -m 3 http://127.0.0.1:9000/
 	[ "$status" -ne 0 ]
 	[ -z "$output" ]
 	run napi DELETE "/endpoints/$a/drain"
 	[[ "$output" == *"[204]" ]]
-	run nft list chain ip berth ports
-	[[ "$output" == *'tcp dport 9000 dnat to 10.88.0.2:8080'* ]]
+	run nft list table ip berth
+	[[ "$output" == *'9000 : 10.88.0.2 . 8080'* ]]
 	run curl -s -m 3 http://127.0.0.1:9000/
 	[ "$output" = web ]
 }
 
-@test "the rule goes with its endpoint" {
+@test "the rule goes with its endpoint (and a table someone changed is rebuilt)" {
+	# Someone removed d1's element and added one: the update fails, the table is rebuilt.
+	nft flush map ip berth ports_ip
+	nft add element ip berth ports_any '{ 9998 : 10.88.0.98 . 1 }'
 	run napi DELETE "/endpoints/$(cid d1)"
 	[[ "$output" == *"[204]" ]]
-	run nft list chain ip berth ports
+	run nft list table ip berth
 	[[ "$output" != *9001* ]]
-	[[ "$output" == *'tcp dport 9000 dnat to 10.88.0.2:8080'* ]]
+	[[ "$output" != *9998* ]]
+	[[ "$output" == *'9000 : 10.88.0.2 . 8080'* ]]
 	run curl -s -m 2 http://127.0.0.1:9001/
 	[ "$status" -ne 0 ]
 	run ss -Htln 'sport = :9001'
@@ -219,12 +224,12 @@ teardown() {
 @test "kill -9 and restart: the rules converge to the endpoints" {
 	netd_kill KILL
 	# Debris: a rule for a port nobody has, and the real one gone.
-	nft flush chain ip berth ports
-	nft add rule ip berth ports tcp dport 9999 dnat to 10.88.0.99:1
+	nft flush map ip berth ports_any
+	nft add element ip berth ports_any '{ 9999 : 10.88.0.99 . 1 }'
 	netd_start
-	run nft list chain ip berth ports
+	run nft list table ip berth
 	[[ "$output" != *9999* ]]
-	[[ "$output" == *'tcp dport 9000 dnat to 10.88.0.2:8080'* ]]
+	[[ "$output" == *'9000 : 10.88.0.2 . 8080'* ]]
 	run curl -s -m 3 http://198.18.0.1:9000/
 	[ "$output" = web ]
 	run napi POST /endpoints "{\"ContainerId\":\"$(cid c1)\",\"Name\":\"c\",\"Ports\":[{\"ContainerPort\":80,\"HostPort\":9000}]}"
@@ -264,6 +269,6 @@ teardown() {
 	# Back to nat: the rule is back.
 	netd_start
 	[ "$(stat_of PortMode)" = nat ]
-	run nft list chain ip berth ports
-	[[ "$output" == *'tcp dport 9000 dnat to 10.88.0.2:8080'* ]]
+	run nft list table ip berth
+	[[ "$output" == *'9000 : 10.88.0.2 . 8080'* ]]
 }

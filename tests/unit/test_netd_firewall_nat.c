@@ -1,7 +1,8 @@
-/* Unit tests for port mode nat in netd's nftables table: the DNAT rules (every address, one
- * address), the hairpin masquerade, the loopback guard, the isolation exemption, port mode
- * proxy rendering what it always did, bad ports; and, in a private network namespace, that
- * the kernel takes the table and that a port removed takes its rule with it. */
+/* Unit tests for port mode nat in netd's nftables table: the DNAT maps (every address, one
+ * address), incremental element updates, the hairpin masquerade, the loopback guard, the
+ * isolation exemption, port mode proxy rendering what it always did, bad ports; and, in a
+ * private network namespace, that the kernel takes the table, that a removed port's element
+ * goes, that elements change in place, and that a failed update changes nothing. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -59,9 +60,17 @@ static void test_render_ports(void **state)
 	       "\t\ttype ifname\n"
 	       "\t\telements = { \"berth0\", \"br-internal1234\" }\n"
 	       "\t}\n"
+	       "\tmap ports_any {\n"
+	       "\t\ttype inet_service : ipv4_addr . inet_service\n"
+	       "\t\telements = { 9000 : 10.88.0.2 . 8080 }\n"
+	       "\t}\n"
+	       "\tmap ports_ip {\n"
+	       "\t\ttype ipv4_addr . inet_service : ipv4_addr . inet_service\n"
+	       "\t\telements = { 127.0.0.1 . 9001 : 10.90.0.3 . 80 }\n"
+	       "\t}\n"
 	       "\tchain ports {\n"
-	       "\t\ttcp dport 9000 dnat to 10.88.0.2:8080\n"
-	       "\t\tip daddr 127.0.0.1 tcp dport 9001 dnat to 10.90.0.3:80\n"
+	       "\t\tdnat ip to tcp dport map @ports_any\n"
+	       "\t\tdnat ip to ip daddr . tcp dport map @ports_ip\n"
 	       "\t}\n"
 	       "\tchain prerouting {\n"
 	       "\t\ttype nat hook prerouting priority dstnat; policy accept;\n"
@@ -106,13 +115,16 @@ static void test_render_modes(void **state)
 	assert_null(strstr(a, "127.0.0.0/8"));
 	free(a);
 	free(b);
-	/* Mode nat without ports: the chains (so a port is one rule away), no hairpin rules. */
+	/* Mode nat without ports: empty maps (a port is one element away), and already the
+	 * rules a port needs. */
 	struct firewall_port none[1];
 	a = firewall_render_nat(&net, 1, none, 0, &err);
-	assert_non_null(strstr(a, "\tchain ports {\n\t}\n"));
+	assert_non_null(strstr(
+	    a, "\tmap ports_any {\n\t\ttype inet_service : ipv4_addr . inet_service\n\t}\n"));
+	assert_null(strstr(a, " . 8080"));
 	assert_non_null(strstr(a, "fib daddr type local jump ports"));
 	assert_non_null(strstr(a, "ct status dnat return"));
-	assert_null(strstr(a, "ct status dnat masquerade"));
+	assert_non_null(strstr(a, "fib saddr type local ct status dnat masquerade"));
 	free(a);
 	/* No networks: no set to refer to, so no loopback guard either. */
 	a = firewall_render_nat(NULL, 0, none, 0, &err);
@@ -141,6 +153,32 @@ static void test_render_bad_ports(void **state)
 	snprintf(net.bridge, sizeof(net.bridge), "a b");
 	struct berth_error err = {0};
 	assert_null(firewall_render_nat(&net, 1, &ok, 1, &err));
+	assert_int_equal(err.status, 400);
+}
+
+static void test_render_update(void **state)
+{
+	struct firewall_port old[] = {
+	    {.host_port = 9000, .backend_ip = fwn_ip("10.88.0.2"), .backend_port = 8080},
+	    {.host_ip = fwn_ip("127.0.0.1"),
+	     .host_port = 9001,
+	     .backend_ip = fwn_ip("10.88.0.2"),
+	     .backend_port = 80},
+	};
+	struct firewall_port now[] = {
+	    {.host_port = 9000, .backend_ip = fwn_ip("10.89.0.5"), .backend_port = 8080},
+	};
+	struct berth_error err = {0};
+	char *s = firewall_render_port_update(old, 2, now, 1, &err);
+	assert_string_equal(s, "delete element ip berth ports_any { 9000 }\n"
+			       "delete element ip berth ports_ip { 127.0.0.1 . 9001 }\n"
+			       "add element ip berth ports_any { 9000 : 10.89.0.5 . 8080 }\n");
+	free(s);
+	s = firewall_render_port_update(NULL, 0, now, 1, &err);
+	assert_string_equal(s, "add element ip berth ports_any { 9000 : 10.89.0.5 . 8080 }\n");
+	free(s);
+	now[0].backend_port = 0;
+	assert_null(firewall_render_port_update(NULL, 0, now, 1, &err));
 	assert_int_equal(err.status, 400);
 }
 
@@ -175,8 +213,9 @@ static void test_apply_in_private_netns(void **state)
 	free(s);
 	char *l = fwn_list();
 	assert_non_null(l);
-	assert_non_null(strstr(l, "tcp dport 9000 dnat to 10.88.0.2:8080"));
-	assert_non_null(strstr(l, "ip daddr 127.0.0.1 tcp dport 9001 dnat to 10.88.0.3:80"));
+	assert_non_null(strstr(l, "elements = { 9000 : 10.88.0.2 . 8080 }"));
+	assert_non_null(strstr(l, "elements = { 127.0.0.1 . 9001 : 10.88.0.3 . 80 }"));
+	assert_non_null(strstr(l, "dnat ip to tcp dport map @ports_any"));
 	/* nft lists the flag test in its own words: what the kernel got is what was meant. */
 	assert_non_null(strstr(l, "ct status dnat return"));
 	assert_non_null(strstr(l, "fib saddr type local ct status dnat masquerade"));
@@ -187,7 +226,27 @@ static void test_apply_in_private_netns(void **state)
 	free(s);
 	l = fwn_list();
 	assert_null(strstr(l, "9001"));
-	assert_non_null(strstr(l, "tcp dport 9000 dnat to 10.88.0.2:8080"));
+	assert_non_null(strstr(l, "elements = { 9000 : 10.88.0.2 . 8080 }"));
+	free(l);
+	/* Elements change in place: 9000 moves, 9002 comes. */
+	struct firewall_port now[] = {
+	    {.host_port = 9000, .backend_ip = fwn_ip("10.88.0.7"), .backend_port = 8080},
+	    {.host_port = 9002, .backend_ip = fwn_ip("10.88.0.7"), .backend_port = 81},
+	};
+	s = firewall_render_port_update(ports, 1, now, 2, &err);
+	assert_int_equal(firewall_apply(s, &err), 0);
+	free(s);
+	l = fwn_list();
+	assert_non_null(strstr(l, "9000 : 10.88.0.7 . 8080"));
+	assert_non_null(strstr(l, "9002 : 10.88.0.7 . 81"));
+	assert_null(strstr(l, "10.88.0.2"));
+	free(l);
+	/* An update whose old element is not there fails whole: nothing changes. */
+	s = firewall_render_port_update(&ports[1], 1, NULL, 0, &err);
+	assert_int_equal(firewall_apply(s, &err), -1);
+	free(s);
+	l = fwn_list();
+	assert_non_null(strstr(l, "9002 : 10.88.0.7 . 81"));
 	free(l);
 	/* Back to port mode proxy: no DNAT left. */
 	s = firewall_render(nets, 1, &err);
@@ -202,9 +261,8 @@ static void test_apply_in_private_netns(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_render_ports),
-	    cmocka_unit_test(test_render_modes),
-	    cmocka_unit_test(test_render_bad_ports),
+	    cmocka_unit_test(test_render_ports),	   cmocka_unit_test(test_render_modes),
+	    cmocka_unit_test(test_render_bad_ports),	   cmocka_unit_test(test_render_update),
 	    cmocka_unit_test(test_apply_in_private_netns),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
