@@ -188,6 +188,32 @@ teardown() {
 	[ "$(stat_of Accepted)" -eq $((before + 4)) ]
 }
 
+@test "a port of a container on a user network, from loopback, outside and another network" {
+	run napi POST /networks '{"Name":"un1","Subnet":"10.77.0.0/24"}'
+	[[ "$output" == *"[201]" ]]
+	br=$(napi GET /networks/un1 | sed -n 's/.*"Bridge":"\([^"]*\)".*/\1/p')
+	[ "$(cat "/proc/sys/net/ipv4/conf/$br/route_localnet")" = 1 ]
+	u=$(cid f1)
+	run napi POST /endpoints "{\"ContainerId\":\"$u\",\"Name\":\"un\",\"Network\":\"un1\",\"Ports\":[{\"ContainerPort\":8080,\"HostPort\":9003}]}"
+	[[ "$output" == *'"IPAddress":"10.77.0.2"'*"[201]" ]]
+	httpd un "$BERTH_RUN/netns/$u" 0.0.0.0:8080
+	wait_for 5 curl -sf -m 1 -o /dev/null http://10.77.0.2:8080/
+	run curl -s -m 3 http://127.0.0.1:9003/cgi-bin/ip
+	[ "$output" = 10.77.0.1 ]
+	run nsenter --net="$BERTH_RUN/$OUT" curl -s -m 3 http://198.18.0.1:9003/cgi-bin/ip
+	[ "$output" = 198.18.0.2 ]
+	# From the default bridge, across the isolation (as the proxy always reached it).
+	run in_ns "$(cid b1)" curl -s -m 3 http://10.88.0.1:9003/
+	[ "$output" = un ]
+	# ...while the container itself stays out of reach from there.
+	run in_ns "$(cid b1)" curl -s -m 2 http://10.77.0.2:8080/
+	[ "$status" -ne 0 ]
+	run napi DELETE "/endpoints/$u"
+	[[ "$output" == *"[204]" ]]
+	run napi DELETE /networks/un1
+	[[ "$output" == *"[204]" ]]
+}
+
 @test "a drain takes the rule away (the proxy refuses new connections); undrain restores it" {
 	a=$(cid a1)
 	run napi POST "/endpoints/$a/drain" '{"TimeoutMs":0}'
