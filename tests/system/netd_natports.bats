@@ -117,6 +117,7 @@ teardown() {
 	b=$(cid b1)
 	run napi POST /endpoints "{\"ContainerId\":\"$b\",\"Name\":\"nb\"}"
 	[[ "$output" == *"[201]" ]]
+	# (br_netfilter's sysctls are per network namespace since Linux 5.3: the sandbox's own.)
 	nf=/proc/sys/net/bridge/bridge-nf-call-iptables
 	for v in 0 1; do
 		[ -f $nf ] && echo $v >$nf
