@@ -1,16 +1,19 @@
 #!/bin/bash
-# Published ports: HTTP through berth's proxy (netd/proxy*.c) and through Docker's docker-proxy,
-# against the same server reached directly. wrk -t2 -c32 against bench/echo-server.c (keep-alive
+# Published ports: HTTP through berth's proxy (netd/proxy*.c), through berth's kernel DNAT (port
+# mode nat) and through Docker's docker-proxy, against the same server reached directly. wrk -t2 -c32 against bench/echo-server.c (keep-alive
 # HTTP/1.1): requests/s on a small body (GET /) and MB/s on a 1 MiB body (GET /big); then the
 # RSS with 1,000 published ports, against docker-proxy's (a process per port).
 #
 # BENCH_PROXY_VIA=netd (the default when $BERTH_BIN/berth-netd exists): a private berth-netd
 # makes the "container" (an endpoint on the default bridge: netns, veth, address) and publishes
-# 127.0.0.1-reachable host port 9000 -> 8080; the server runs in the endpoint's netns. Then a
-# second endpoint with BENCH_PROXY_PORTS ports (host ports from the range), and netd's RSS.
+# 127.0.0.1-reachable host ports 9000 and 9002 -> 8080: 9000 with a Service key (a balanced port,
+# which the proxy always serves, here with one backend), 9002 without (port mode nat: a DNAT
+# rule in table ip berth); the server runs in the endpoint's netns. Then a second endpoint with
+# BENCH_PROXY_PORTS ports (host ports from the range: DNAT rules), and netd's RSS.
 # BENCH_PROXY_VIA=driver: the same proxy code in bench/proxy-driver.c, the "container" a netns
 # behind a hand-made veth pair (10.99.0.2). Either way:
 #   direct = wrk -> veth -> server; berth = wrk -> 127.0.0.1:9000 -> proxy -> veth -> server;
+#   nat = wrk -> 127.0.0.1:9002 -> DNAT + masquerade -> veth -> server (netd mode only);
 #   docker = wrk -> 127.0.0.1:9001 -> docker-proxy -> veth -> server.
 #
 # Usage: bench/proxy.sh   (as root; env: BENCH_PROXY_ROUNDS (default 3), BENCH_PROXY_SECS
@@ -70,10 +73,13 @@ ID1=$(printf 'b%.0s' {1..64}) ID2=$(printf 'c%.0s' {1..64})
 
 if [ "$VIA" = netd ]; then
 	netd_start
-	netd_endpoint "$ID1" '[{"ContainerPort":8080,"Proto":"tcp","HostIp":"","HostPort":9000}]'
+	netd_endpoint "$ID1" '[{"ContainerPort":8080,"Proto":"tcp","HostIp":"","HostPort":9000,"Service":"bench/proxy"},{"ContainerPort":8080,"Proto":"tcp","HostIp":"","HostPort":9002}]'
 	CTR_IP=$EP_IP
+	[ "$(netd_api GET /stats | sed -n 's/.*"PortMode":"\([a-z]*\)".*/\1/p')" = nat ] ||
+		bench_die "berth-netd is not in port mode nat"
+	HAVE_NAT=1
 	BERTH_PID=$NETD
-	BERTH_LABEL="berth-netd (splice proxy)"
+	BERTH_LABEL="berth-netd proxy (splice; what --port-mode proxy uses)"
 else
 	CTR_IP=10.99.0.2
 	ip netns add bench-ctr
@@ -91,9 +97,12 @@ else
 	BERTH_PID=$DRIVER
 	bench_on_exit "kill $DRIVER"
 	BERTH_LABEL="berth proxy (proxy-driver, splice)"
+	HAVE_NAT=0
+	bench_na berth-nat "BENCH_PROXY_VIA=driver: no netd, no DNAT"
 fi
 bench_wait_for 5 tcp_answers "$CTR_IP" 8080 || bench_die "echo-server did not start"
 bench_wait_for 5 tcp_answers 127.0.0.1 9000 || bench_die "the berth proxy does not answer on 9000"
+[ $HAVE_NAT = 0 ] || bench_wait_for 5 tcp_answers 127.0.0.1 9002 || bench_die "the DNAT port 9002 does not answer"
 
 # docker-proxy 20.10 reports readiness on fd 3 and then closes it: give it one, or it closes
 # its own listener.
@@ -124,9 +133,11 @@ wrk_run() { # URL -> "reqs mbs"
 # throughput, much less the proxy's own cost per request and per GB.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 TICK_US=$((1000000 / $(getconf CLK_TCK)))
-declare -A URL=([direct]="http://$CTR_IP:8080" [berth]="http://127.0.0.1:9000" [docker]="http://127.0.0.1:9001")
-declare -A PID=([direct]="" [berth]="$BERTH_PID" [docker]="${DP:-}")
+declare -A URL=([direct]="http://$CTR_IP:8080" [berth]="http://127.0.0.1:9000" [nat]="http://127.0.0.1:9002" [docker]="http://127.0.0.1:9001")
+# nat has no process of its own: the kernel forwards in softirq time of whoever runs.
+declare -A PID=([direct]="" [berth]="$BERTH_PID" [nat]="" [docker]="${DP:-}")
 PEERS=(direct berth)
+[ $HAVE_NAT = 1 ] && PEERS+=(nat)
 [ $HAVE_DOCKER = 1 ] && PEERS+=(docker)
 for round in $(seq "$ROUNDS"); do
 	for peer in "${PEERS[@]}"; do
@@ -190,6 +201,10 @@ B_S=$(median small berth) B_B=$(median big berth)
 	echo "|---|---|---|---|---|---|---|"
 	echo "| direct to the container ($CTR_IP over a veth) | $D_S | 1.00x | $D_B | 1.00x | | |"
 	echo "| $BERTH_LABEL | $B_S | $(ratio "$B_S" "$D_S") | $B_B | $(ratio "$B_B" "$D_B") | $(median cpu-small berth) µs | $(median cpu-big berth) ms |"
+	if [ $HAVE_NAT = 1 ]; then
+		N_S=$(median small nat) N_B=$(median big nat)
+		echo "| berth-netd --port-mode nat (DNAT in table ip berth) | $N_S | $(ratio "$N_S" "$D_S") | $N_B | $(ratio "$N_B" "$D_B") | (kernel) | (kernel) |"
+	fi
 	if [ $HAVE_DOCKER = 1 ]; then
 		K_S=$(median small docker) K_B=$(median big docker)
 		echo "| docker-proxy 20.10 | $K_S | $(ratio "$K_S" "$D_S") | $K_B | $(ratio "$K_B" "$D_B") | $(median cpu-small docker) µs | $(median cpu-big docker) ms |"

@@ -223,7 +223,8 @@ static void api_stats(struct berth_http_call *call)
 		nets++;
 	berth_http_reply_json(
 	    call, 200,
-	    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "Networks", (json_int_t)nets,
+	    json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "PortMode",
+		      netd_port_mode_name(nd->cfg.port_mode), "Networks", (json_int_t)nets,
 		      "Endpoints", (json_int_t)eps, "Ports", (json_int_t)nd->ports.count,
 		      "Listeners", (json_int_t)st.listeners, "TcpConnections",
 		      (json_int_t)st.tcp_connections, "UdpFlows", (json_int_t)st.udp_flows,

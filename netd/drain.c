@@ -108,6 +108,7 @@ void netd_endpoint_drain(struct netd *nd, struct berth_http_call *call, const ch
 	int64_t ms = t ? json_integer_value(t) : 0;
 	ep->draining = true;
 	proxy_backend_set_draining(nd->proxy, ep->id, true);
+	netd_firewall_ports_changed(nd, ep, false); /* its DNAT rules go: new connections are refused */
 	unsigned n = proxy_backend_connections(nd->proxy, ep->id);
 	log_info("endpoint %.12s draining, %u connections open", ep->id, n);
 	if (n == 0 || ms == 0) {
@@ -139,6 +140,7 @@ void netd_endpoint_undrain(struct netd *nd, struct berth_http_call *call, const 
 		return;
 	ep->draining = false;
 	proxy_backend_set_draining(nd->proxy, ep->id, false);
+	netd_firewall_ports_changed(nd, ep, false);
 	log_info("endpoint %.12s takes connections again", ep->id);
 	/* Whoever waits for this drain learns at once that it is over. */
 	struct netd_drain *d = nd->drains;

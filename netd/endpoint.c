@@ -27,6 +27,7 @@ void netd_endpoint_free(struct netd_endpoint *ep)
 	for (size_t i = 0; i < ep->n_ports; i++)
 		free(ep->ports[i].service);
 	free(ep->ports);
+	free(ep->fw_ports);
 	free(ep);
 }
 
@@ -46,6 +47,7 @@ void netd_endpoint_forget(struct netd *nd, struct netd_endpoint *ep)
 			break;
 		}
 	ep->next = NULL;
+	netd_firewall_ports_changed(nd, ep, true);
 }
 
 void netd_endpoint_netns_path(struct netd *nd, const char *id, char *out, size_t size)

@@ -111,6 +111,9 @@ void netd_endpoint_backends_sync(struct netd *nd, struct netd_endpoint *ep)
 		proxy_backend_set_draining(nd->proxy, ep->id, true);
 	if (ep->unhealthy) /* also after a restart: the mark is in the state */
 		proxy_backend_set_up(nd->proxy, ep->id, false);
+	/* Port mode nat: the proxy keeps ep as the backend of its listener (which holds the
+	 * port), but DNAT takes the connections before they reach it. */
+	netd_firewall_ports_changed(nd, ep, false);
 }
 
 static int ep_parse_aliases(json_t *in, json_t **out, struct berth_error *err)

@@ -74,6 +74,24 @@ int link_set_up(struct nl_sock *sk, int ifindex, struct berth_error *err)
 	return 0;
 }
 
+int link_set_hairpin(struct nl_sock *sk, const char *name, struct berth_error *err)
+{
+	int ifindex = link_index(sk, name, err);
+	if (ifindex <= 0)
+		return ifindex < 0 ? -1 : berth_err(err, 404, "no link %s", name);
+	_cleanup_link_ struct rtnl_link *l = rtnl_link_alloc();
+	if (!l)
+		return berth_err(err, 500, "netlink: out of memory");
+	rtnl_link_set_ifindex(l, ifindex);
+	rtnl_link_set_family(l, AF_BRIDGE);
+	int rc = rtnl_link_bridge_set_flags(l, RTNL_BRIDGE_HAIRPIN_MODE);
+	if (rc == 0)
+		rc = rtnl_link_change(sk, l, l, 0);
+	if (rc < 0)
+		return link_nlerr(err, rc, "hairpin mode on", name);
+	return 0;
+}
+
 int link_addr_add(struct nl_sock *sk, int ifindex, uint32_t ip, int prefix, struct berth_error *err)
 {
 	_cleanup_(rtnl_addr_putp) struct rtnl_addr *a = rtnl_addr_alloc();

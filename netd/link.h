@@ -20,6 +20,8 @@ int link_index(struct nl_sock *sk, const char *name, struct berth_error *err);
  * give it gateway/prefix if it lacks it, bring it up. Returns its ifindex. */
 int link_bridge_ensure(struct nl_sock *sk, const char *name, uint32_t gateway, int prefix,
 		       struct berth_error *err);
+/* Hairpin mode on a bridge port: frames may go back out the port they came in on. */
+int link_set_hairpin(struct nl_sock *sk, const char *name, struct berth_error *err);
 /* A veth pair: host_name in sk's namespace, attached to master and up; peer_name moved into
  * the namespace of ns_fd, with MAC peer_mac. */
 int link_veth_create(struct nl_sock *sk, const char *host_name, int master, const char *peer_name,

@@ -36,6 +36,11 @@ static void usage(FILE *out)
 	    "                              $BERTH_DNS_UPSTREAM, else /etc/resolv.conf)\n"
 	    "      --no-firewall           Leave nftables alone: no outbound NAT, no isolation\n"
 	    "                              between networks (default: table ip berth)\n"
+	    "      --port-mode nat|proxy   How published TCP ports reach a single container: DNAT\n"
+	    "                              in table ip berth (default; like dockerd\n"
+	    "                              --userland-proxy=false) or netd's proxy; UDP and\n"
+	    "                              balanced ports always use the proxy. Default:\n"
+	    "                              $BERTH_PORT_MODE, else nat (proxy with --no-firewall)\n"
 	    "      --debug                 Log debug messages\n"
 	    "  -h, --help                  Print this help\n");
 }
@@ -62,9 +67,28 @@ static int netd_add_upstream(struct netd_config *cfg, const char *s, struct bert
 	return 0;
 }
 
+static int netd_parse_port_mode(const char *s, enum netd_port_mode *out)
+{
+	if (strcmp(s, "nat") == 0)
+		*out = NETD_PORTS_NAT;
+	else if (strcmp(s, "proxy") == 0)
+		*out = NETD_PORTS_PROXY;
+	else
+		return -1;
+	return 0;
+}
+
 static int netd_parse_args(int argc, char **argv, struct netd_config *cfg, int *level)
 {
-	enum { OPT_BRIDGE = 256, OPT_SUBNET, OPT_RANGE, OPT_UPSTREAM, OPT_DEBUG, OPT_NO_FIREWALL };
+	enum {
+		OPT_BRIDGE = 256,
+		OPT_SUBNET,
+		OPT_RANGE,
+		OPT_UPSTREAM,
+		OPT_DEBUG,
+		OPT_NO_FIREWALL,
+		OPT_PORT_MODE
+	};
 	static const struct option opts[] = {
 	    {"help", no_argument, NULL, 'h'},
 	    {"bridge", required_argument, NULL, OPT_BRIDGE},
@@ -73,7 +97,9 @@ static int netd_parse_args(int argc, char **argv, struct netd_config *cfg, int *
 	    {"dns-upstream", required_argument, NULL, OPT_UPSTREAM},
 	    {"debug", no_argument, NULL, OPT_DEBUG},
 	    {"no-firewall", no_argument, NULL, OPT_NO_FIREWALL},
+	    {"port-mode", required_argument, NULL, OPT_PORT_MODE},
 	    {0}};
+	const char *mode = NULL;
 	struct berth_error err = {0};
 	int c;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -116,6 +142,9 @@ static int netd_parse_args(int argc, char **argv, struct netd_config *cfg, int *
 		case OPT_NO_FIREWALL:
 			cfg->no_firewall = true;
 			break;
+		case OPT_PORT_MODE:
+			mode = optarg;
+			break;
 		default:
 			usage(stderr);
 			return -1;
@@ -125,7 +154,25 @@ static int netd_parse_args(int argc, char **argv, struct netd_config *cfg, int *
 		fprintf(stderr, "berth-netd: unexpected argument %s\n", argv[optind]);
 		return -1;
 	}
-	const char *env = getenv("BERTH_DNS_UPSTREAM");
+	const char *env = getenv("BERTH_PORT_MODE");
+	if (mode && netd_parse_port_mode(mode, &cfg->port_mode) < 0) {
+		fprintf(stderr, "berth-netd: --port-mode: invalid mode %s: expected nat or proxy\n",
+			mode);
+		return -1;
+	}
+	if (mode && cfg->no_firewall && cfg->port_mode == NETD_PORTS_NAT) {
+		fprintf(stderr, "berth-netd: --port-mode nat needs the firewall (--no-firewall)\n");
+		return -1;
+	}
+	if (!mode && env && *env && netd_parse_port_mode(env, &cfg->port_mode) < 0) {
+		fprintf(stderr,
+			"berth-netd: BERTH_PORT_MODE: invalid mode %s: expected nat or proxy\n",
+			env);
+		return -1;
+	}
+	if (cfg->no_firewall) /* no table, no DNAT */
+		cfg->port_mode = NETD_PORTS_PROXY;
+	env = getenv("BERTH_DNS_UPSTREAM");
 	if (!cfg->upstreams_given && env && *env) {
 		char buf[512], *save = NULL;
 		snprintf(buf, sizeof(buf), "%s", env);
@@ -202,9 +249,9 @@ int main(int argc, char **argv)
 
 	struct berth_daemon_signals sig = {0};
 	berth_daemon_signals_add(&sig, nd.base, "shutting down");
-	log_info("listening on %s (bridge %s %s, ports %d-%d, %d DNS upstreams)", berth_netd_sock(),
-		 nd.cfg.bridge_name, nd.cfg.bridge_subnet, nd.cfg.port_low, nd.cfg.port_high,
-		 nd.cfg.n_upstreams);
+	log_info("listening on %s (bridge %s %s, ports %d-%d in mode %s, %d DNS upstreams)",
+		 berth_netd_sock(), nd.cfg.bridge_name, nd.cfg.bridge_subnet, nd.cfg.port_low,
+		 nd.cfg.port_high, netd_port_mode_name(nd.cfg.port_mode), nd.cfg.n_upstreams);
 
 	event_base_dispatch(nd.base);
 

@@ -13,6 +13,7 @@
 
 #include "berth/error.h"
 #include "berth/id.h"
+#include "firewall.h"
 #include "ipam.h"
 #include "ports.h"
 #include "proxy.h"
@@ -72,8 +73,15 @@ struct netd_endpoint {
 	bool draining; /* POST .../drain: its backends take no new connections (not saved) */
 
 	bool unhealthy; /* POST .../health false: the same on balanced ports (saved) */
+	struct firewall_port *fw_ports; /* its DNAT map elements in the kernel (port mode nat) */
+	size_t n_fw_ports;
 	struct netd_endpoint *next;
 };
+
+/* How published single-backend TCP ports reach their container: DNAT in berth's nftables
+ * table (the proxy still holds the port), or netd's proxy. UDP and balanced ports always go
+ * through the proxy. */
+enum netd_port_mode { NETD_PORTS_NAT, NETD_PORTS_PROXY };
 
 struct netd_config {
 	char bridge_name[IFNAMSIZ];
@@ -83,6 +91,7 @@ struct netd_config {
 	int n_upstreams;
 	bool upstreams_given;
 	bool no_firewall; /* --no-firewall: leave nftables alone (no NAT, no isolation) */
+	enum netd_port_mode port_mode; /* --port-mode, $BERTH_PORT_MODE */
 };
 
 struct netd {
@@ -99,6 +108,7 @@ struct netd {
 	struct event *drain_check;
 	char state_path[PATH_MAX];
 	char netns_dir[PATH_MAX];
+	bool fw_defer; /* recovery: one firewall sync at its end, not one per endpoint */
 };
 
 /* network.c */
@@ -159,6 +169,17 @@ void netd_endpoint_backends_sync(struct netd *nd, struct netd_endpoint *ep);
 /* firewall.c: replace `table ip berth` with the rules of the current bridge networks
  * (outbound NAT, isolation, internal networks) in one nftables transaction. */
 int netd_firewall_sync(struct netd *nd, struct berth_error *err);
+/* Does p of ep go through DNAT (port mode nat, TCP, not balanced, ep set up on a bridge and
+ * not draining: a drained port falls back to the proxy, which refuses new connections)? */
+bool netd_port_natted(const struct netd *nd, const struct netd_endpoint *ep,
+		      const struct netd_port *p);
+bool netd_endpoint_natted(const struct netd *nd, const struct netd_endpoint *ep);
+/* ep's DNAT map elements may have changed (set up, moved, drained, gone: ep no longer in the
+ * list): replace its elements in one small transaction, or the whole table if that fails. A
+ * failure of both is logged (the proxy, which still listens with ep as its backend, then
+ * serves the port). */
+void netd_firewall_ports_changed(struct netd *nd, struct netd_endpoint *ep, bool gone);
+const char *netd_port_mode_name(enum netd_port_mode m);
 
 /* recover.c */
 int netd_recover(struct netd *nd, struct berth_error *err);

@@ -87,6 +87,8 @@ int netd_recover(struct netd *nd, struct berth_error *err)
 	_cleanup_close_ int host_ns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (host_ns_fd < 0)
 		return berth_err_errno(err, 500, errno, "open /proc/self/ns/net");
+	/* One table at the end rather than one per endpoint. */
+	nd->fw_defer = true;
 	struct netd_endpoint *next;
 	for (struct netd_endpoint *ep = nd->endpoints; ep; ep = next) {
 		next = ep->next;
@@ -131,6 +133,9 @@ int netd_recover(struct netd *nd, struct berth_error *err)
 	}
 	for (struct netd_endpoint *ep = nd->endpoints; ep; ep = ep->next)
 		netd_endpoint_backends_sync(nd, ep);
+	nd->fw_defer = false;
+	if (netd_firewall_sync(nd, err) < 0)
+		return -1;
 	return netd_state_save(nd, err);
 }
 

@@ -122,7 +122,8 @@ teardown() {
 	run nft list table ip berth
 	[[ "$output" == *"iifname \"$br\" oifname != \"$br\" drop"* ]]
 	[[ "$output" == *"oifname \"$br\" iifname != \"$br\" drop"* ]]
-	[[ "$output" != *"10.66.0.0/24"* ]]
+	# No outbound masquerade (port mode nat's hairpin one, out of its own bridge, is fine).
+	[[ "$output" != *"10.66.0.0/24 oifname != "* ]]
 	i=$(cid c3)
 	run napi POST /endpoints "{\"ContainerId\":\"$i\",\"Name\":\"secret\",\"Network\":\"priv\"}"
 	[[ "$output" == *'"IPAddress":"10.66.0.2"'*"[201]" ]]
@@ -188,7 +189,7 @@ teardown() {
 	run nft list table ip berth
 	[[ "$output" != *"10.72.0.0/24"* ]]
 	[[ "$output" == *"10.71.0.0/24"* ]]
-	[ "$(grep -c masquerade <<<"$output")" -eq 2 ]
+	[ "$(grep -c 'oifname != .* masquerade' <<<"$output")" -eq 2 ]
 }
 
 @test "kill -9 and restart: the table is rebuilt from the state, debris gone, traffic flows" {
@@ -203,7 +204,7 @@ teardown() {
 	[[ "$output" != *"10.99.0.0/16"* ]]
 	[[ "$output" == *'iifname "berth0" oifname @bridges oifname != "berth0" drop'* ]]
 	[[ "$output" == *"oifname != \"br-"*"\" drop"* ]]
-	[ "$(grep -c masquerade <<<"$output")" -eq 2 ]
+	[ "$(grep -c 'oifname != .* masquerade' <<<"$output")" -eq 2 ]
 	# Restarting again changes nothing.
 	netd_kill TERM
 	netd_start
