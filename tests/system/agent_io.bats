@@ -19,8 +19,6 @@ teardown() {
 	[ -n "${BATS_TEST_COMPLETED:-}" ] || berth_dump_logs
 }
 
-now_ms() { date +%s%3N; }
-
 # The slowest of three `berth ps`, in ms.
 ps_max_ms() {
 	local max=0 t

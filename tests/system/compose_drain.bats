@@ -12,17 +12,9 @@ setup_file() {
 }
 
 setup() {
-	mkdir -p "$BATS_TEST_TMPDIR/demo/www/cgi-bin"
+	mkdir -p "$BATS_TEST_TMPDIR/demo"
 	cd "$BATS_TEST_TMPDIR/demo"
-	echo hello >www/index.html
-	# slow?N answers after N seconds, naming the replica that answered.
-	cat >www/cgi-bin/slow <<'EOF'
-#!/bin/sh
-sleep "${QUERY_STRING:-2}"
-printf 'Content-Type: text/plain\r\n\r\n'
-echo "slow from $HOSTNAME"
-EOF
-	chmod +x www/cgi-bin/slow
+	slow_www
 }
 
 teardown() {
@@ -52,10 +44,6 @@ services:
         order: ${3:-stop-first}
 $4
 EOF
-}
-
-now_ms() {
-	echo $(($(date +%s%N) / 1000000))
 }
 
 # Open TCP connections through netd's published ports.

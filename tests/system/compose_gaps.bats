@@ -13,17 +13,9 @@ setup_file() {
 }
 
 setup() {
-	mkdir -p "$BATS_TEST_TMPDIR/demo/www/cgi-bin"
+	mkdir -p "$BATS_TEST_TMPDIR/demo"
 	cd "$BATS_TEST_TMPDIR/demo"
-	echo hello >www/index.html
-	# slow?N answers after N seconds.
-	cat >www/cgi-bin/slow <<'EOF'
-#!/bin/sh
-sleep "${QUERY_STRING:-2}"
-printf 'Content-Type: text/plain\r\n\r\n'
-echo "slow from $HOSTNAME"
-EOF
-	chmod +x www/cgi-bin/slow
+	slow_www
 }
 
 teardown() {
@@ -61,10 +53,6 @@ start_scheduler() {
 	pid=$(cat "$BATS_TEST_TMPDIR/old-scheduler")
 	berth-scheduler >>"$BERTH_RUN/scheduler.log" 2>&1 3>&- &
 	wait_for 10 bash -c '[ "$(cat "$BERTH_RUN/scheduler.pid")" != '"$pid"' ] && curl -sf 127.0.0.1:7878/healthz'
-}
-
-now_ms() {
-	echo $(($(date +%s%N) / 1000000))
 }
 
 cpus_of() {

@@ -80,3 +80,20 @@ in_pty() {
 	exec {hold}<&-
 	return "$rc"
 }
+
+# Milliseconds since the epoch.
+now_ms() { date +%s%3N; }
+
+# slow_www: ./www for a compose service's busybox httpd, with index.html "hello" and a CGI
+# www/cgi-bin/slow?N that answers after N seconds (2 by default), naming the replica.
+slow_www() {
+	mkdir -p www/cgi-bin
+	echo hello >www/index.html
+	cat >www/cgi-bin/slow <<'CGI'
+#!/bin/sh
+sleep "${QUERY_STRING:-2}"
+printf 'Content-Type: text/plain\r\n\r\n'
+echo "slow from $HOSTNAME"
+CGI
+	chmod +x www/cgi-bin/slow
+}

@@ -5,26 +5,8 @@
 # too big for UDP, framing across reads, bad lengths, the idle timeout, clients that go away.
 
 load helpers
+load netd_helpers
 bats_require_minimum_version 1.5.0
-
-napi() {
-	local out body
-	out=$(curl -s --max-time 20 --unix-socket "$BERTH_RUN/netd.sock" -X "$1" -w '\n%{http_code}' \
-		${3:+-H 'Content-Type: application/json' -d "$3"} "http://x$2")
-	body=${out%$'\n'*}
-	body=${body%$'\n'}
-	printf '%s [%s]' "$body" "${out##*$'\n'}"
-}
-
-cid() {
-	printf "$1%.0s" $(seq 32)
-}
-
-in_ns() {
-	local id=$1
-	shift
-	nsenter --net="$BERTH_RUN/netns/$id" "$@"
-}
 
 # dnsq ARGS...: the test client from container a's namespace.
 dnsq() {

@@ -3,26 +3,8 @@
 # endpoints share a balanced port; each runs a busybox httpd with a slow CGI in its namespace.
 
 load helpers
+load netd_helpers
 bats_require_minimum_version 1.5.0
-
-# napi METHOD PATH [JSON]: prints the body then " [code]".
-napi() {
-	local out body
-	out=$(curl -s --max-time 20 --unix-socket "$BERTH_RUN/netd.sock" -X "$1" -w '\n%{http_code}' \
-		${3:+-H 'Content-Type: application/json' -d "$3"} "http://x$2")
-	body=${out%$'\n'*}
-	body=${body%$'\n'}
-	printf '%s [%s]' "$body" "${out##*$'\n'}"
-}
-
-# A 64-hex container id made of one repeated hex digit pair.
-cid() {
-	printf "$1%.0s" $(seq 32)
-}
-
-now_ms() {
-	echo $(($(date +%s%N) / 1000000))
-}
 
 connections() {
 	napi GET "/endpoints/$1" | sed -n 's/.*"Connections":\([0-9]*\).*/\1/p'

@@ -4,37 +4,8 @@
 # out of the rotation until it is marked healthy again.
 
 load helpers
+load netd_helpers
 bats_require_minimum_version 1.5.0
-
-# napi METHOD PATH [JSON]: prints the body then " [code]".
-napi() {
-	local out body
-	out=$(curl -s --max-time 20 --unix-socket "$BERTH_RUN/netd.sock" -X "$1" -w '\n%{http_code}' \
-		${3:+-H 'Content-Type: application/json' -d "$3"} "http://x$2")
-	body=${out%$'\n'*}
-	body=${body%$'\n'}
-	printf '%s [%s]' "$body" "${out##*$'\n'}"
-}
-
-cid() {
-	printf "$1%.0s" $(seq 32)
-}
-
-netd_start() {
-	berth-netd "$@" >>"$BERTH_RUN/netd.log" 2>&1 &
-	echo $! >"$BERTH_RUN/test-netd.pid"
-	wait_for 10 curl -sf --unix-socket "$BERTH_RUN/netd.sock" http://x/_ping >/dev/null || {
-		cat "$BERTH_RUN/netd.log" >&2
-		return 1
-	}
-}
-
-netd_kill() {
-	local pid
-	pid=$(cat "$BERTH_RUN/test-netd.pid")
-	kill -"${1:-TERM}" "$pid"
-	wait_for 10 sh -c "! kill -0 $pid 2>/dev/null"
-}
 
 httpd() {
 	local dir="$BATS_FILE_TMPDIR/www-$1"

@@ -6,44 +6,8 @@
 # network's rules, and kill -9 + restart converging to the same table.
 
 load helpers
+load netd_helpers
 bats_require_minimum_version 1.5.0
-
-# napi METHOD PATH [JSON]: prints the body then " [code]".
-napi() {
-	local out body
-	out=$(curl -s --max-time 20 --unix-socket "$BERTH_RUN/netd.sock" -X "$1" -w '\n%{http_code}' \
-		${3:+-H 'Content-Type: application/json' -d "$3"} "http://x$2")
-	body=${out%$'\n'*}
-	body=${body%$'\n'}
-	printf '%s [%s]' "$body" "${out##*$'\n'}"
-}
-
-# A 64-hex container id made of one repeated hex digit pair.
-cid() {
-	printf "$1%.0s" $(seq 32)
-}
-
-netd_start() {
-	berth-netd --dns-upstream 127.0.0.1:5353 "$@" >>"$BERTH_RUN/netd.log" 2>&1 &
-	echo $! >"$BERTH_RUN/test-netd.pid"
-	wait_for 10 curl -sf --unix-socket "$BERTH_RUN/netd.sock" http://x/_ping >/dev/null || {
-		cat "$BERTH_RUN/netd.log" >&2
-		return 1
-	}
-}
-
-netd_kill() {
-	local pid
-	pid=$(cat "$BERTH_RUN/test-netd.pid")
-	kill -"${1:-TERM}" "$pid"
-	wait_for 10 sh -c "! kill -0 $pid 2>/dev/null"
-}
-
-in_ns() {
-	local id=$1
-	shift
-	nsenter --net="$BERTH_RUN/netns/$id" "$@"
-}
 
 # httpd NAME NETNS_FILE ADDR:PORT: a busybox httpd whose /cgi-bin/ip prints the client address.
 httpd() {
