@@ -43,6 +43,8 @@ static int check_one(const json_t *host, const char *key, bool mems, struct bert
 	if (!json_is_string(v))
 		return berth_err(err, 400, "Invalid value for cpuset %s: not a string", what);
 	const char *s = json_string_value(v);
+	if (!*s)
+		return 0; /* unset: both CLIs always send "", and reading the host's set costs a create */
 	struct berth_cpuset want, have;
 	if (berth_cpuset_parse(s, &want) < 0 || strchr(s, '\n'))
 		return berth_err(err, 400, "Invalid value %s for cpuset %s", s, what);
