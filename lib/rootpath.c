@@ -1,0 +1,256 @@
+/* Opening paths inside a root directory: openat2(RESOLVE_IN_ROOT), or a checked walk. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "berth/rootpath.h"
+
+static bool force_walk;
+static bool no_openat2;
+
+void berth_root_force_walk(bool on)
+{
+	__atomic_store_n(&force_walk, on, __ATOMIC_RELAXED);
+}
+
+/* The walk's state: the directories entered below the root (each an O_PATH fd we own), and
+ * what is left of the path (symlink targets are spliced in front of it). */
+struct walk {
+	int root_fd;
+	int *stack;
+	size_t depth, cap;
+	char *rest;
+	size_t pos;
+};
+
+static int walk_top(const struct walk *w)
+{
+	return w->depth ? w->stack[w->depth - 1] : w->root_fd;
+}
+
+static void walk_pop_to(struct walk *w, size_t depth)
+{
+	while (w->depth > depth)
+		close(w->stack[--w->depth]);
+}
+
+static int walk_push(struct walk *w, int fd)
+{
+	if (w->depth == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 16;
+		int *s = realloc(w->stack, cap * sizeof(*s));
+		if (!s) {
+			close(fd);
+			errno = ENOMEM;
+			return -1;
+		}
+		w->stack = s;
+		w->cap = cap;
+	}
+	w->stack[w->depth++] = fd;
+	return 0;
+}
+
+/* Replace the path still to walk by "target/rest". */
+static int walk_splice(struct walk *w, const char *target)
+{
+	const char *rest = w->rest + w->pos;
+	size_t tl = strlen(target), rl = strlen(rest);
+	char *s = malloc(tl + rl + 2);
+	if (!s) {
+		errno = ENOMEM;
+		return -1;
+	}
+	memcpy(s, target, tl);
+	s[tl] = '/';
+	memcpy(s + tl + 1, rest, rl + 1);
+	free(w->rest);
+	w->rest = s;
+	w->pos = 0;
+	if (target[0] == '/')
+		walk_pop_to(w, 0);
+	return 0;
+}
+
+/* The next component into name; false at the end of the path. *last says no component
+ * follows it. */
+static bool walk_next(struct walk *w, char name[NAME_MAX + 1], bool *last, int *error)
+{
+	while (w->rest[w->pos] == '/')
+		w->pos++;
+	if (!w->rest[w->pos])
+		return false;
+	size_t len = strcspn(w->rest + w->pos, "/");
+	if (len > NAME_MAX) {
+		*error = ENAMETOOLONG;
+		return false;
+	}
+	memcpy(name, w->rest + w->pos, len);
+	name[len] = '\0';
+	w->pos += len;
+	size_t after = w->pos;
+	while (w->rest[after] == '/')
+		after++;
+	*last = w->rest[after] == '\0';
+	return true;
+}
+
+static int walk_run(struct walk *w, int flags, mode_t mode)
+{
+	char name[NAME_MAX + 1];
+	bool last = false;
+	int links = 0, error = 0;
+	while (walk_next(w, name, &last, &error)) {
+		if (!strcmp(name, "."))
+			continue;
+		if (!strcmp(name, "..")) {
+			if (w->depth)
+				walk_pop_to(w, w->depth - 1);
+			continue;
+		}
+		int dir = walk_top(w);
+		struct stat st;
+		if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno == ENOENT && last && (flags & O_CREAT))
+				return openat(dir, name, flags | O_NOFOLLOW, mode);
+			return -1;
+		}
+		if (S_ISLNK(st.st_mode) && !(last && (flags & O_NOFOLLOW))) {
+			char target[PATH_MAX];
+			if (++links > BERTH_ROOT_MAX_LINKS) {
+				errno = ELOOP;
+				return -1;
+			}
+			ssize_t n = readlinkat(dir, name, target, sizeof(target) - 1);
+			if (n < 0)
+				return -1;
+			target[n] = '\0';
+			if (walk_splice(w, target) < 0)
+				return -1;
+			continue;
+		}
+		if (last)
+			return openat(dir, name, flags | O_NOFOLLOW, mode);
+		if (!S_ISDIR(st.st_mode)) {
+			errno = ENOTDIR;
+			return -1;
+		}
+		int fd = openat(dir, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 || walk_push(w, fd) < 0)
+			return -1;
+	}
+	if (error) {
+		errno = error;
+		return -1;
+	}
+	/* The path ended on a directory already entered (".", "..", "/", a trailing slash). */
+	return openat(walk_top(w), ".", flags, mode);
+}
+
+int berth_root_open_walk(int root_fd, const char *path, int flags, mode_t mode)
+{
+	struct walk w = {.root_fd = root_fd, .rest = strdup(path ? path : "")};
+	if (!w.rest) {
+		errno = ENOMEM;
+		return -1;
+	}
+	int fd = walk_run(&w, flags, mode);
+	int saved = errno;
+	walk_pop_to(&w, 0);
+	free(w.stack);
+	free(w.rest);
+	errno = saved;
+	return fd;
+}
+
+int berth_root_open(int root_fd, const char *path, int flags, mode_t mode)
+{
+	if (!__atomic_load_n(&force_walk, __ATOMIC_RELAXED) &&
+	    !__atomic_load_n(&no_openat2, __ATOMIC_RELAXED)) {
+		struct open_how how = {
+		    .flags = (unsigned long long)flags,
+		    .mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
+		    .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+		};
+		for (int tries = 0; tries < 16; tries++) {
+			int fd = (int)syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
+			if (fd >= 0 || errno != EAGAIN) {
+				if (fd >= 0 || errno != ENOSYS)
+					return fd;
+				break;
+			}
+		}
+		if (errno == ENOSYS)
+			__atomic_store_n(&no_openat2, true, __ATOMIC_RELAXED);
+		else
+			return -1; /* EAGAIN every time: a rename race that does not end */
+	}
+	return berth_root_open_walk(root_fd, path, flags, mode);
+}
+
+int berth_root_mkdir_p(int root_fd, const char *path, mode_t mode)
+{
+	/* Lexically cleaned ("a/./b/../c" is "a/c", ".." at the top stays there): each prefix
+	 * is then resolved in the root, symlinks included, and only its last part made. */
+	size_t len = strlen(path);
+	char *clean = malloc(len + 1);
+	if (!clean) {
+		errno = ENOMEM;
+		return -1;
+	}
+	size_t n = 0;
+	for (const char *p = path; *p;) {
+		while (*p == '/')
+			p++;
+		size_t cl = strcspn(p, "/");
+		if (cl == 0)
+			break;
+		if (cl == 1 && p[0] == '.') {
+		} else if (cl == 2 && p[0] == '.' && p[1] == '.') {
+			while (n > 0 && clean[n - 1] != '/')
+				n--;
+			if (n > 0)
+				n--;
+		} else {
+			if (n)
+				clean[n++] = '/';
+			memcpy(clean + n, p, cl);
+			n += cl;
+		}
+		p += cl;
+	}
+	clean[n] = '\0';
+	int fd = berth_root_open(root_fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+	for (size_t end = 0; fd >= 0 && end < n;) {
+		size_t start = end ? end + 1 : 0;
+		end = start + strcspn(clean + start, "/");
+		char saved = clean[end];
+		clean[end] = '\0';
+		int next = berth_root_open(root_fd, clean, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+		if (next < 0 && errno == ENOENT) {
+			/* fd is the parent, resolved; a dangling symlink here makes EEXIST. */
+			if (mkdirat(fd, clean + start, mode) < 0) {
+				if (errno == EEXIST)
+					errno = ENOTDIR;
+			} else {
+				next = openat(fd, clean + start,
+					      O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			}
+		}
+		int e = errno;
+		close(fd);
+		fd = next;
+		errno = e;
+		clean[end] = saved;
+	}
+	int e = errno;
+	free(clean);
+	errno = e;
+	return fd;
+}
