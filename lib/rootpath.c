@@ -27,6 +27,8 @@ struct walk {
 	size_t depth, cap;
 	char *rest;
 	size_t pos;
+	bool mkdirs; /* make missing directories on the way (mkdir -p) */
+	mode_t mkdir_mode;
 };
 
 static int walk_top(const struct walk *w)
@@ -119,7 +121,12 @@ static int walk_run(struct walk *w, int flags, mode_t mode)
 		if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			if (errno == ENOENT && last && (flags & O_CREAT))
 				return openat(dir, name, flags | O_NOFOLLOW, mode);
-			return -1;
+			if (errno != ENOENT || !w->mkdirs)
+				return -1;
+			if (mkdirat(dir, name, w->mkdir_mode) < 0 && errno != EEXIST)
+				return -1;
+			if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+				return -1;
 		}
 		if (S_ISLNK(st.st_mode) && !(last && (flags & O_NOFOLLOW))) {
 			char target[PATH_MAX];
@@ -153,20 +160,26 @@ static int walk_run(struct walk *w, int flags, mode_t mode)
 	return openat(walk_top(w), ".", flags, mode);
 }
 
-int berth_root_open_walk(int root_fd, const char *path, int flags, mode_t mode)
+static int walk_path(struct walk *w, const char *path, int flags, mode_t mode)
 {
-	struct walk w = {.root_fd = root_fd, .rest = strdup(path ? path : "")};
-	if (!w.rest) {
+	w->rest = strdup(path ? path : "");
+	if (!w->rest) {
 		errno = ENOMEM;
 		return -1;
 	}
-	int fd = walk_run(&w, flags, mode);
+	int fd = walk_run(w, flags, mode);
 	int saved = errno;
-	walk_pop_to(&w, 0);
-	free(w.stack);
-	free(w.rest);
+	walk_pop_to(w, 0);
+	free(w->stack);
+	free(w->rest);
 	errno = saved;
 	return fd;
+}
+
+int berth_root_open_walk(int root_fd, const char *path, int flags, mode_t mode)
+{
+	struct walk w = {.root_fd = root_fd};
+	return walk_path(&w, path, flags, mode);
 }
 
 int berth_root_open(int root_fd, const char *path, int flags, mode_t mode)
@@ -196,61 +209,6 @@ int berth_root_open(int root_fd, const char *path, int flags, mode_t mode)
 
 int berth_root_mkdir_p(int root_fd, const char *path, mode_t mode)
 {
-	/* Lexically cleaned ("a/./b/../c" is "a/c", ".." at the top stays there): each prefix
-	 * is then resolved in the root, symlinks included, and only its last part made. */
-	size_t len = strlen(path);
-	char *clean = malloc(len + 1);
-	if (!clean) {
-		errno = ENOMEM;
-		return -1;
-	}
-	size_t n = 0;
-	for (const char *p = path; *p;) {
-		while (*p == '/')
-			p++;
-		size_t cl = strcspn(p, "/");
-		if (cl == 0)
-			break;
-		if (cl == 1 && p[0] == '.') {
-		} else if (cl == 2 && p[0] == '.' && p[1] == '.') {
-			while (n > 0 && clean[n - 1] != '/')
-				n--;
-			if (n > 0)
-				n--;
-		} else {
-			if (n)
-				clean[n++] = '/';
-			memcpy(clean + n, p, cl);
-			n += cl;
-		}
-		p += cl;
-	}
-	clean[n] = '\0';
-	int fd = berth_root_open(root_fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
-	for (size_t end = 0; fd >= 0 && end < n;) {
-		size_t start = end ? end + 1 : 0;
-		end = start + strcspn(clean + start, "/");
-		char saved = clean[end];
-		clean[end] = '\0';
-		int next = berth_root_open(root_fd, clean, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
-		if (next < 0 && errno == ENOENT) {
-			/* fd is the parent, resolved; a dangling symlink here makes EEXIST. */
-			if (mkdirat(fd, clean + start, mode) < 0) {
-				if (errno == EEXIST)
-					errno = ENOTDIR;
-			} else {
-				next = openat(fd, clean + start,
-					      O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			}
-		}
-		int e = errno;
-		close(fd);
-		fd = next;
-		errno = e;
-		clean[end] = saved;
-	}
-	int e = errno;
-	free(clean);
-	errno = e;
-	return fd;
+	struct walk w = {.root_fd = root_fd, .mkdir_mode = mode, .mkdirs = true};
+	return walk_path(&w, path, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
 }

@@ -25,9 +25,10 @@ int berth_root_open(int root_fd, const char *path, int flags, mode_t mode);
  * follows a link (magic links included). What berth_root_open falls back to on ENOSYS;
  * public so that tests cover it on kernels with openat2. */
 int berth_root_open_walk(int root_fd, const char *path, int flags, mode_t mode);
-/* Make path below root_fd and its missing parents (mkdir -p, ".." clamped at the root), each
- * step resolved by berth_root_open. An O_PATH fd of the directory, or -1 with errno (ENOTDIR
- * when a component exists and is not a directory, or is a dangling symlink). */
+/* Make path below root_fd and its missing parents (mkdir -p) by the checked walk: symlinks
+ * followed inside the root (a dangling one gets its target made, as Docker's MkdirAllInRoot
+ * does), ".." clamped at the root. An O_PATH fd of the directory, or -1 with errno (ENOTDIR
+ * when a component is not a directory). */
 int berth_root_mkdir_p(int root_fd, const char *path, mode_t mode);
 /* Force the walk in berth_root_open (tests; 0 restores the default). */
 void berth_root_force_walk(bool on);
