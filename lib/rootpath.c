@@ -4,8 +4,10 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -130,6 +132,14 @@ static int walk_run(struct walk *w, int flags, mode_t mode)
 		}
 		if (S_ISLNK(st.st_mode) && !(last && (flags & O_NOFOLLOW))) {
 			char target[PATH_MAX];
+			/* procfs links are magic (/proc/self/fd/N, /proc/N/cwd): their text names
+			 * what the fd reaches, even a host path by a way that exists inside the
+			 * root (an old root still mounted below /dev), so none is followed. */
+			struct statfs sfs;
+			if (fstatfs(dir, &sfs) < 0 || sfs.f_type == PROC_SUPER_MAGIC) {
+				errno = ELOOP;
+				return -1;
+			}
 			if (++links > BERTH_ROOT_MAX_LINKS) {
 				errno = ELOOP;
 				return -1;

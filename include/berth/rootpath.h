@@ -22,7 +22,9 @@
 int berth_root_open(int root_fd, const char *path, int flags, mode_t mode);
 /* The same by a component-by-component walk: every step an openat with O_NOFOLLOW, every
  * symlink read with readlinkat and its text resolved again below root_fd, so the kernel never
- * follows a link (magic links included). What berth_root_open falls back to on ENOSYS;
+ * follows a link, and no symlink on procfs is followed at all (ELOOP: a magic link's text can
+ * name a host path by a way that exists inside the root, such as an old root still mounted
+ * below /dev during setup). What berth_root_open falls back to on ENOSYS;
  * public so that tests cover it on kernels with openat2. */
 int berth_root_open_walk(int root_fd, const char *path, int flags, mode_t mode);
 /* Make path below root_fd and its missing parents (mkdir -p) by the checked walk: symlinks

@@ -3,8 +3,8 @@
 # for tests that need layers and an image config of their own (hostile images included):
 #   mkimage.sh OUT.tar REPO:TAG CONFIG_JSON LAYER...
 # CONFIG_JSON is the image's "config" object (Cmd, Volumes, WorkingDir...); each LAYER is a
-# tar file used as it is or a directory tarred as it is (symlinks, .wh. files and all), the
-# lowest first.
+# tar file used as it is or a directory tarred as it is (symlinks, .wh. files, owners and
+# all), the lowest first.
 set -euo pipefail
 out=${1:?usage: $0 OUT.tar REPO:TAG CONFIG_JSON LAYER...}
 tag=${2:?}
@@ -18,8 +18,7 @@ diffs=() paths=() i=0
 for layer in "$@"; do
 	t="$work/l$i.tar"
 	if [ -d "$layer" ]; then
-		tar --sort=name --mtime="$created" --owner=0 --group=0 --numeric-owner \
-			-C "$layer" -cf "$t" .
+		tar --sort=name --mtime="$created" --numeric-owner -C "$layer" -cf "$t" .
 	else
 		cp "$layer" "$t"
 	fi

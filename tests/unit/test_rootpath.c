@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -174,6 +176,36 @@ static void test_magic_link(void **state)
 	snprintf(p, sizeof(p), "%s/new", f->host);
 	assert_int_equal(access(p, F_OK), -1);
 	close(host_fd);
+}
+
+/* The walk follows no symlink on procfs: a magic link's text may name a host path that is
+ * reachable inside the root (the shim's old root under /dev), so reading it is not enough. */
+static void test_walk_procfs(void **state)
+{
+	struct fixture *f = *state;
+	char p[256];
+	at(f, p, sizeof(p), "proc");
+	assert_int_equal(mkdir(p, 0555), 0);
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("proc", p, "proc", 0, NULL) < 0)
+		skip();
+	/* the fixture's fd sees the old namespace's mounts: look again */
+	int root_fd = open(f->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	assert_true(root_fd >= 0);
+	int fd = berth_root_open_walk(root_fd, "/proc/self/status", O_RDONLY | O_CLOEXEC, 0);
+	assert_int_equal(fd, -1);
+	assert_int_equal(errno, ELOOP);
+	at(f, p, sizeof(p), "fdlink");
+	assert_int_equal(symlink("/proc/self/fd/0", p), 0);
+	assert_int_equal(berth_root_mkdir_p(root_fd, "fdlink/x", 0755), -1);
+	assert_int_equal(errno, ELOOP);
+	/* plain procfs files are still reached */
+	fd = berth_root_open_walk(root_fd, "/proc/1/../uptime", O_RDONLY | O_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	close(fd);
+	at(f, p, sizeof(p), "proc");
+	umount2(p, MNT_DETACH);
+	close(root_fd);
 }
 
 static void test_create_through_link(void **state)
@@ -434,6 +466,7 @@ int main(void)
 	    BOTH(test_symlinks_stay_inside),
 	    BOTH(test_magic_link),
 	    BOTH(test_create_through_link),
+	    cmocka_unit_test_setup_teardown(test_walk_procfs, setup_walk, teardown),
 	    BOTH(test_mkdir_p),
 	    cmocka_unit_test_setup_teardown(test_union_whiteouts, setup_layers, teardown_layers),
 	    cmocka_unit_test_setup_teardown(test_union_opaque, setup_layers, teardown_layers),
