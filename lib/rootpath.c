@@ -222,3 +222,9 @@ int berth_root_mkdir_p(int root_fd, const char *path, mode_t mode)
 	struct walk w = {.root_fd = root_fd, .mkdir_mode = mode, .mkdirs = true};
 	return walk_path(&w, path, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
 }
+
+int berth_root_create_p(int root_fd, const char *path, int flags, mode_t mode)
+{
+	struct walk w = {.root_fd = root_fd, .mkdir_mode = 0755, .mkdirs = true};
+	return walk_path(&w, path, flags | O_CREAT, mode);
+}

@@ -82,17 +82,8 @@ static int make_target(int root_fd, const char *target, bool dir)
 	int fd = berth_root_open(root_fd, target, O_PATH | O_CLOEXEC, 0);
 	if (fd >= 0 || errno != ENOENT)
 		return fd;
-	char parent[4096];
-	snprintf(parent, sizeof(parent), "%s", target);
-	char *slash = strrchr(parent, '/');
-	if (slash) {
-		*slash = '\0';
-		int pfd = berth_root_mkdir_p(root_fd, parent, 0755);
-		if (pfd < 0)
-			return -1;
-		close(pfd);
-	}
-	return berth_root_open(root_fd, target, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	/* e.g. Debian's /etc/resolv.conf -> ../run/systemd/resolve/stub-resolv.conf */
+	return berth_root_create_p(root_fd, target, O_WRONLY | O_CLOEXEC, 0644);
 }
 
 static int overlay_mount(const struct shim_spec *spec, const char *rootfs,

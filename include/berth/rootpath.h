@@ -32,6 +32,10 @@ int berth_root_open_walk(int root_fd, const char *path, int flags, mode_t mode);
  * does), ".." clamped at the root. An O_PATH fd of the directory, or -1 with errno (ENOTDIR
  * when a component is not a directory). */
 int berth_root_mkdir_p(int root_fd, const char *path, mode_t mode);
+/* Open (O_CREAT) the file path below root_fd, its missing parents made 0755 as
+ * berth_root_mkdir_p makes them; a dangling symlink on the way (or at the end) gets its target
+ * made inside the root. -1 with errno. */
+int berth_root_create_p(int root_fd, const char *path, int flags, mode_t mode);
 /* Force the walk in berth_root_open (tests; 0 restores the default). */
 void berth_root_force_walk(bool on);
 

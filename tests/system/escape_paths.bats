@@ -202,3 +202,14 @@ host_untouched() {
 	[ "$output" = "" ]
 	host_untouched
 }
+
+@test "an image whose /etc/resolv.conf is a dangling link (systemd-resolved's) starts" {
+	l=$(layer resolv)
+	mkdir -p "$l/etc"
+	ln -s ../run/systemd/resolve/stub-resolv.conf "$l/etc/resolv.conf"
+	hostile resolv-link '{"Cmd":["sh"]}' "$l"
+	run berth run --rm --dns 10.9.8.7 resolv-link sh -c 'cat /etc/resolv.conf; readlink /etc/resolv.conf'
+	[ "$status" -eq 0 ]
+	[ "$output" = $'nameserver 10.9.8.7\n../run/systemd/resolve/stub-resolv.conf' ]
+	host_untouched
+}

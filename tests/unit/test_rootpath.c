@@ -271,6 +271,15 @@ static void test_mkdir_p(void **state)
 	mkfile(p);
 	assert_int_equal(berth_root_mkdir_p(f->root_fd, "b/file/x", 0755), -1);
 	assert_int_equal(errno, ENOTDIR);
+	/* a file through a dangling link (Debian's /etc/resolv.conf): its target made inside */
+	at(f, p, sizeof(p), "etc");
+	assert_int_equal(mkdir(p, 0755), 0);
+	at(f, p, sizeof(p), "etc/resolv.conf");
+	assert_int_equal(symlink("../run/systemd/resolve/stub-resolv.conf", p), 0);
+	fd = berth_root_create_p(f->root_fd, "/etc/resolv.conf", O_WRONLY | O_CLOEXEC, 0644);
+	at(f, t, sizeof(t), "run/systemd/resolve/stub-resolv.conf");
+	assert_same(fd, t);
+	close(fd);
 }
 
 /* Union: three layers under top/l0 (lowest) .. top/l2. */
