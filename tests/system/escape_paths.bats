@@ -47,9 +47,10 @@ layer() { # a fresh layer directory
 }
 
 # Nothing of the host in any volume, and the host dir exactly as it was.
-host_untouched() {
-	run grep -rl HOST-SECRET "$BERTH_ROOT/volumes"
-	[ "$output" = "" ]
+host_untouched() { # (no `run` here: callers check $status and $output after it)
+	if grep -rl HOST-SECRET "$BERTH_ROOT/volumes"; then
+		return 1
+	fi
 	find "$HOSTDIR" | sort | diff "$BATS_FILE_TMPDIR/host.list" -
 }
 
