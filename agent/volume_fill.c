@@ -31,7 +31,8 @@ static void copy_meta(int dst, const char *name, int fd, const struct stat *st)
 	utimensat(dst, name, times, AT_SYMLINK_NOFOLLOW);
 }
 
-static int copy_file(int src, int dst, const char *name, const struct stat *st)
+static __attribute__((noinline)) int copy_file(int src, int dst, const char *name,
+					       const struct stat *st)
 {
 	_cleanup_close_ int in = openat(src, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (in < 0)
@@ -52,6 +53,22 @@ static int copy_file(int src, int dst, const char *name, const struct stat *st)
 	if (n < 0)
 		return -1;
 	copy_meta(dst, name, out, st);
+	return 0;
+}
+
+/* Out of line, like copy_file: copy_entry recurses once per directory level (an image path
+ * may be PATH_MAX deep), so its own frame stays small. */
+static __attribute__((noinline)) int copy_link(int src, int dst, const char *name,
+					       const struct stat *st)
+{
+	char target[4096];
+	ssize_t n = readlinkat(src, name, target, sizeof(target) - 1);
+	if (n < 0)
+		return -1;
+	target[n] = '\0';
+	if (symlinkat(target, dst, name) < 0)
+		return -1;
+	copy_meta(dst, name, -1, st);
 	return 0;
 }
 
@@ -80,17 +97,8 @@ static int copy_entry(const struct berth_union_dir *src, int dst, const char *na
 		errno = e;
 		return rc;
 	}
-	if (S_ISLNK(st.st_mode)) {
-		char target[4096];
-		ssize_t n = readlinkat(sfd, name, target, sizeof(target) - 1);
-		if (n < 0)
-			return -1;
-		target[n] = '\0';
-		if (symlinkat(target, dst, name) < 0)
-			return -1;
-		copy_meta(dst, name, -1, &st);
-		return 0;
-	}
+	if (S_ISLNK(st.st_mode))
+		return copy_link(sfd, dst, name, &st);
 	if (S_ISREG(st.st_mode))
 		return copy_file(sfd, dst, name, &st);
 	return 0; /* devices, fifos and sockets are not copied into a volume */
