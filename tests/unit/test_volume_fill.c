@@ -145,20 +145,36 @@ static void test_escapes(void **state)
 static void test_deep_tree(void **state)
 {
 	struct fixture *f = *state;
-	/* as deep as a layer path may be (PATH_MAX): the copy recurses per level */
-	char rel[4096] = "deep";
-	size_t n = 4;
+	/* as deep as a layer path may be (PATH_MAX): the copy recurses per level. Made by fd,
+	 * one level at a time (mkdir -p by path would walk the whole path each step). */
+	mk(f->layers[0], "deep");
+	char p[256];
+	snprintf(p, sizeof(p), "%s/deep", f->layers[0]);
+	int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int depth = 1;
-	while (n + 2 < 4000) {
-		memcpy(rel + n, "/d", 3);
-		n += 2;
-		depth++;
+	for (; depth < 1990; depth++) {
+		assert_int_equal(mkdirat(fd, "d", 0755), 0);
+		int next = openat(fd, "d", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		close(fd);
+		fd = next;
+		assert_true(fd >= 0);
 	}
-	mk(f->layers[0], rel);
-	put(f->layers[0], strcat(rel, "/f"), "bottom");
+	int out = openat(fd, "f", O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	assert_true(out >= 0);
+	close(out);
+	close(fd);
 	assert_int_equal(volume_fill_from_image(&f->image, "/deep", f->data), 0);
-	assert_true(exists(f->data, rel + 5));
-	assert_true(depth > 1900);
+	fd = open(f->data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	for (int i = 1; i < depth; i++) {
+		int next = openat(fd, "d", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		close(fd);
+		fd = next;
+		assert_true(fd >= 0);
+	}
+	struct stat st;
+	assert_int_equal(fstatat(fd, "f", &st, AT_SYMLINK_NOFOLLOW), 0);
+	assert_true(S_ISREG(st.st_mode));
+	close(fd);
 }
 
 int main(void)
