@@ -15,6 +15,7 @@
 #include "berth/id.h"
 #include "berth/log.h"
 #include "image_store.h"
+#include "volume_fill.h"
 #include "volumes.h"
 
 int volumes_parse_bind(const char *spec, char *source, size_t ssize, char *target, size_t tsize,
@@ -65,81 +66,6 @@ int volumes_parse_bind(const char *spec, char *source, size_t ssize, char *targe
 	return 0;
 }
 
-static int copy_tree(const char *src, const char *dst);
-
-static int copy_entry(const char *src, const char *dst, const struct stat *st)
-{
-	if (S_ISDIR(st->st_mode)) {
-		if (mkdir(dst, st->st_mode & 07777) < 0 && errno != EEXIST)
-			return -1;
-		if (lchown(dst, st->st_uid, st->st_gid) < 0)
-			log_debug("chown %s: %m", dst);
-		return copy_tree(src, dst);
-	}
-	if (S_ISLNK(st->st_mode)) {
-		char target[4096];
-		ssize_t n = readlink(src, target, sizeof(target) - 1);
-		if (n < 0)
-			return -1;
-		target[n] = '\0';
-		unlink(dst);
-		return symlink(target, dst);
-	}
-	if (!S_ISREG(st->st_mode))
-		return 0; /* whiteouts and devices are not copied into a volume */
-	_cleanup_close_ int in = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (in < 0)
-		return -1;
-	unlink(dst);
-	_cleanup_close_ int out =
-	    open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st->st_mode & 07777);
-	if (out < 0)
-		return -1;
-	char buf[65536];
-	ssize_t n;
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, (size_t)n) != n)
-			return -1;
-	if (fchown(out, st->st_uid, st->st_gid) < 0)
-		log_debug("chown %s: %m", dst);
-	return n < 0 ? -1 : 0;
-}
-
-static int copy_tree(const char *src, const char *dst)
-{
-	_cleanup_closedir_ DIR *d = opendir(src);
-	if (!d)
-		return -1;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
-		    strncmp(de->d_name, ".wh.", 4) == 0)
-			continue;
-		_cleanup_free_ char *s = berth_strdupf("%s/%s", src, de->d_name);
-		_cleanup_free_ char *t = berth_strdupf("%s/%s", dst, de->d_name);
-		struct stat st;
-		if (lstat(s, &st) < 0 || copy_entry(s, t, &st) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-/* Fill a new volume from the image's content at target, as Docker does: layers applied
- * bottom first (whiteouts of upper layers are not honoured here). */
-static void volume_fill_from_image(const struct image_info *image, const char *target,
-				   const char *data)
-{
-	for (size_t i = 0; image && i < image->n_layers; i++) {
-		_cleanup_free_ char *src = berth_strdupf("%s%s", image->layers[i], target);
-		struct stat st;
-		if (lstat(src, &st) < 0 || !S_ISDIR(st.st_mode))
-			continue;
-		chmod(data, st.st_mode & 07777);
-		if (copy_tree(src, data) < 0)
-			log_warn("volume: copying %s from the image: %m", target);
-	}
-}
-
 static int write_meta(const char *root, const char *name, const json_t *labels,
 		      const json_t *options, struct berth_error *err);
 
@@ -148,13 +74,14 @@ static int volume_path(const char *root, const char *name, const struct image_in
 {
 	snprintf(out, size, "%s/volumes/%s/_data", root, name);
 	struct stat st;
-	if (stat(out, &st) == 0)
-		return 0;
-	if (berth_mkdir_p(out, 0755, err) < 0)
-		return -1;
-	struct berth_error e = {0};
-	if (write_meta(root, name, NULL, NULL, &e) < 0)
-		log_warn("volume %s: %s", name, e.msg);
+	if (stat(out, &st) < 0) {
+		if (berth_mkdir_p(out, 0755, err) < 0)
+			return -1;
+		struct berth_error e = {0};
+		if (write_meta(root, name, NULL, NULL, &e) < 0)
+			log_warn("volume %s: %s", name, e.msg);
+	}
+	/* Docker copies into a volume that is empty when a container mounts it. */
 	volume_fill_from_image(image, target, out);
 	return 0;
 }
@@ -198,7 +125,9 @@ int volumes_resolve(const char *root, const json_t *binds, const json_t *config_
 					      "Source", source, "Destination", target, "Mode", mode,
 					      "RW", !ro, "Propagation", "rprivate"));
 		} else {
-			if (volume_path(root, source, image, target, path, sizeof(path), err) < 0)
+			bool nocopy = strstr(mode, "nocopy") != NULL;
+			if (volume_path(root, source, nocopy ? NULL : image, target, path,
+					sizeof(path), err) < 0)
 				return -1;
 			json_array_append_new(
 			    mounts, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s}", "Type",

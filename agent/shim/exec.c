@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "berth/rootpath.h"
 #include "shim.h"
 #include "shim_proto.h"
 
@@ -153,9 +154,20 @@ int shim_exec_main(int argc, char **argv)
 			exec_fail(&cerr);
 		if (shim_caps_apply(caps, u.uid, u.gid, u.groups, u.n_groups, &cerr) < 0)
 			exec_fail(&cerr);
-		if (cwd && *cwd && chdir(cwd) < 0) {
-			shim_child_fail(&cerr, 126, errno, "chdir to cwd (\"%s\")", cwd);
-			exec_fail(&cerr);
+		/* Inside the container's root only: a cwd of /proc/self/fd/N must not name a
+		 * directory the shim holds open on the host. */
+		if (cwd && *cwd) {
+			int root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+			int cwd_fd = root_fd < 0
+					 ? -1
+					 : berth_root_open(root_fd, cwd,
+							   O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+			if (cwd_fd < 0 || fchdir(cwd_fd) < 0) {
+				shim_child_fail(&cerr, 126, errno, "chdir to cwd (\"%s\")", cwd);
+				exec_fail(&cerr);
+			}
+			close(cwd_fd);
+			close(root_fd);
 		}
 		const char **args = shim_strv_from_json(json_object_get(spec, "args"));
 		const char **env = shim_strv_from_json(json_object_get(spec, "env"));

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "berth/cleanup.h"
+#include "berth/rootpath.h"
 #include "shim.h"
 
 static const char *const masked_paths[] = {
@@ -72,27 +73,17 @@ int shim_mkdir_p(const char *path, mode_t mode)
 	return mkdir(buf, mode) < 0 && errno != EEXIST ? -1 : 0;
 }
 
-/* A mount point for a bind: a directory or an empty file like the source, parents made. */
-static int make_target(const char *target, bool dir)
+/* A mount point for a bind below the container's root (root_fd), resolved inside it: a
+ * directory or an empty file like the source, parents made. An fd of it, or -1. */
+static int make_target(int root_fd, const char *target, bool dir)
 {
-	struct stat st;
-	if (stat(target, &st) == 0)
-		return 0;
 	if (dir)
-		return shim_mkdir_p(target, 0755);
-	char parent[4096];
-	snprintf(parent, sizeof(parent), "%s", target);
-	char *slash = strrchr(parent, '/');
-	if (slash && slash != parent) {
-		*slash = '\0';
-		if (shim_mkdir_p(parent, 0755) < 0)
-			return -1;
-	}
-	int fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -1;
-	close(fd);
-	return 0;
+		return berth_root_mkdir_p(root_fd, target, 0755);
+	int fd = berth_root_open(root_fd, target, O_PATH | O_CLOEXEC, 0);
+	if (fd >= 0 || errno != ENOENT)
+		return fd;
+	/* e.g. Debian's /etc/resolv.conf -> ../run/systemd/resolve/stub-resolv.conf */
+	return berth_root_create_p(root_fd, target, O_WRONLY | O_CLOEXEC, 0644);
 }
 
 static int overlay_mount(const struct shim_spec *spec, const char *rootfs,
@@ -145,17 +136,29 @@ static int mount_dev(struct shim_child_error *cerr)
 	return 0;
 }
 
+/* Bind fd onto target, a path in the container (after pivot_root: "/" is its root), resolved
+ * inside the root (no symlink or magic link leads out) and mounted on through its fd. */
 static int bind_fd(int fd, const char *target, bool readonly, struct shim_child_error *cerr)
 {
-	char src[64];
+	char src[64], dst[64];
 	struct stat st;
 	snprintf(src, sizeof(src), "/proc/self/fd/%d", fd);
-	if (fstat(fd, &st) < 0 || make_target(target, S_ISDIR(st.st_mode)) < 0)
+	_cleanup_close_ int root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fstat(fd, &st) < 0 || root_fd < 0)
 		return shim_child_fail(cerr, 125, errno, "create mount point %s", target);
-	if (mount(src, target, NULL, MS_BIND | MS_REC, NULL) < 0)
+	_cleanup_close_ int target_fd = make_target(root_fd, target, S_ISDIR(st.st_mode));
+	if (target_fd < 0)
+		return shim_child_fail(cerr, 125, errno, "create mount point %s", target);
+	snprintf(dst, sizeof(dst), "/proc/self/fd/%d", target_fd);
+	if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return shim_child_fail(cerr, 125, errno, "bind mount %s", target);
-	if (readonly &&
-	    mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, NULL) < 0)
+	if (!readonly)
+		return 0;
+	/* The fd is the mount point beneath: the new mount is found by resolving again. */
+	_cleanup_close_ int mnt_fd = berth_root_open(root_fd, target, O_PATH | O_CLOEXEC, 0);
+	snprintf(dst, sizeof(dst), "/proc/self/fd/%d", mnt_fd);
+	if (mnt_fd < 0 ||
+	    mount(NULL, dst, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, NULL) < 0)
 		return shim_child_fail(cerr, 125, errno, "remount %s read-only", target);
 	return 0;
 }
@@ -268,9 +271,13 @@ int shim_mounts_setup(const struct shim_spec *spec, struct shim_child_error *cer
 	unlinkat(devtmp_fd, oldroot, AT_REMOVEDIR);
 	if (chdir("/") < 0)
 		return shim_child_fail(cerr, 125, errno, "chdir /");
-	/* The working dir is made before / turns read-only (Docker makes it at create). */
-	if (spec->cwd && *spec->cwd)
-		shim_mkdir_p(spec->cwd, 0755);
+	/* The working dir is made before / turns read-only (Docker makes it at create), inside
+	 * the root (spawn.c enters it the same way). */
+	if (spec->cwd && *spec->cwd) {
+		int cwd_fd = berth_root_mkdir_p(root_fd, spec->cwd, 0755);
+		if (cwd_fd >= 0)
+			close(cwd_fd);
+	}
 	if (spec->readonly_rootfs &&
 	    mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
 		return shim_child_fail(cerr, 125, errno, "remount / read-only");

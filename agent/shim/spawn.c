@@ -16,6 +16,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "berth/cleanup.h"
+#include "berth/rootpath.h"
 #include "shim.h"
 #include "shim_proto.h"
 
@@ -228,13 +230,20 @@ static int child_setup(const struct shim_spec *spec, int sync_fd, int in, int ou
 	struct shim_user u;
 	if (shim_user_resolve(spec->user, &u, cerr) < 0)
 		return -1;
+	/* The working dir is found inside the root (a WorkingDir of /proc/self/fd/N must not
+	 * name a directory this process holds open on the host) and entered by its fd, after
+	 * the capabilities drop so that the user's own permissions apply. */
 	const char *cwd = spec->cwd && *spec->cwd ? spec->cwd : "/";
-	shim_mkdir_p(cwd, 0755);
+	_cleanup_close_ int root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int cwd_fd = root_fd < 0 ? -1 : berth_root_mkdir_p(root_fd, cwd, 0755);
+	int cwd_errno = errno;
 	if (shim_caps_apply(spec->caps, u.uid, u.gid, u.groups, u.n_groups, cerr) < 0)
 		return -1;
-	if (chdir(cwd) < 0)
-		return shim_child_fail(cerr, 125, errno,
+	if (cwd_fd < 0 || fchdir(cwd_fd) < 0)
+		return shim_child_fail(cerr, 125, cwd_fd < 0 ? cwd_errno : errno,
 				       "chdir to cwd (\"%s\") set in config.json failed", cwd);
+	close(steal_fd(&cwd_fd)); /* not left open in an --init process */
+	close(steal_fd(&root_fd));
 	/* HOME from the user's passwd entry when the image did not set it. */
 	char home[sizeof(u.home) + 8];
 	snprintf(home, sizeof(home), "HOME=%s", u.home);

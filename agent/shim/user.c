@@ -1,10 +1,27 @@
 /* The container's user: "name|uid[:group|gid]" resolved in its own /etc/passwd and /etc/group. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "berth/rootpath.h"
 #include "shim.h"
+
+/* A file of the container's, found inside its root ("/" by now): an image's /etc/passwd that
+ * is a link to /proc/self/fd/N must not read a file the shim holds open on the host. */
+static FILE *open_in_root(const char *path)
+{
+	int root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int fd = root_fd < 0 ? -1 : berth_root_open(root_fd, path, O_RDONLY | O_CLOEXEC, 0);
+	if (root_fd >= 0)
+		close(root_fd);
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "re");
+	if (!f && fd >= 0)
+		close(fd);
+	return f;
+}
 
 static bool parse_id(const char *s, unsigned long *out)
 {
@@ -38,7 +55,7 @@ static int split_fields(char *line, char **f, int n)
 static bool passwd_find(const char *name, unsigned long uid, struct shim_user *u, char *uname,
 			size_t uname_size)
 {
-	FILE *f = fopen("/etc/passwd", "re");
+	FILE *f = open_in_root("/etc/passwd");
 	if (!f)
 		return false;
 	char line[1024];
@@ -64,7 +81,7 @@ static bool passwd_find(const char *name, unsigned long uid, struct shim_user *u
 /* Look up a group by name (gid filled) and collect the groups that list user as a member. */
 static bool group_scan(const char *group_name, gid_t *gid, const char *user, struct shim_user *u)
 {
-	FILE *f = fopen("/etc/group", "re");
+	FILE *f = open_in_root("/etc/group");
 	if (!f)
 		return false;
 	char line[4096];
