@@ -154,6 +154,45 @@ if trace and os.path.exists(trace):
             "POST /v1.41/containers/create?name=c HTTP/1.1\r\nHost: docker\r\n"
             "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks)
 
+# create bodies for what the trace did not use (the berth CLI and compose send these keys)
+def create(name, qname, config, host, netcfg=None):
+    body = dict(config)
+    body.setdefault("Image", "busybox")
+    h = dict(HOST_TAIL)
+    h.update(host)
+    body["HostConfig"] = h
+    body["NetworkingConfig"] = netcfg or {"EndpointsConfig": {}}
+    put("fuzz_create_body", name, qname + "\n" + json.dumps(body, separators=(",", ":")))
+create("binds-ports-health", "web", {"Cmd": ["httpd", "-f"], "Env": ["A=1", "PATH=/x"],
+       "Labels": {"berth.restart.backoff-max": "10s"}, "WorkingDir": "/w", "StopSignal": "SIGINT",
+       "Healthcheck": {"Test": ["CMD-SHELL", "true"], "Interval": 1000000000, "Retries": 3}},
+       {"Binds": ["/srv/data:/data:ro", "vol1:/v", "rel/path:/x"],
+        "PortBindings": {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8080"}],
+                         "53/udp": [{"HostPort": "5353-5360"}]},
+        "RestartPolicy": {"Name": "on-failure", "MaximumRetryCount": 3},
+        "LogConfig": {"Type": "json-file", "Config": {"max-size": "1m", "max-file": "2"}},
+        "Memory": 67108864, "NanoCpus": 500000000, "PidsLimit": 100, "CpusetCpus": "0-1",
+        "CapAdd": ["NET_ADMIN"], "CapDrop": ["ALL"], "Init": True, "ConsoleSize": [24, 80]})
+create("net-none-tty", "", {"Tty": True, "OpenStdin": True, "Entrypoint": ["/bin/sh", "-c"],
+       "Cmd": ["echo hi"], "User": "1000:1000", "Hostname": "h1"}, {"NetworkMode": "none",
+       "AutoRemove": True, "ReadonlyRootfs": True})
+create("net-host", "/h", {"Cmd": None, "ExposedPorts": {"80/tcp": {}}},
+       {"NetworkMode": "host", "PortBindings": {"80/tcp": [{"HostPort": "80"}]}})
+create("net-user-aliases", "svc-1", {"Cmd": ["top"], "Labels": {"com.docker.compose.project": "p"}},
+       {"NetworkMode": "proj_default", "RestartPolicy": {"Name": "unless-stopped"}},
+       {"EndpointsConfig": {"proj_default": {"Aliases": ["svc", "svc-1"],
+                                             "IPAMConfig": {"IPv4Address": "10.9.0.5"}}}})
+create("bad-restart", "x", {"Cmd": ["true"]}, {"RestartPolicy": {"Name": "sometimes"},
+       "AutoRemove": True})
+create("bad-types", "", {"Cmd": "true", "Env": "A=1", "Labels": ["x"]},
+       {"Memory": "64m", "NanoCpus": -1, "Binds": "x:/y", "CpusetCpus": "99999"})
+create("missing-image", "", {"Image": "missing", "Cmd": ["true"]}, {})
+# issue 8 item 6: CpuQuota * 1e9 overflows in the spec (known; refused at create once fixed)
+create("known-cpuquota-overflow", "", {"Cmd": ["true"]},
+       {"NetworkMode": "none", "CpuQuota": 9223372036854775807, "CpuPeriod": 1})
+put("fuzz_create_body", "empty-body", "")
+put("fuzz_create_body", "bad-name", "a b/c\n{\"Image\":\"busybox\"}")
+
 # hand-written shapes the trace does not have
 put("fuzz_http_request", "http10-ping", "GET /_ping HTTP/1.0\r\n\r\n")
 put("fuzz_http_request", "exec-start-upgrade",
