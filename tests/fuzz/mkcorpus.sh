@@ -223,6 +223,9 @@ for i, ref in enumerate(["busybox", "busybox:1.36", "library/busybox:latest",
                          "sha256:" + "0123456789abcdef" * 4, "[::1]:5000/x", "x" * 200,
                          "a/b/c/d/e:f", "busybox:", "@sha256:00"]):
     put("fuzz_image_ref", "ref-%02d" % i, ref)
+# found by fuzz_image_ref: a hub namespace that reads as a registry got a key naming another image
+put("fuzz_image_ref", "regress-hub-localhost", "docker.io/localhost/app:x")
+put("fuzz_image_ref", "regress-hub-dotted", "docker.io/x_stry-1ker.io/y/busybo")
 
 # ---------------------------------------------------------------- compose
 compose = {}
