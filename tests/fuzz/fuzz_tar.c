@@ -9,11 +9,13 @@
  * size, mtime and ctime in ns, symlink target); after every run it records it again and
  * aborts on any difference: a file created, removed, written, renamed, hard-linked (its link
  * count and ctime change) or chmod-ed anywhere outside the layer is a crash libFuzzer keeps.
- * Absolute member names and absolute link targets are refused by the unpacker before any
- * write (clean_member) and every open is relative to the layer's fd with O_NOFOLLOW; an
- * escape through them would have to go through the same walk, which the nested tree sees. */
+ * Beyond the tree, fanotify (below) reports every change this process makes on the host's
+ * file systems during a run: one outside the layer directory, at any path, aborts too.
+ * FUZZ_TAR_SELFTEST=1|2 shows each check firing.  */
 #include <fcntl.h>
 #include <ftw.h>
+#include <sys/fanotify.h>
+#include <sys/statfs.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -25,6 +27,120 @@
 
 #include "berth/fsutil.h"
 #include "image_store.h"
+
+/* ---- A second watch, for the whole host: fanotify (root, Linux >= 5.9) reports every
+ * change this process makes on every file system that supports it (/, /dev/shm, /dev ...),
+ * with the directory and the name. A change outside root during a run is an escape, wherever
+ * it lands: an absolute path the walk above cannot see included. Without the capability the
+ * harness says so once and keeps the tree check alone. FUZZ_TAR_NO_FANOTIFY=1 turns it off. */
+#define MAX_FS 32
+static int fan_fd = -1;
+static struct {
+	int fd; /* a directory on that file system, for open_by_handle_at */
+	fsid_t fsid;
+} fs[MAX_FS];
+static int n_fs;
+
+static void fan_setup(void)
+{
+	if (getenv("FUZZ_TAR_NO_FANOTIFY"))
+		return;
+	fan_fd = fanotify_init(FAN_CLASS_NOTIF | FAN_REPORT_DFID_NAME | FAN_NONBLOCK | FAN_CLOEXEC,
+			       O_RDONLY);
+	if (fan_fd < 0) {
+		fprintf(stderr, "fuzz_tar: no fanotify (%m): checking the temporary tree only\n");
+		return;
+	}
+	FILE *m = fopen("/proc/self/mounts", "re");
+	char line[4096];
+	while (m && fgets(line, sizeof(line), m) && n_fs < MAX_FS) {
+		char dev[1024], dir[1024];
+		if (sscanf(line, "%1023s %1023s", dev, dir) != 2)
+			continue;
+		uint64_t mask = FAN_CREATE | FAN_DELETE | FAN_MOVED_FROM | FAN_MOVED_TO |
+				FAN_ATTRIB | FAN_MODIFY | FAN_DELETE_SELF | FAN_ONDIR;
+		if (fanotify_mark(fan_fd, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, mask, AT_FDCWD, dir) <
+		    0)
+			continue; /* proc, sysfs, cgroup: no file handles, nothing to unpack into */
+		struct statfs sf;
+		int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0 || fstatfs(dfd, &sf) < 0) {
+			if (dfd >= 0)
+				close(dfd);
+			continue;
+		}
+		fs[n_fs].fd = dfd;
+		fs[n_fs++].fsid = sf.f_fsid;
+	}
+	if (m)
+		fclose(m);
+}
+
+/* The path an event names, or "" when its directory is gone (removed in the same run). */
+static void fan_path(const struct fanotify_event_info_fid *fid, char *out, size_t size)
+{
+	out[0] = '\0';
+	struct file_handle *fh = (struct file_handle *)fid->handle;
+	const char *name = (const char *)fh->f_handle + fh->handle_bytes;
+	for (int i = 0; i < n_fs; i++) {
+		if (memcmp(&fs[i].fsid, &fid->fsid, sizeof(fid->fsid)) != 0)
+			continue;
+		int d = open_by_handle_at(fs[i].fd, fh, O_PATH | O_CLOEXEC);
+		if (d < 0)
+			return;
+		char link[64], dir[PATH_MAX];
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", d);
+		ssize_t n = readlink(link, dir, sizeof(dir) - 1);
+		close(d);
+		if (n <= 0)
+			return;
+		dir[n] = '\0';
+		snprintf(out, size, "%s/%s", dir, name);
+		return;
+	}
+}
+
+/* Read every queued event; with check set, abort on one of ours outside `inside`. */
+static void fan_drain(bool check, const char *inside)
+{
+	if (fan_fd < 0)
+		return;
+	char buf[16384];
+	/* Events follow each other unaligned (a name's length is any): copy each one out. */
+	static uint64_t
+	    one[(sizeof(struct fanotify_event_metadata) + MAX_HANDLE_SZ + 512 + PATH_MAX) / 8];
+	size_t in_len = strlen(inside);
+	for (;;) {
+		ssize_t len = read(fan_fd, buf, sizeof(buf));
+		if (len <= 0)
+			return;
+		for (size_t off = 0; off + sizeof(struct fanotify_event_metadata) <= (size_t)len;) {
+			struct fanotify_event_metadata *ev = (struct fanotify_event_metadata *)one;
+			memcpy(ev, buf + off, sizeof(*ev));
+			if (ev->event_len < sizeof(*ev) || off + ev->event_len > (size_t)len ||
+			    ev->event_len > sizeof(one))
+				abort();
+			memcpy(one, buf + off, ev->event_len);
+			off += ev->event_len;
+			if (!check || ev->pid != getpid() || ev->event_len <= ev->metadata_len)
+				continue;
+			struct fanotify_event_info_fid *fid =
+			    (struct fanotify_event_info_fid *)((char *)one + ev->metadata_len);
+			if (fid->hdr.info_type != FAN_EVENT_INFO_TYPE_DFID_NAME)
+				continue;
+			char path[2 * PATH_MAX];
+			fan_path(fid, path, sizeof(path));
+			if (!path[0] || (strncmp(path, inside, in_len) == 0 &&
+					 (path[in_len] == '/' || path[in_len] == '\0')))
+				continue;
+			fprintf(stderr,
+				"fuzz_tar: the layer changed %s (fanotify mask 0x%llx), outside "
+				"%s\n",
+				path, (unsigned long long)ev->mask, inside);
+			abort();
+		}
+	}
+}
 
 #define DEPTH 24
 
@@ -119,6 +235,7 @@ static void setup(void)
 	if (mkdir(root, 0755) < 0)
 		abort();
 	atexit(cleanup); /* (a crash leaves the tree to look at) */
+	fan_setup();
 	before = strdup(snapshot());
 	if (!before)
 		abort();
@@ -148,6 +265,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	snprintf(tar, sizeof(tar), "%s/in.tar", root);
 	if (berth_write_atomic_flags(tar, data, size, 0644, BERTH_WRITE_NO_SYNC, NULL) < 0)
 		abort();
+	fan_drain(false, root); /* whatever came before this run */
 	struct berth_error err = {0};
 	image_layer_install(root, tar, "sha256:0000", &err);
 	/* Clean up inside root (root itself stays, so its parent does not change). */
@@ -155,12 +273,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	berth_rm_rf(sub, NULL);
 	snprintf(sub, sizeof(sub), "%s/tmp", root);
 	berth_rm_rf(sub, NULL);
-	/* FUZZ_TAR_SELFTEST=1: change one sentinel, to show the check fires (it must abort). */
-	if (getenv("FUZZ_TAR_SELFTEST")) {
+	/* FUZZ_TAR_SELFTEST=1: change a sentinel in the tree; =2: create and remove a file in
+	 * /tmp, outside the tree (only fanotify sees that). Either must abort. */
+	const char *selftest = getenv("FUZZ_TAR_SELFTEST");
+	if (selftest) {
 		char p[PATH_MAX + 16];
-		snprintf(p, sizeof(p), "%s/../../sentinel", root);
-		berth_write_atomic(p, "changed\n", 8, 0644, NULL);
+		if (atoi(selftest) == 2)
+			snprintf(p, sizeof(p), "/tmp/berth-fuzz-tar-selftest.%d", (int)getpid());
+		else
+			snprintf(p, sizeof(p), "%s/../../sentinel", root);
+		berth_write_atomic_flags(p, "changed\n", 8, 0644, BERTH_WRITE_NO_SYNC, NULL);
+		if (atoi(selftest) == 2)
+			unlink(p);
 	}
+	fan_drain(true, root);
 	const char *now = snapshot();
 	if (strcmp(before, now) != 0)
 		report(now);
