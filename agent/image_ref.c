@@ -196,9 +196,15 @@ int image_ref_parse(const char *s, struct image_ref *out, struct berth_error *er
 		return berth_err(err, 400,
 				 "invalid reference format: repository name must not be "
 				 "more than 255 characters");
+	/* A hub repository whose first component would read as a registry ("localhost/x",
+	 * "a.b/x") keeps "docker.io/" in its key: the short form names another image. */
+	size_t first = strcspn(out->path, "/");
+	bool looks_like_domain =
+	    out->path[first] == '/' &&
+	    (memchr(out->path, '.', first) || (first == 9 && !strncmp(out->path, "localhost", 9)));
 	if (hub && !strncmp(out->path, "library/", 8) && !strchr(out->path + 8, '/'))
 		snprintf(out->familiar, sizeof(out->familiar), "%s", out->path + 8);
-	else if (hub)
+	else if (hub && !looks_like_domain)
 		snprintf(out->familiar, sizeof(out->familiar), "%s", out->path);
 	else if (snprintf(out->familiar, sizeof(out->familiar), "%s/%s", out->domain, out->path) >=
 		 (int)sizeof(out->familiar))

@@ -33,7 +33,10 @@ for fuzzer in build-fuzz/fuzz/fuzz_*; do
 	corpus="tests/fuzz/corpus/$name"
 	mkdir -p "build-fuzz/corpus/$name"
 	[ -d "$corpus" ] && cp -r "$corpus"/. "build-fuzz/corpus/$name/"
-	ASAN_OPTIONS=detect_leaks=1 "$fuzzer" -max_total_time=10 -print_final_stats=0 \
+	dict=""
+	[ -f "tests/fuzz/$name.dict" ] && dict="-dict=tests/fuzz/$name.dict"
+	# shellcheck disable=SC2086 # $dict is one word or none
+	ASAN_OPTIONS=detect_leaks=1 "$fuzzer" -max_total_time=10 -print_final_stats=0 $dict \
 		"build-fuzz/corpus/$name" >"build-fuzz/$name.log" 2>&1 || {
 		tail -n 40 "build-fuzz/$name.log"
 		echo "fuzz: $name found a crash" >&2

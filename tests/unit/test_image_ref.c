@@ -74,6 +74,20 @@ static void test_invalid(void **state)
 	assert_false(image_ref_tag_valid(".x"));
 }
 
+/* A Docker Hub repository whose first component reads as a registry ("localhost", a dotted
+ * name) keeps its domain in the key, so it neither collides with that registry's image nor
+ * stores a key that parses back as another image (found by fuzz_image_ref). */
+static void test_hub_namespace_like_domain(void **state)
+{
+	key_is("docker.io/localhost/app:x", "docker.io/localhost/app:x");
+	key_is("localhost/app:x", "localhost/app:x");
+	key_is("docker.io/x_y-1ker.io/y/b", "docker.io/x_y-1ker.io/y/b:latest");
+	key_is("docker.io/x_y-1ker.io/y/b:latest", "docker.io/x_y-1ker.io/y/b:latest");
+	key_is("docker.io/a.b/c", "docker.io/a.b/c:latest");
+	key_is("a.b/c", "a.b/c:latest");
+	key_is("docker.io/localhostx/app", "localhostx/app:latest");
+}
+
 static void test_parts(void **state)
 {
 	struct image_ref r;
@@ -94,6 +108,7 @@ int main(void)
 	    cmocka_unit_test(test_normalize),
 	    cmocka_unit_test(test_invalid),
 	    cmocka_unit_test(test_parts),
+	    cmocka_unit_test(test_hub_namespace_like_domain),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
