@@ -311,8 +311,8 @@ static int healthcheck(json_t *config, struct cli_args *a, struct berth_error *e
 	json_object_set_new(config, "Healthcheck", hc);
 	/* berth's probes from outside the container: "CMD-HTTP URL" and "CMD-TCP PORT". */
 	const char *cmd = v[CO_HEALTH_CMD].s;
-	if (v[CO_HEALTH_CMD].set && (strncmp(cmd, "CMD-HTTP ", 9) == 0 ||
-				     strncmp(cmd, "CMD-TCP ", 8) == 0)) {
+	if (v[CO_HEALTH_CMD].set &&
+	    (strncmp(cmd, "CMD-HTTP ", 9) == 0 || strncmp(cmd, "CMD-TCP ", 8) == 0)) {
 		const char *arg = strchr(cmd, ' ') + 1;
 		while (*arg == ' ')
 			arg++;
@@ -383,7 +383,8 @@ static int resources(json_t *host, struct cli_args *a, struct berth_error *err)
 	if (v[CO_CPUS].set) {
 		char *end;
 		cpus = strtod(v[CO_CPUS].s, &end);
-		if (*end || cpus < 0)
+		/* (no "nan" or "inf", and nothing that overflows NanoCpus) */
+		if (*end || !(cpus >= 0) || cpus > 9e9)
 			return berth_err(err, 400,
 					 "invalid argument \"%s\" for \"--cpus\" flag: failed to "
 					 "parse %s as a rational number",

@@ -128,12 +128,13 @@ int64_t berth_parse_bytes(const char *s)
 		return -1;
 	char *end;
 	double v = strtod(s, &end);
-	if (end == s || v < 0)
+	/* no "inf", "nan" or hex floats; and nothing a cast to int64 would overflow */
+	if (end == s || !(v >= 0) || strspn(s, "0123456789.") != (size_t)(end - s))
 		return -1;
 	double mult = 1;
 	switch (tolower((unsigned char)*end)) {
 	case '\0':
-		return (int64_t)v;
+		return v < 9.2e18 ? (int64_t)v : -1;
 	case 'b':
 		mult = 1;
 		break;
@@ -157,7 +158,7 @@ int64_t berth_parse_bytes(const char *s)
 		end++;
 	if (*end != '\0')
 		return -1;
-	return (int64_t)(v * mult);
+	return v * mult < 9.2e18 ? (int64_t)(v * mult) : -1;
 }
 
 void berth_human_size(double bytes, char *out, size_t size)

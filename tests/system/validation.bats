@@ -1,0 +1,166 @@
+#!/usr/bin/env bats
+# Input validation at the edges (issue 8): numeric ranges and JSON types of a create body,
+# reserved and overlapping network subnets, volume names, NUL and slashes in decoded path
+# parameters, env file sizes. Each test is an attack that got through before.
+
+load helpers
+load agent_api_helpers
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+	agent_start
+	import_busybox
+}
+
+teardown_file() {
+	agent_cleanup
+}
+
+teardown() {
+	[ -n "${BATS_TEST_COMPLETED:-}" ] || tail -n 30 "$BERTH_RUN/agent.log" >&3 2>/dev/null || true
+}
+
+# create HOSTCONFIG_JSON: POST a create body for busybox with that HostConfig.
+create_with() {
+	api_json /containers/create "{\"Image\":\"busybox\",\"Cmd\":[\"true\"],\"HostConfig\":$1}"
+}
+
+# No container may be left behind by a refused create.
+no_containers() {
+	run api GET '/containers/json?all=1'
+	[ "$output" = "[] [200]" ]
+}
+
+@test "create: CpuQuota at INT64_MAX with CpuPeriod 1 is refused, the agent lives" {
+	run create_with '{"CpuQuota":9223372036854775807,"CpuPeriod":1}'
+	[ "$output" = '{"message":"CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1 second (i.e. 1000000)"} [400]' ]
+	run create_with '{"CpuPeriod":1000001}'
+	[[ "$output" == *'CPU cfs period can not be less than 1ms'*'[400]' ]]
+	run create_with '{"CpuQuota":999}'
+	[ "$output" = '{"message":"CPU cfs quota can not be less than 1ms (i.e. 1000)"} [400]' ]
+	run create_with '{"NanoCpus":1000000000,"CpuQuota":50000}'
+	[[ "$output" == *'Conflicting options: Nano CPUs and CPU Quota cannot both be set'*'[400]' ]]
+	run create_with '{"NanoCpus":1000000000,"CpuPeriod":50000}'
+	[[ "$output" == *'Conflicting options: Nano CPUs and CPU Period cannot both be set'*'[400]' ]]
+	n=$(nproc)
+	run create_with '{"NanoCpus":9223372036854775807}'
+	[ "$output" = "{\"message\":\"Range of CPUs is from 0.01 to $n.00, as there are only $n CPUs available\"} [400]" ]
+	run create_with '{"NanoCpus":-1}'
+	[[ "$output" == *'Range of CPUs is from 0.01'*'[400]' ]]
+	no_containers
+	run api GET /_ping
+	[ "$output" = "OK [200]" ]
+}
+
+@test "create: a huge quota in range starts with a limit the kernel takes (no overflow)" {
+	run create_with '{"CpuQuota":9223372036854775807,"CpuPeriod":1000}'
+	[[ "$output" == *'"Id"'*'[201]' ]]
+	id=$(json_get "${output% \[*}" 'j["Id"]')
+	run api POST "/containers/$id/start"
+	[ "$output" = " [204]" ]
+	run api GET "/containers/$id/json"
+	[ "$(json_get "${output% \[*}" 'j["HostConfig"]["CpuQuota"]')" = 9223372036854775807 ]
+	api DELETE "/containers/$id?force=1" >/dev/null
+}
+
+@test "create: memory, swap, reservation, blkio, oom, shm, ulimits, restart, stop timeout" {
+	run create_with '{"Memory":1024}'
+	[ "$output" = '{"message":"Minimum memory limit allowed is 6MB"} [400]' ]
+	run create_with '{"Memory":-5}'
+	[ "$output" = '{"message":"Minimum memory limit allowed is 6MB"} [400]' ]
+	run create_with '{"Memory":67108864,"MemorySwap":1048576}'
+	[[ "$output" == *'Minimum memoryswap limit should be larger than memory limit, see usage'*'[400]' ]]
+	run create_with '{"MemorySwap":67108864}'
+	[[ "$output" == *'You should always set the Memory limit when using Memoryswap limit, see usage'*'[400]' ]]
+	run create_with '{"MemoryReservation":1024}'
+	[[ "$output" == *'Minimum memory reservation allowed is 6MB'*'[400]' ]]
+	run create_with '{"Memory":67108864,"MemoryReservation":134217728}'
+	[[ "$output" == *'Minimum memory limit can not be less than memory reservation limit, see usage'*'[400]' ]]
+	run create_with '{"MemorySwappiness":101}'
+	[[ "$output" == *'Invalid value: 101, valid memory swappiness range is 0-100'*'[400]' ]]
+	run create_with '{"KernelMemory":1}'
+	[[ "$output" == *'Minimum kernel memory limit allowed is 4MB'*'[400]' ]]
+	run create_with '{"BlkioWeight":5}'
+	[ "$output" = '{"message":"Range of blkio weight is from 10 to 1000"} [400]' ]
+	run create_with '{"OomScoreAdj":1001}'
+	[ "$output" = '{"message":"Invalid value 1001, range for oom score adj is [-1000, 1000]"} [400]' ]
+	run create_with '{"ShmSize":-1}'
+	[ "$output" = '{"message":"SHM size can not be less than 0"} [400]' ]
+	run create_with '{"Ulimits":[{"Name":"nofile","Soft":100,"Hard":10}]}'
+	[ "$output" = '{"message":"ulimit soft limit must be less than or equal to hard limit: 100 > 10"} [400]' ]
+	run create_with '{"Ulimits":[{"Name":"bogus","Soft":1,"Hard":1}]}'
+	[ "$output" = '{"message":"invalid ulimit type: bogus"} [400]' ]
+	run create_with '{"RestartPolicy":{"Name":"on-failure","MaximumRetryCount":-1}}'
+	[ "$output" = '{"message":"maximum retry count cannot be negative"} [400]' ]
+	run create_with '{"RestartPolicy":{"Name":"always","MaximumRetryCount":3}}'
+	[ "$output" = "{\"message\":\"maximum retry count cannot be used with restart policy 'always'\"} [400]" ]
+	run api_json /containers/create '{"Image":"busybox","StopTimeout":9223372036854775807}'
+	[[ "$output" == *'invalid StopTimeout 9223372036854775807'*'[400]' ]]
+	run api_json /containers/create '{"Image":"busybox","Healthcheck":{"Test":["CMD","true"],"Interval":9223372036854775807}}'
+	[ "$output" = '{"message":"Interval in Healthcheck cannot be more than 8760h0m0s"} [400]' ]
+	no_containers
+}
+
+@test "create: CpuShares is clamped into the kernel's range, as Docker does" {
+	run create_with '{"CpuShares":9999999}'
+	[[ "$output" == *'[201]' ]]
+	id=$(json_get "${output% \[*}" 'j["Id"]')
+	run api GET "/containers/$id/json"
+	[ "$(json_get "${output% \[*}" 'j["HostConfig"]["CpuShares"]')" = 262144 ]
+	api DELETE "/containers/$id?force=1" >/dev/null
+}
+
+@test "create: wrongly typed fields are refused with Go's decode message" {
+	run create_with '{"Memory":"64m"}'
+	[ "$output" = '{"message":"json: cannot unmarshal string into Go struct field HostConfig.HostConfig.Memory of type int64"} [400]' ]
+	run create_with '{"BlkioWeight":70000}'
+	[ "$output" = '{"message":"json: cannot unmarshal number 70000 into Go struct field HostConfig.HostConfig.BlkioWeight of type uint16"} [400]' ]
+	run create_with '{"Privileged":"yes"}'
+	[[ "$output" == *'cannot unmarshal string into Go struct field HostConfig.HostConfig.Privileged of type bool'*'[400]' ]]
+	run create_with '{"PidsLimit":1.5}'
+	[[ "$output" == *'cannot unmarshal number 1.5 into Go struct field HostConfig.HostConfig.PidsLimit of type int64'*'[400]' ]]
+	run create_with '{"Ulimits":[{"Name":"nofile","Soft":"1","Hard":2}]}'
+	[[ "$output" == *'cannot unmarshal string into Go struct field Ulimit.HostConfig.Ulimits.Soft of type int64'*'[400]' ]]
+	run create_with '{"RestartPolicy":{"Name":"no","MaximumRetryCount":"3"}}'
+	[[ "$output" == *'Go struct field RestartPolicy.HostConfig.RestartPolicy.MaximumRetryCount of type int'*'[400]' ]]
+	run create_with '"bridge"'
+	[[ "$output" == *'cannot unmarshal string into Go struct field ContainerConfigWrapper.HostConfig of type container.HostConfig'*'[400]' ]]
+	run api_json /containers/create '{"Image":"busybox","Env":["A=1",2]}'
+	[[ "$output" == *'cannot unmarshal number into Go struct field ContainerConfigWrapper.Env of type string'*'[400]' ]]
+	run api_json /containers/create '{"Image":"busybox","Cmd":5}'
+	[[ "$output" == *'cannot unmarshal number into Go struct field ContainerConfigWrapper.Cmd of type string'*'[400]' ]]
+	run api_json /containers/create '{"Image":"busybox","Labels":{"a":1}}'
+	[[ "$output" == *'ContainerConfigWrapper.Labels of type string'*'[400]' ]]
+	run api_json /containers/create '{"Image":"busybox","Healthcheck":{"Interval":"1s"}}'
+	[[ "$output" == *'Go struct field HealthConfig.Healthcheck.Interval of type time.Duration'*'[400]' ]]
+	run api_json /containers/create '{"Image":"busybox","Tty":1}'
+	[[ "$output" == *'ContainerConfigWrapper.Tty of type bool'*'[400]' ]]
+	# null leaves a field unset, as in Go; a string Cmd is a one-element StrSlice
+	run api_json /containers/create '{"Image":"busybox","Cmd":"true","HostConfig":{"Memory":null,"PidsLimit":null}}'
+	[[ "$output" == *'[201]' ]]
+	id=$(json_get "${output% \[*}" 'j["Id"]')
+	api DELETE "/containers/$id?force=1" >/dev/null
+	no_containers
+}
+
+@test "CLI: the daemon's range message with exit 125" {
+	run berth run --rm -m 1k busybox true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *'Minimum memory limit allowed is 6MB'* ]]
+	run berth create --cpus 1000 busybox true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *'Range of CPUs is from 0.01 to'*'CPUs available'* ]]
+	run berth create --cpus inf busybox true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *'invalid argument "inf" for "--cpus" flag'* ]]
+	run berth create --cpus 1e300 busybox true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *'for "--cpus" flag'* ]]
+	run berth create --ulimit nofile=100:10 busybox true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *'ulimit soft limit must be less than or equal to hard limit: 100 > 10'* ]]
+	run berth create --shm-size 1e30 busybox true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"invalid size: '1e30'"* ]]
+	no_containers
+}
