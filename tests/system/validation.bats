@@ -164,3 +164,21 @@ no_containers() {
 	[[ "$output" == *"invalid size: '1e30'"* ]]
 	no_containers
 }
+
+@test "API: %00 and %2F in a path parameter or %00 in a query value are refused, not cut" {
+	run api_json '/containers/create?name=victim' '{"Image":"busybox","Cmd":["true"]}'
+	[[ "$output" == *'[201]' ]]
+	# before: "victim%00anything" was cut to "victim" and removed it
+	run api DELETE '/containers/victim%00anything?force=1'
+	[ "$output" = '{"message":"invalid path parameter: %00 and %2F are not allowed in a name or id"} [400]' ]
+	run api GET '/containers/victim%2F..%2Fx/json'
+	[[ "$output" == *'[400]' ]]
+	run api GET '/containers/victim/json'
+	[[ "$output" == *'"Name":"/victim"'*'[200]' ]]
+	run api POST '/containers/create?name=victim%00x' -H 'Content-Type: application/json' -d '{"Image":"busybox"}'
+	[ "$output" = '{"message":"invalid query string"} [400]' ]
+	run api GET '/volumes/etc%00x'
+	[[ "$output" == *'[400]' ]]
+	api DELETE '/containers/victim?force=1' >/dev/null
+	no_containers
+}
