@@ -13,6 +13,7 @@
 #include "berth/fsutil.h"
 #include "berth/id.h"
 #include "berth/log.h"
+#include "berth/volume_name.h"
 #include "agent.h"
 #include "container.h"
 #include "image_store.h"
@@ -426,7 +427,9 @@ void container_create(struct container_store *store, const char *name, const jso
 	job->done = done;
 	job->arg = arg;
 	job->warnings = warnings;
-	if (create_check_types(body, create_fields, &err) < 0)
+	if (create_check_types(body, create_fields, &err) < 0 ||
+	    volume_binds_check(json_object_get(json_object_get(body, "HostConfig"), "Binds"),
+			       &err) < 0)
 		goto fail;
 	const char *image = json_string_value(json_object_get(body, "Image"));
 	if (!image || !*image) {

@@ -182,3 +182,25 @@ no_containers() {
 	api DELETE '/containers/victim?force=1' >/dev/null
 	no_containers
 }
+
+@test "volumes: /etc and 300-character names are refused with 400, nothing is made" {
+	run api_json /volumes/create '{"Name":"/etc"}'
+	[ "$output" = '{"message":"create /etc: \"/etc\" includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path"} [400]' ]
+	long=$(printf 'v%.0s' {1..300})
+	run api_json /volumes/create "{\"Name\":\"$long\"}"
+	[[ "$output" == *'volume name is too long (300 characters), at most 255 are allowed'*'[400]' ]]
+	run api_json /volumes/create "{\"Name\":\"${long:0:255}\"}"
+	[[ "$output" == *'[201]' ]]
+	api DELETE "/volumes/${long:0:255}" >/dev/null
+	# the same through -v NAME:/target at create
+	run create_with "{\"Binds\":[\"$long:/data\"]}"
+	[[ "$output" == *'volume name is too long'*'[400]' ]]
+	run berth volume create /etc
+	[ "$status" -eq 1 ]
+	[[ "$output" == *'includes invalid characters for a local volume name'* ]]
+	run berth run --rm -v "$long:/data" busybox true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *'volume name is too long'* ]]
+	[ -z "$(ls "$BERTH_ROOT/volumes" 2>/dev/null)" ]
+	no_containers
+}
