@@ -204,3 +204,43 @@ no_containers() {
 	[ -z "$(ls "$BERTH_ROOT/volumes" 2>/dev/null)" ]
 	no_containers
 }
+
+# berth with its address space bounded, so that a regression fails instead of eating the host.
+bounded() {
+	(
+		ulimit -v 1000000
+		timeout 20 "$@"
+	)
+}
+
+@test "env files: /dev/zero and files over 1 MiB are refused with a clear error" {
+	cd "$BATS_TEST_TMPDIR"
+	printf 'services:\n  web:\n    image: busybox\n    env_file: /dev/zero\n' >zero.yml
+	run bounded berth compose -f zero.yml config
+	[ "$status" -eq 1 ]
+	[ "$output" = "$PWD/zero.yml:4:15: services.web.env_file: env file /dev/zero is not a regular file" ]
+	head -c 1048577 /dev/zero | tr '\0' 'a' >big.env
+	printf 'services:\n  web:\n    image: busybox\n    env_file: [big.env]\n' >big.yml
+	run bounded berth compose -f big.yml config
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"services.web.env_file[0]: env file $PWD/big.env is larger than 1048576 bytes" ]]
+	# exactly 1 MiB is fine
+	{ printf 'A='; head -c $((1048576 - 3)) /dev/zero | tr '\0' 'a'; echo; } >ok.env
+	printf 'services:\n  web:\n    image: busybox\n    env_file: ok.env\n' >ok.yml
+	run bounded berth compose -f ok.yml config
+	[ "$status" -eq 0 ]
+	# a compose file itself is bounded too
+	run bounded berth compose -f /dev/zero config
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"/dev/zero is larger than 8388608 bytes" ]]
+	run bounded berth run --rm --env-file /dev/zero busybox true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"env file /dev/zero is not a regular file"* ]]
+	run bounded berth run --rm --env-file big.env busybox true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"env file big.env is larger than 1048576 bytes"* ]]
+	printf '# comment\n  X=1\nY=two words\r\n\nZ\n' >small.env
+	run bounded berth run --rm --env-file small.env -e Z=3 busybox sh -c 'echo "$X|$Y|$Z"'
+	[ "$status" -eq 0 ]
+	[ "$output" = "1|two words|3" ]
+}
