@@ -244,3 +244,46 @@ bounded() {
 	[ "$status" -eq 0 ]
 	[ "$output" = "1|two words|3" ]
 }
+
+@test "networks: loopback, link-local, multicast, reserved, host routes and tiny prefixes are refused" {
+	local bad
+	for bad in 127.0.0.0/8 127.1.0.0/16 0.0.0.0/8 169.254.0.0/16 224.0.0.0/8 240.0.0.0/8 255.255.255.0/24 120.0.0.0/5; do
+		run api_json /networks/create "{\"Name\":\"bad\",\"IPAM\":{\"Config\":[{\"Subnet\":\"$bad\"}]}}"
+		[[ "$output" == *'[400]' ]]
+		[[ "$output" == *"invalid subnet"* ]]
+	done
+	run api_json /networks/create '{"Name":"lo","IPAM":{"Config":[{"Subnet":"127.0.0.0/8"}]}}'
+	[ "$output" = '{"message":"invalid subnet 127.0.0.0/8: it overlaps 127.0.0.0/8, the loopback range, which a network cannot use"} [400]' ]
+	run api_json /networks/create '{"Name":"big","IPAM":{"Config":[{"Subnet":"64.0.0.0/2"}]}}'
+	[[ "$output" == *'the prefix length must be 8 to 30'*'[400]' ]]
+	run api_json /networks/create '{"Name":"one","IPAM":{"Config":[{"Subnet":"10.5.0.0/31"}]}}'
+	[[ "$output" == *'the prefix length must be 8 to 30'*'[400]' ]]
+	# a route of the host's (here: of the sandbox's namespace)
+	ip link add vdummy0 type veth peer name vdummy1
+	ip addr add 192.168.77.1/24 dev vdummy0
+	ip link set vdummy0 up
+	run api_json /networks/create '{"Name":"lan","IPAM":{"Config":[{"Subnet":"192.168.0.0/16"}]}}'
+	[ "$output" = '{"message":"Pool overlaps with other one on this address space: 192.168.0.0/16 overlaps the host'"'"'s route to 192.168.77.0/24 on vdummy0"} [400]' ]
+	# and a berth network's
+	run api_json /networks/create '{"Name":"n1","IPAM":{"Config":[{"Subnet":"10.200.0.0/16"}]}}'
+	[[ "$output" == *'[201]' ]]
+	run api_json /networks/create '{"Name":"n2","IPAM":{"Config":[{"Subnet":"10.200.5.0/24"}]}}'
+	[ "$output" = '{"message":"Pool overlaps with other one on this address space"} [400]' ]
+	# what berth would ignore is refused
+	run api_json /networks/create '{"Name":"n3","IPAM":{"Config":[{"Subnet":"10.201.0.0/16"},{"Subnet":"10.202.0.0/16"}]}}'
+	[[ "$output" == *'berth networks take one IPv4 subnet: IPAM.Config has 2 entries'*'[400]' ]]
+	run api_json /networks/create '{"Name":"n3","IPAM":{"Config":[{"Subnet":"10.201.0.0/16","IPRange":"10.201.1.0/24"}]}}'
+	[[ "$output" == *'IPAM IPRange is not supported by berth'*'[400]' ]]
+	run api_json /networks/create '{"Name":"n3","IPAM":{"Config":[{"Subnet":5}]}}'
+	[[ "$output" == *'IPAM.Config Subnet must be a string'*'[400]' ]]
+	run berth network create --subnet 127.0.0.0/8 lo2
+	[ "$status" -eq 1 ]
+	[[ "$output" == *'the loopback range'* ]]
+	# nothing half-made: only the predefined networks and n1
+	run api GET /networks
+	[ "$(json_get "${output% \[*}" '",".join(sorted(n["Name"] for n in j))')" = "bridge,host,n1,none" ]
+	# host loopback still works
+	ip addr show lo | grep -q 'inet 127.0.0.1/8'
+	api DELETE /networks/n1 >/dev/null
+	ip link del vdummy0
+}
