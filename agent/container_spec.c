@@ -121,6 +121,10 @@ json_t *container_runtime_spec(struct container *c, const struct image_info *ima
 	if (nano_cpus < 0)
 		nano_cpus = 0;
 	json_int_t pids = json_integer_value(json_object_get(host, "PidsLimit"));
+	/* pids.max takes no more than the kernel's PID_MAX_LIMIT (2^22): a bigger limit cannot
+	 * bind, and writing it would fail the start */
+	if (pids > 4194304)
+		pids = 0;
 
 	json_t *log_opts = json_object_get(json_object_get(host, "LogConfig"), "Config");
 	const char *max_size = json_string_value(json_object_get(log_opts, "max-size"));

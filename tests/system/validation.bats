@@ -79,6 +79,12 @@ cpu_quota() {
 	[ "$(cpu_quota "$half")" = 50000 ]
 	api DELETE "/containers/$big?force=1" >/dev/null
 	api DELETE "/containers/$half?force=1" >/dev/null
+	# a pids limit past the kernel's PID_MAX_LIMIT is no limit, not a failed start
+	run api_json /containers/create '{"Image":"busybox","Cmd":["sleep","30"],"HostConfig":{"PidsLimit":9223372036854775807}}'
+	id=$(json_get "${output% \[*}" 'j["Id"]')
+	run api POST "/containers/$id/start"
+	[ "$output" = " [204]" ]
+	api DELETE "/containers/$id?force=1" >/dev/null
 }
 
 @test "create: memory, swap, reservation, blkio, oom, shm, ulimits, restart, stop timeout" {
