@@ -162,12 +162,33 @@ static void test_size_keys_depth_nul(void **state)
 	    "compose.yaml:3:12: services.web.image: a string may not hold a NUL character");
 }
 
+/* A volume the agent would refuse is refused where it is written. */
+static void test_volume_names(void **state)
+{
+	expect_error("services: {}\nvolumes:\n  data:\n    name: /etc\n",
+		     "compose.yaml:4:5: volumes.data: create /etc: \"/etc\" includes invalid "
+		     "characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are "
+		     "allowed. If you intended to pass a host directory, use absolute path");
+	struct buf b = {0};
+	put(&b, "services: {}\nvolumes:\n  data: {name: ");
+	for (int i = 0; i < 300; i++)
+		put(&b, "v");
+	put(&b, "}\n");
+	struct compose_options o = {0};
+	struct berth_error err;
+	assert_null(load_opts(b.s, &o, &err));
+	assert_non_null(strstr(err.msg, "volume name is too long (300 characters), at most 255"));
+	free(b.s);
+	json_t *p = load("services: {}\nvolumes:\n  data: {}\n  other: {name: my.vol-1}\n");
+	json_decref(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_many_keys_linear),	 cmocka_unit_test(test_many_anchors_linear),
 	    cmocka_unit_test(test_alias_bomb_30_levels), cmocka_unit_test(test_merge_bomb),
-	    cmocka_unit_test(test_size_keys_depth_nul),
+	    cmocka_unit_test(test_size_keys_depth_nul),	 cmocka_unit_test(test_volume_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
