@@ -12,8 +12,8 @@
 /* berth adds durations to a monotonic clock in nanoseconds: a year keeps that far from
  * overflowing and is longer than any sensible probe. */
 #define MAX_DURATION_NS (365LL * 24 * 3600 * 1000000000LL)
-/* berth's stop timer counts milliseconds in an int. */
-#define MAX_STOP_TIMEOUT (INT_MAX / 1000)
+/* berth keeps a stop timeout in an int of seconds. */
+#define MAX_STOP_TIMEOUT INT_MAX
 
 static json_int_t num(const json_t *o, const char *key)
 {

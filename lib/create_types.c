@@ -286,9 +286,10 @@ static int check_path(const struct create_field *f, const char *rest, const json
 int create_check_types(const json_t *body, const struct create_field *table,
 		       struct berth_error *err)
 {
+	char num[64];
 	if (!json_is_object(body))
 		return berth_err(err, 400, "json: cannot unmarshal %s into Go value of type %s",
-				 json_is_array(body) ? "array" : "value", W);
+				 body ? value_name(body, false, num, sizeof(num)) : "null", W);
 	for (const struct create_field *f = table; f->path; f++)
 		if (check_path(f, f->path, body, err) < 0)
 			return -1;

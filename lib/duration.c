@@ -90,9 +90,12 @@ int64_t berth_parse_duration_ns(const char *s)
 	if (!s || !*s)
 		return -1;
 	char *end;
+	/* digits, '.' and units only: no "inf", "nan", hex or exponents to overflow a cast */
+	if (s[strspn(s, "0123456789.nsuhm")] != '\0')
+		return -1;
 	double plain = strtod(s, &end);
 	if (*end == '\0')
-		return plain < 0 ? -1 : (int64_t)(plain * 1e9);
+		return plain < 0 || plain * 1e9 >= 9.2e18 ? -1 : (int64_t)(plain * 1e9);
 	if (strcmp(s, "0") == 0)
 		return 0;
 	const char *p = s;
@@ -119,7 +122,7 @@ int64_t berth_parse_duration_ns(const char *s)
 			return -1;
 		total += v * unit;
 	}
-	return (int64_t)total;
+	return total < 9.2e18 ? (int64_t)total : -1;
 }
 
 int64_t berth_parse_bytes(const char *s)

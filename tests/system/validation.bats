@@ -312,3 +312,27 @@ bounded() {
 	api DELETE /networks/n1 >/dev/null
 	ip link del vdummy0
 }
+
+@test "API: numbers in query strings are parsed whole and in range" {
+	run api_json '/containers/create?name=qq' '{"Image":"busybox","Cmd":["sleep","30"]}'
+	[[ "$output" == *'[201]' ]]
+	run api POST '/containers/qq/start'
+	[ "$output" = " [204]" ]
+	# atoi made "99999999999" a wrapped timeout and "abc" an immediate SIGKILL
+	run api POST '/containers/qq/stop?t=99999999999'
+	[ "$output" = '{"message":"invalid value for t: 99999999999 is not in [-1, 2147483647]"} [400]' ]
+	run api POST '/containers/qq/stop?t=abc'
+	[ "$output" = '{"message":"strconv.Atoi: parsing \"abc\": invalid syntax"} [400]' ]
+	run api POST '/containers/qq/restart?t=99999999999999999999'
+	[ "$output" = '{"message":"strconv.Atoi: parsing \"99999999999999999999\": value out of range"} [400]' ]
+	run api POST '/containers/qq/resize?h=70000&w=80'
+	[[ "$output" == *'invalid value for h: 70000'*'[400]' ]]
+	run api GET '/containers/json?limit=x'
+	[[ "$output" == *'invalid syntax'*'[400]' ]]
+	run api GET '/containers/qq/json'
+	[ "$(json_get "${output% \[*}" 'j["State"]["Status"]')" = running ]
+	run api POST '/containers/qq/stop?t=0'
+	[ "$output" = " [204]" ]
+	api DELETE '/containers/qq?force=1' >/dev/null
+	no_containers
+}

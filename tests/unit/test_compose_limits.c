@@ -183,12 +183,39 @@ static void test_volume_names(void **state)
 	json_decref(p);
 }
 
+/* Durations and sizes that a cast to int64 would overflow are not numbers. */
+static void test_numbers_that_overflow(void **state)
+{
+	expect_error("services:\n  web: {image: b, stop_grace_period: inf}\n",
+		     "compose.yaml:2:38: services.web.stop_grace_period: must be a duration (like "
+		     "1m30s), not inf");
+	expect_error("services:\n  web: {image: b, stop_grace_period: 1e300s}\n",
+		     "compose.yaml:2:38: services.web.stop_grace_period: must be a duration (like "
+		     "1m30s), not 1e300s");
+	expect_error("services:\n  web: {image: b, stop_grace_period: 9999999999999h}\n",
+		     "compose.yaml:2:38: services.web.stop_grace_period: must be a duration (like "
+		     "1m30s), not 9999999999999h");
+	expect_error("services:\n  web: {image: b, mem_limit: 1e30}\n",
+		     "compose.yaml:2:30: services.web.mem_limit: must be a byte size (like 512m), "
+		     "not 1e30");
+	json_t *p =
+	    load("services:\n  web: {image: b, stop_grace_period: 1h30m, mem_limit: 64m}\n");
+	json_t *web = json_object_get(json_object_get(p, "services"), "web");
+	assert_int_equal(json_integer_value(json_object_get(web, "stop_grace_period")),
+			 5400000000000LL);
+	json_decref(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_many_keys_linear),	 cmocka_unit_test(test_many_anchors_linear),
-	    cmocka_unit_test(test_alias_bomb_30_levels), cmocka_unit_test(test_merge_bomb),
-	    cmocka_unit_test(test_size_keys_depth_nul),	 cmocka_unit_test(test_volume_names),
+	    cmocka_unit_test(test_many_keys_linear),
+	    cmocka_unit_test(test_many_anchors_linear),
+	    cmocka_unit_test(test_alias_bomb_30_levels),
+	    cmocka_unit_test(test_merge_bomb),
+	    cmocka_unit_test(test_size_keys_depth_nul),
+	    cmocka_unit_test(test_volume_names),
+	    cmocka_unit_test(test_numbers_that_overflow),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -206,7 +206,7 @@ static void test_limits(void **state)
 		     "4294967296}}",
 		     NULL, "maximum retry count cannot be more than 2147483647");
 	expect_limit("{}", "{\"StopTimeout\":-2}",
-		     "invalid StopTimeout -2: must be -1 (wait forever) to 2147483 seconds");
+		     "invalid StopTimeout -2: must be -1 (wait forever) to 2147483647 seconds");
 	expect_limit("{}", "{\"StopTimeout\":-1}", NULL);
 	expect_limit("{}", "{\"Healthcheck\":{\"Timeout\":-5}}",
 		     "Timeout in Healthcheck cannot be less than 1ms");
