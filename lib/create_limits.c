@@ -51,15 +51,13 @@ static int check_memory(const json_t *h, struct berth_error *err)
 			    err, 400, "Invalid value: %lld, valid memory swappiness range is 0-100",
 			    (long long)s);
 	}
-	if (res < 0)
-		return berth_err(err, 400, "Minimum memory reservation allowed is 6MB");
 	if (res > 0 && res < MIN_MEMORY)
 		return berth_err(err, 400, "Minimum memory reservation allowed is 6MB");
 	if (mem > 0 && res > 0 && mem < res)
 		return berth_err(err, 400,
 				 "Minimum memory limit can not be less than memory reservation "
 				 "limit, see usage");
-	if (kmem != 0 && kmem < 4LL * 1024 * 1024)
+	if (kmem > 0 && kmem < 4LL * 1024 * 1024)
 		return berth_err(err, 400, "Minimum kernel memory limit allowed is 4MB");
 	return 0;
 }
