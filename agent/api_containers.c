@@ -1,5 +1,6 @@
 /* Docker Engine API: /containers (create, list, inspect, start, stop, kill, restart, wait,
  * resize, delete, prune). Attach and logs are in api_attach.c and api_logs.c. */
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,8 +89,11 @@ static void api_list(struct berth_http_call *call)
 	struct berth_error err = {0};
 	bool all = berth_http_query_bool(call, "all", false);
 	bool size = berth_http_query_bool(call, "size", false);
-	const char *limit_s = berth_http_query(call, "limit");
-	long limit = limit_s && *limit_s ? strtol(limit_s, NULL, 10) : -1;
+	long long limit;
+	if (berth_http_query_int(call, "limit", LLONG_MIN, LLONG_MAX, -1, &limit, &err) < 0) {
+		berth_http_reply_error(call, &err);
+		return;
+	}
 	_cleanup_json_ json_t *filters = NULL;
 	const char *f = berth_http_query(call, "filters");
 	if (f && *f) {
@@ -151,19 +155,28 @@ static void api_start(struct berth_http_call *call)
 		container_start(c, reply_done, call);
 }
 
-static int query_timeout(struct berth_http_call *call)
+/* ?t= seconds, -1 (the container's StopTimeout) when absent; false and a 400 when bad (the
+ * timeout is kept in an int). */
+static bool query_timeout(struct berth_http_call *call, int *out)
 {
-	const char *t = berth_http_query(call, "t");
-	if (!t || !*t)
-		return -1;
-	return atoi(t);
+	struct berth_error err = {0};
+	long long t;
+	if (berth_http_query_int(call, "t", -1, INT_MAX, -1, &t, &err) < 0) {
+		berth_http_reply_error(call, &err);
+		return false;
+	}
+	*out = (int)t;
+	return true;
 }
 
 static void api_stop(struct berth_http_call *call)
 {
+	int t;
+	if (!query_timeout(call, &t))
+		return;
 	struct container *c = api_container_lookup(call);
 	if (c)
-		container_stop(c, query_timeout(call), reply_done, call);
+		container_stop(c, t, reply_done, call);
 }
 
 static void api_kill(struct berth_http_call *call)
@@ -229,6 +242,9 @@ static void restart_stopped(void *arg, int status, const struct berth_error *err
 
 static void api_restart(struct berth_http_call *call)
 {
+	int t;
+	if (!query_timeout(call, &t))
+		return;
 	struct container *c = api_container_lookup(call);
 	if (!c)
 		return;
@@ -237,7 +253,7 @@ static void api_restart(struct berth_http_call *call)
 		abort();
 	req->call = call;
 	memcpy(req->id, c->id, sizeof(req->id));
-	container_stop(c, query_timeout(call), restart_stopped, req);
+	container_stop(c, t, restart_stopped, req);
 }
 
 enum wait_condition { WAIT_NOT_RUNNING, WAIT_NEXT_EXIT, WAIT_REMOVED };
@@ -321,10 +337,11 @@ static void api_resize(struct berth_http_call *call)
 	struct container *c = api_container_lookup(call);
 	if (!c)
 		return;
-	const char *h = berth_http_query(call, "h"), *w = berth_http_query(call, "w");
-	int rows = h ? atoi(h) : 0, cols = w ? atoi(w) : 0;
-	if (rows < 0 || cols < 0) {
-		berth_http_reply_errorf(call, 400, "invalid terminal size");
+	long long rows, cols;
+	struct berth_error err = {0};
+	if (berth_http_query_int(call, "h", 0, 65535, 0, &rows, &err) < 0 ||
+	    berth_http_query_int(call, "w", 0, 65535, 0, &cols, &err) < 0) {
+		berth_http_reply_error(call, &err);
 		return;
 	}
 	if (!c->rt) {

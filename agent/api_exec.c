@@ -330,9 +330,15 @@ static void api_exec_resize(struct berth_http_call *call)
 		berth_http_reply_errorf(call, 404, "No such exec instance: %s", call->params[0]);
 		return;
 	}
-	const char *h = berth_http_query(call, "h"), *w = berth_http_query(call, "w");
+	long long h, w;
+	struct berth_error err = {0};
+	if (berth_http_query_int(call, "h", 0, 65535, 0, &h, &err) < 0 ||
+	    berth_http_query_int(call, "w", 0, 65535, 0, &w, &err) < 0) {
+		berth_http_reply_error(call, &err);
+		return;
+	}
 	if (e->x)
-		runtime_exec_resize(e->x, h ? (unsigned)atoi(h) : 0, w ? (unsigned)atoi(w) : 0);
+		runtime_exec_resize(e->x, (unsigned)h, (unsigned)w);
 	berth_http_reply_empty(call, 200);
 }
 

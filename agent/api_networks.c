@@ -216,6 +216,30 @@ static void create_done(void *arg, int status, json_t *reply, const struct berth
 	net_call_free(nc);
 }
 
+/* berth's networks have one IPv4 subnet and gateway: refuse what would be ignored. */
+static int ipam_config_check(const json_t *configs, struct berth_error *err)
+{
+	if (configs && !json_is_array(configs) && !json_is_null(configs))
+		return berth_err(err, 400, "IPAM.Config must be a list");
+	if (json_array_size(configs) > 1)
+		return berth_err(err, 400,
+				 "berth networks take one IPv4 subnet: IPAM.Config has %zu entries",
+				 json_array_size(configs));
+	const json_t *c = json_array_get(configs, 0);
+	static const char *const keys[] = {"Subnet", "Gateway", "IPRange", "AuxiliaryAddresses"};
+	for (size_t i = 0; i < 4; i++) {
+		const json_t *v = json_object_get(c, keys[i]);
+		if (!v || json_is_null(v) || (json_is_string(v) && !json_string_length(v)) ||
+		    (json_is_object(v) && !json_object_size(v)))
+			continue;
+		if (i >= 2)
+			return berth_err(err, 400, "IPAM %s is not supported by berth", keys[i]);
+		if (!json_is_string(v))
+			return berth_err(err, 400, "IPAM.Config %s must be a string", keys[i]);
+	}
+	return 0;
+}
+
 static void api_network_create(struct berth_http_call *call)
 {
 	struct berth_error err = {0};
@@ -233,7 +257,13 @@ static void api_network_create(struct berth_http_call *call)
 	json_t *req = json_pack("{s:s, s:s, s:b}", "Name", name, "Driver",
 				driver && *driver ? driver : "bridge", "Internal",
 				json_is_true(json_object_get(body, "Internal")));
-	json_t *ipam = json_array_get(json_object_get(json_object_get(body, "IPAM"), "Config"), 0);
+	json_t *configs = json_object_get(json_object_get(body, "IPAM"), "Config");
+	json_t *ipam = json_array_get(configs, 0);
+	if (ipam_config_check(configs, &err) < 0) {
+		json_decref(req);
+		berth_http_reply_error(call, &err);
+		return;
+	}
 	const char *subnet = json_string_value(json_object_get(ipam, "Subnet"));
 	const char *gateway = json_string_value(json_object_get(ipam, "Gateway"));
 	if (subnet && *subnet)

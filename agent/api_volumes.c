@@ -7,6 +7,7 @@
 #include "berth/cleanup.h"
 #include "berth/http_server.h"
 #include "berth/log.h"
+#include "berth/volume_name.h"
 #include "agent.h"
 #include "container.h"
 #include "volumes.h"
@@ -166,6 +167,11 @@ static void api_volume_create(struct berth_http_call *call)
 	json_object_foreach(labels, key, v) if (!json_is_string(v))
 	{
 		berth_http_reply_errorf(call, 400, "invalid JSON: label %s is not a string", key);
+		return;
+	}
+	const char *n = json_string_value(name);
+	if (n && *n && volume_name_check(n, &err) < 0) {
+		berth_http_reply_error(call, &err);
 		return;
 	}
 	json_t *vol =

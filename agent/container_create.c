@@ -5,12 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "berth/cleanup.h"
+#include "berth/create_check.h"
 #include "berth/duration.h"
 #include "berth/fsutil.h"
 #include "berth/id.h"
 #include "berth/log.h"
+#include "berth/volume_name.h"
 #include "agent.h"
 #include "container.h"
 #include "image_store.h"
@@ -214,7 +217,7 @@ static json_t *host_config_defaults(const json_t *req_host)
 	return h;
 }
 
-static int check_host_config(const json_t *h, struct berth_error *err)
+static int check_host_config(json_t *h, const json_t *body, struct berth_error *err)
 {
 	const char *type =
 	    json_string_value(json_object_get(json_object_get(h, "LogConfig"), "Type"));
@@ -228,11 +231,8 @@ static int check_host_config(const json_t *h, struct berth_error *err)
 	if (json_is_true(json_object_get(h, "AutoRemove")) && strcmp(rp, "no") != 0)
 		return berth_err(err, 400,
 				 "can't create 'AutoRemove' container with restart policy");
-	json_int_t mem = json_integer_value(json_object_get(h, "Memory"));
-	if (mem != 0 && mem < 6 * 1024 * 1024)
-		return berth_err(err, 400, "Minimum memory limit allowed is 6MB");
-	if (json_integer_value(json_object_get(h, "NanoCpus")) < 0)
-		return berth_err(err, 400, "Range of CPUs is from 0.01 to the number of CPUs");
+	if (create_check_limits(h, body, sysconf(_SC_NPROCESSORS_ONLN), err) < 0)
+		return -1;
 	return container_check_cpuset(h, err);
 }
 
@@ -427,10 +427,10 @@ void container_create(struct container_store *store, const char *name, const jso
 	job->done = done;
 	job->arg = arg;
 	job->warnings = warnings;
-	if (!json_is_object(body)) {
-		berth_err(&err, 400, "invalid JSON: expected an object");
+	if (create_check_types(body, create_fields, &err) < 0 ||
+	    volume_binds_check(json_object_get(json_object_get(body, "HostConfig"), "Binds"),
+			       &err) < 0)
 		goto fail;
-	}
 	const char *image = json_string_value(json_object_get(body, "Image"));
 	if (!image || !*image) {
 		berth_err(&err, 400, "No image specified");
@@ -461,7 +461,7 @@ void container_create(struct container_store *store, const char *name, const jso
 		}
 	}
 	host = host_config_defaults(json_object_get(body, "HostConfig"));
-	if (check_host_config(host, &err) < 0)
+	if (check_host_config(host, body, &err) < 0)
 		goto fail;
 	const char *network;
 	enum container_net_kind kind;

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "berth/duration.h"
 #include "agent.h"
@@ -67,6 +68,18 @@ json_t *container_console_size(const json_t *size)
 	return json_pack("[I, I]", rows, cols);
 }
 
+/* CpuQuota/CpuPeriod as NanoCpus without overflow (a config saved before the create checks
+ * may hold any int64): more CPUs than the host has is no limit at all. */
+static json_int_t quota_to_nano_cpus(json_int_t quota, json_int_t period)
+{
+	if (period <= 0)
+		period = 100000;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	__int128 nano = (__int128)quota * 1000000000 / period;
+	__int128 all = (__int128)(ncpu > 0 ? ncpu : 1) * 1000000000;
+	return nano >= all ? 0 : (json_int_t)nano;
+}
+
 json_t *container_runtime_spec(struct container *c, const struct image_info *image,
 			       struct berth_error *err)
 {
@@ -104,8 +117,14 @@ json_t *container_runtime_spec(struct container *c, const struct image_info *ima
 	json_int_t quota = json_integer_value(json_object_get(host, "CpuQuota"));
 	json_int_t period = json_integer_value(json_object_get(host, "CpuPeriod"));
 	if (nano_cpus == 0 && quota > 0)
-		nano_cpus = quota * 1000000000LL / (period > 0 ? period : 100000);
+		nano_cpus = quota_to_nano_cpus(quota, period);
+	if (nano_cpus < 0)
+		nano_cpus = 0;
 	json_int_t pids = json_integer_value(json_object_get(host, "PidsLimit"));
+	/* pids.max takes no more than the kernel's PID_MAX_LIMIT (2^22): a bigger limit cannot
+	 * bind, and writing it would fail the start */
+	if (pids > 4194304)
+		pids = 0;
 
 	json_t *log_opts = json_object_get(json_object_get(host, "LogConfig"), "Config");
 	const char *max_size = json_string_value(json_object_get(log_opts, "max-size"));

@@ -6,7 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "berth/cleanup.h"
+#include "berth/compose.h"
 #include "berth/duration.h"
+#include "berth/fsutil.h"
 #include "container_opts.h"
 
 const struct cli_flag cli_container_flags[] = {
@@ -108,20 +111,19 @@ void cli_env_add(json_t *env, const char *spec)
 
 static int env_file(json_t *env, const char *path, struct berth_error *err)
 {
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return berth_err(err, 400, "open %s: %s", path, strerror(errno));
-	char line[8192];
-	while (fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\r\n")] = '\0';
-		char *p = line;
-		while (isspace((unsigned char)*p))
-			p++;
-		if (!*p || *p == '#')
+	_cleanup_free_ char *data = NULL;
+	struct berth_error e = {0};
+	if (berth_read_file_max(path, BERTH_ENV_FILE_MAX, true, &data, NULL, &e) < 0)
+		return berth_err(err, 400, "env file %s", e.msg);
+	for (char *save = NULL, *line = strtok_r(data, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		line[strcspn(line, "\r")] = '\0';
+		while (isspace((unsigned char)*line))
+			line++;
+		if (!*line || *line == '#')
 			continue;
-		cli_env_add(env, p);
+		cli_env_add(env, line);
 	}
-	fclose(f);
 	return 0;
 }
 
@@ -311,8 +313,8 @@ static int healthcheck(json_t *config, struct cli_args *a, struct berth_error *e
 	json_object_set_new(config, "Healthcheck", hc);
 	/* berth's probes from outside the container: "CMD-HTTP URL" and "CMD-TCP PORT". */
 	const char *cmd = v[CO_HEALTH_CMD].s;
-	if (v[CO_HEALTH_CMD].set && (strncmp(cmd, "CMD-HTTP ", 9) == 0 ||
-				     strncmp(cmd, "CMD-TCP ", 8) == 0)) {
+	if (v[CO_HEALTH_CMD].set &&
+	    (strncmp(cmd, "CMD-HTTP ", 9) == 0 || strncmp(cmd, "CMD-TCP ", 8) == 0)) {
 		const char *arg = strchr(cmd, ' ') + 1;
 		while (*arg == ' ')
 			arg++;
@@ -383,7 +385,8 @@ static int resources(json_t *host, struct cli_args *a, struct berth_error *err)
 	if (v[CO_CPUS].set) {
 		char *end;
 		cpus = strtod(v[CO_CPUS].s, &end);
-		if (*end || cpus < 0)
+		/* (no "nan" or "inf", and nothing that overflows NanoCpus) */
+		if (*end || !(cpus >= 0) || cpus > 9e9)
 			return berth_err(err, 400,
 					 "invalid argument \"%s\" for \"--cpus\" flag: failed to "
 					 "parse %s as a rational number",

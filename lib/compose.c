@@ -143,8 +143,8 @@ static int setup(const struct compose_options *opts, const char *first_file, str
 	struct berth_error e = {0};
 	if (access(dotenv, F_OK) < 0)
 		return 0;
-	if (berth_read_file(dotenv, &data, &dlen, &e) < 0)
-		return berth_err(err, 400, "%s", e.msg);
+	if (berth_read_file_max(dotenv, BERTH_ENV_FILE_MAX, true, &data, &dlen, &e) < 0)
+		return berth_err(err, 400, "env file %s", e.msg);
 	struct compose_env vars = {0};
 	if (compose_dotenv_parse(dotenv, data, &l->env, &vars, err) < 0) {
 		compose_env_free(&vars);
@@ -213,12 +213,16 @@ static int read_and_add(struct loader *l, const char *file, struct berth_error *
 			return berth_err_errno(err, 500, errno, "read the compose file from stdin");
 		char buf[65536];
 		size_t n;
-		while ((n = fread(buf, 1, sizeof(buf), stdin)) > 0)
+		size_t total = 0;
+		/* one byte past the limit is enough for add_file to refuse it */
+		while (total <= COMPOSE_MAX_BYTES && (n = fread(buf, 1, sizeof(buf), stdin)) > 0) {
 			fwrite(buf, 1, n, mem);
+			total += n;
+		}
 		fclose(steal_pointer(&mem));
 		return add_file(l, "-", data, cap, err);
 	}
-	if (berth_read_file(file, &data, &len, &e) < 0)
+	if (berth_read_file_max(file, COMPOSE_MAX_BYTES, false, &data, &len, &e) < 0)
 		return berth_err(err, 400, "%s", e.msg);
 	return add_file(l, file, data, len, err);
 }

@@ -22,8 +22,8 @@ static int read_env_file(const char *file, bool required, const struct cnode *ma
 			return 0;
 		return cnode_err(err, mark, path, "env file %s not found", abs);
 	}
-	if (berth_read_file(abs, &data, &len, &e) < 0)
-		return cnode_err(err, mark, path, "%s", e.msg);
+	if (berth_read_file_max(abs, BERTH_ENV_FILE_MAX, true, &data, &len, &e) < 0)
+		return cnode_err(err, mark, path, "env file %s", e.msg);
 	struct compose_env vars = {0};
 	if (compose_dotenv_parse(abs, data, ctx->env, &vars, &e) < 0) {
 		compose_env_free(&vars);

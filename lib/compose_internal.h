@@ -26,12 +26,23 @@ struct cnode {
 	size_t n, cap;
 	struct cnode **keys; /* maps: scalar key nodes */
 	struct cnode **vals; /* maps and sequences */
+	uint32_t *index;     /* big maps: open-addressed hash of key -> position + 1 */
+	size_t index_cap;    /* a power of two, or 0 while the map is small */
 };
 
-/* compose_yaml.c */
+/* Limits of one compose file (docs/validation.md): bytes of YAML, nodes after alias expansion
+ * (keys, values and every alias at its full size), keys in one mapping, nesting depth. */
+#define COMPOSE_MAX_BYTES (8 << 20)
+#define COMPOSE_MAX_NODES 500000
+#define COMPOSE_MAX_KEYS 100000
+#define COMPOSE_MAX_DEPTH 100
+
+/* compose_load.c */
 /* Parse one YAML document; NULL document (empty file) gives *out = NULL and 0. */
 int cnode_parse(const char *file, const char *data, size_t len, struct cnode **out,
 		struct berth_error *err);
+
+/* compose_yaml.c */
 void cnode_free(struct cnode *n);
 struct cnode *cnode_new(enum cnode_kind kind, const struct cnode *mark);
 struct cnode *cnode_new_scalar(const char *value, bool plain, const struct cnode *mark);

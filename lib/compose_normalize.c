@@ -6,6 +6,7 @@
 
 #include "berth/cleanup.h"
 #include "berth/fsutil.h"
+#include "berth/volume_name.h"
 #include "compose_internal.h"
 
 static bool valid_service_name(const char *s)
@@ -84,6 +85,11 @@ static int resource(const char *section, enum compose_section sec, const char *k
 	}
 	if (external)
 		json_object_set_new(o, "external", json_true());
+	/* the agent would refuse it at create: say so where it is written */
+	struct berth_error e = {0};
+	if (sec == COMPOSE_SEC_VOLUME_TOP &&
+	    volume_name_check(json_string_value(json_object_get(o, "name")), &e) < 0)
+		return cnode_err(err, v, path, "%s", e.msg);
 	json_object_set_new(out, key, steal_pointer(&o));
 	return 0;
 }

@@ -1,25 +1,12 @@
-/* libyaml's document into berth's compose node tree: marks, aliases, merge keys, duplicate keys. */
+/* berth's compose node tree: nodes, maps with a hash index, errors with marks, JSON. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yaml.h>
 
 #include "berth/cleanup.h"
 #include "compose_internal.h"
-
-/* Alias expansion copies nodes: a bound keeps "billion laughs" files from eating the host. */
-#define CNODE_BUDGET 200000
-#define CNODE_DEPTH 100
-
-struct yconv {
-	yaml_document_t *doc;
-	const char *file;
-	size_t budget;
-	int stack[CNODE_DEPTH + 2]; /* node ids being converted, to catch recursive aliases */
-	struct berth_error *err;
-};
 
 static void *xrealloc(void *p, size_t size)
 {
@@ -70,6 +57,7 @@ void cnode_free(struct cnode *n)
 	}
 	free(n->keys);
 	free(n->vals);
+	free(n->index);
 	free(n->value);
 	free(n->tag);
 	free(n);
@@ -106,6 +94,44 @@ void cnode_append(struct cnode *seq, struct cnode *v)
 	seq->vals[seq->n++] = v;
 }
 
+/* Maps up to this size are searched in order; bigger ones keep a hash index, so that a
+ * mapping of n keys is built in O(n), not O(n^2). */
+#define CNODE_INDEX_MIN 16
+
+static uint32_t key_hash(const char *s)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+static void index_put(struct cnode *map, size_t pos)
+{
+	size_t mask = map->index_cap - 1;
+	for (size_t j = key_hash(map->keys[pos]->value) & mask;; j = (j + 1) & mask) {
+		if (map->index[j] == 0) {
+			map->index[j] = (uint32_t)pos + 1;
+			return;
+		}
+	}
+}
+
+/* (Re)build the index at twice the room the keys need. */
+static void index_build(struct cnode *map)
+{
+	size_t cap = 64;
+	while (cap < map->n * 2 + 2)
+		cap *= 2;
+	free(map->index);
+	map->index = calloc(cap, sizeof(*map->index));
+	if (!map->index)
+		abort();
+	map->index_cap = cap;
+	for (size_t i = 0; i < map->n; i++)
+		index_put(map, i);
+}
+
 void cnode_map_set(struct cnode *map, struct cnode *key, struct cnode *v)
 {
 	long i = cnode_find(map, key->value);
@@ -119,12 +145,27 @@ void cnode_map_set(struct cnode *map, struct cnode *key, struct cnode *v)
 	cnode_grow(map);
 	map->keys[map->n] = key;
 	map->vals[map->n++] = v;
+	if (map->n < CNODE_INDEX_MIN)
+		return;
+	if (!map->index || map->n * 2 + 2 > map->index_cap)
+		index_build(map);
+	else
+		index_put(map, map->n - 1);
 }
 
 long cnode_find(const struct cnode *map, const char *key)
 {
 	if (!map || map->kind != CNODE_MAP)
 		return -1;
+	if (map->index) {
+		size_t mask = map->index_cap - 1;
+		for (size_t j = key_hash(key) & mask; map->index[j]; j = (j + 1) & mask) {
+			size_t pos = map->index[j] - 1;
+			if (strcmp(map->keys[pos]->value, key) == 0)
+				return (long)pos;
+		}
+		return -1;
+	}
 	for (size_t i = 0; i < map->n; i++)
 		if (strcmp(map->keys[i]->value, key) == 0)
 			return (long)i;
@@ -144,6 +185,14 @@ void cnode_map_remove(struct cnode *map, size_t i)
 	memmove(map->keys + i, map->keys + i + 1, (map->n - i - 1) * sizeof(*map->keys));
 	memmove(map->vals + i, map->vals + i + 1, (map->n - i - 1) * sizeof(*map->vals));
 	map->n--;
+	/* positions moved: rebuild (removals are rare: !reset and the like) */
+	if (map->index && map->n >= CNODE_INDEX_MIN) {
+		index_build(map);
+	} else {
+		free(map->index);
+		map->index = NULL;
+		map->index_cap = 0;
+	}
 }
 
 bool cnode_has_tag(const struct cnode *n, const char *tag)
@@ -225,228 +274,4 @@ json_t *cnode_to_json(const struct cnode *n)
 			json_array_append_new(j, cnode_to_json(n->vals[i]));
 	}
 	return j;
-}
-
-static void set_mark(struct cnode *c, const struct yconv *y, const yaml_node_t *yn)
-{
-	c->file = y->file;
-	c->line = (int)yn->start_mark.line + 1;
-	c->col = (int)yn->start_mark.column + 1;
-	const char *tag = (const char *)yn->tag;
-	if (tag && strncmp(tag, "tag:yaml.org,2002:", 18) != 0)
-		c->tag = xstrdup(tag);
-}
-
-static struct cnode *convert(struct yconv *y, int id, const char *path, int depth);
-
-static int add_pair(struct yconv *y, struct cnode *map, struct cnode *key, struct cnode *val,
-		    bool explicit_key, const char *path)
-{
-	long i = cnode_find(map, key->value);
-	if (i < 0) {
-		cnode_map_set(map, key, val);
-		return 0;
-	}
-	if (explicit_key) {
-		cnode_err(y->err, key, path, "mapping key \"%s\" already defined at line %d",
-			  key->value, map->keys[i]->line);
-		cnode_free(key);
-		cnode_free(val);
-		return -1;
-	}
-	/* A key from a `<<` merge never overrides one written in the mapping itself. */
-	cnode_free(key);
-	cnode_free(val);
-	return 0;
-}
-
-static int merge_from(struct yconv *y, struct cnode *map, const struct cnode *src, const char *path)
-{
-	if (src->kind != CNODE_MAP)
-		return cnode_err(y->err, src, path,
-				 "<<: a merge key takes a mapping or a sequence "
-				 "of mappings");
-	for (size_t i = 0; i < src->n; i++)
-		add_pair(y, map, cnode_dup(src->keys[i]), cnode_dup(src->vals[i]), false, path);
-	return 0;
-}
-
-static struct cnode *convert_map(struct yconv *y, yaml_node_t *yn, const char *path, int depth)
-{
-	struct cnode *map = cnode_new(CNODE_MAP, NULL);
-	set_mark(map, y, yn);
-	struct cnode *merges[64];
-	size_t n_merges = 0;
-	for (yaml_node_pair_t *p = yn->data.mapping.pairs.start; p < yn->data.mapping.pairs.top;
-	     p++) {
-		yaml_node_t *kn = yaml_document_get_node(y->doc, p->key);
-		if (!kn || kn->type != YAML_SCALAR_NODE) {
-			struct cnode mark = {.file = y->file};
-			if (kn) {
-				mark.line = (int)kn->start_mark.line + 1;
-				mark.col = (int)kn->start_mark.column + 1;
-			}
-			cnode_err(y->err, &mark, path, "mapping keys must be strings");
-			goto fail;
-		}
-		const char *kv = (const char *)kn->data.scalar.value;
-		bool merge = kn->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !strcmp(kv, "<<");
-		char sub[COMPOSE_PATH_MAX];
-		snprintf(sub, sizeof(sub), "%s%s%s", path, *path ? "." : "", merge ? "<<" : kv);
-		struct cnode *val = convert(y, p->value, sub, depth + 1);
-		if (!val)
-			goto fail;
-		if (merge) {
-			if (n_merges == sizeof(merges) / sizeof(*merges)) {
-				cnode_free(val);
-				cnode_err(y->err, map, path, "too many merge keys");
-				goto fail;
-			}
-			merges[n_merges++] = val;
-			continue;
-		}
-		struct cnode *key = cnode_new_scalar(kv, false, NULL);
-		set_mark(key, y, kn);
-		if (add_pair(y, map, key, val, true, path) < 0)
-			goto fail;
-	}
-	for (size_t m = 0; m < n_merges; m++) {
-		struct cnode *v = merges[m];
-		int rc = 0;
-		if (v->kind == CNODE_SEQ) {
-			for (size_t i = 0; i < v->n && rc == 0; i++)
-				rc = merge_from(y, map, v->vals[i], path);
-		} else {
-			rc = merge_from(y, map, v, path);
-		}
-		if (rc < 0)
-			goto fail;
-	}
-	for (size_t m = 0; m < n_merges; m++)
-		cnode_free(merges[m]);
-	return map;
-fail:
-	for (size_t m = 0; m < n_merges; m++)
-		cnode_free(merges[m]);
-	cnode_free(map);
-	return NULL;
-}
-
-static struct cnode *convert(struct yconv *y, int id, const char *path, int depth)
-{
-	yaml_node_t *yn = yaml_document_get_node(y->doc, id);
-	if (!yn) {
-		berth_err(y->err, 400, "%s: %s: broken YAML document", y->file, path);
-		return NULL;
-	}
-	struct cnode mark = {.file = y->file,
-			     .line = (int)yn->start_mark.line + 1,
-			     .col = (int)yn->start_mark.column + 1};
-	if (depth > CNODE_DEPTH) {
-		cnode_err(y->err, &mark, "", "nested more than %d levels deep", CNODE_DEPTH);
-		return NULL;
-	}
-	for (int i = 0; i < depth; i++) {
-		if (y->stack[i] == id) {
-			cnode_err(y->err, &mark, path, "recursive alias");
-			return NULL;
-		}
-	}
-	y->stack[depth] = id;
-	if (y->budget == 0) {
-		cnode_err(y->err, &mark, path, "document too large after alias expansion");
-		return NULL;
-	}
-	y->budget--;
-	switch (yn->type) {
-	case YAML_SCALAR_NODE: {
-		struct cnode *c = cnode_new(CNODE_SCALAR, NULL);
-		set_mark(c, y, yn);
-		c->value = xstrdup((const char *)yn->data.scalar.value);
-		c->plain = yn->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !c->tag;
-		return c;
-	}
-	case YAML_SEQUENCE_NODE: {
-		struct cnode *c = cnode_new(CNODE_SEQ, NULL);
-		set_mark(c, y, yn);
-		size_t i = 0;
-		for (yaml_node_item_t *it = yn->data.sequence.items.start;
-		     it < yn->data.sequence.items.top; it++, i++) {
-			char sub[COMPOSE_PATH_MAX];
-			snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
-			struct cnode *v = convert(y, *it, sub, depth + 1);
-			if (!v) {
-				cnode_free(c);
-				return NULL;
-			}
-			cnode_append(c, v);
-		}
-		return c;
-	}
-	case YAML_MAPPING_NODE:
-		return convert_map(y, yn, path, depth);
-	default:
-		cnode_err(y->err, &mark, path, "empty YAML node");
-		return NULL;
-	}
-}
-
-static int parser_error(const yaml_parser_t *p, const char *file, struct berth_error *err)
-{
-	const char *problem = p->problem ? p->problem : "invalid YAML";
-	if (p->error == YAML_MEMORY_ERROR)
-		return berth_err(err, 500, "%s: out of memory parsing YAML", file);
-	if (p->context)
-		return berth_err(err, 400, "%s:%zu:%zu: %s (%s at line %zu)", file,
-				 p->problem_mark.line + 1, p->problem_mark.column + 1, problem,
-				 p->context, p->context_mark.line + 1);
-	return berth_err(err, 400, "%s:%zu:%zu: %s", file, p->problem_mark.line + 1,
-			 p->problem_mark.column + 1, problem);
-}
-
-int cnode_parse(const char *file, const char *data, size_t len, struct cnode **out,
-		struct berth_error *err)
-{
-	*out = NULL;
-	yaml_parser_t parser;
-	if (!yaml_parser_initialize(&parser))
-		return berth_err(err, 500, "%s: cannot initialise the YAML parser", file);
-	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
-	yaml_document_t doc;
-	int rc = 0;
-	if (!yaml_parser_load(&parser, &doc)) {
-		rc = parser_error(&parser, file, err);
-		yaml_parser_delete(&parser);
-		return rc;
-	}
-	yaml_node_t *root = yaml_document_get_root_node(&doc);
-	if (root) {
-		struct yconv y = {.doc = &doc, .file = file, .budget = CNODE_BUDGET, .err = err};
-		*out = convert(&y, 1, "", 0);
-		if (!*out)
-			rc = -1;
-	}
-	yaml_document_delete(&doc);
-	if (rc == 0 && root) {
-		/* A second document is an error, as a file holds one project. */
-		yaml_document_t next;
-		if (!yaml_parser_load(&parser, &next)) {
-			rc = parser_error(&parser, file, err);
-		} else {
-			yaml_node_t *r2 = yaml_document_get_root_node(&next);
-			if (r2)
-				rc = berth_err(err, 400,
-					       "%s:%zu:%zu: only one YAML document is "
-					       "allowed in a compose file",
-					       file, r2->start_mark.line + 1,
-					       r2->start_mark.column + 1);
-			yaml_document_delete(&next);
-		}
-		if (rc < 0) {
-			cnode_free(*out);
-			*out = NULL;
-		}
-	}
-	yaml_parser_delete(&parser);
-	return rc;
 }

@@ -90,9 +90,12 @@ int64_t berth_parse_duration_ns(const char *s)
 	if (!s || !*s)
 		return -1;
 	char *end;
+	/* digits, '.' and units only: no "inf", "nan", hex or exponents to overflow a cast */
+	if (s[strspn(s, "0123456789.nsuhm")] != '\0')
+		return -1;
 	double plain = strtod(s, &end);
 	if (*end == '\0')
-		return plain < 0 ? -1 : (int64_t)(plain * 1e9);
+		return plain < 0 || plain * 1e9 >= 9.2e18 ? -1 : (int64_t)(plain * 1e9);
 	if (strcmp(s, "0") == 0)
 		return 0;
 	const char *p = s;
@@ -119,7 +122,7 @@ int64_t berth_parse_duration_ns(const char *s)
 			return -1;
 		total += v * unit;
 	}
-	return (int64_t)total;
+	return total < 9.2e18 ? (int64_t)total : -1;
 }
 
 int64_t berth_parse_bytes(const char *s)
@@ -128,12 +131,13 @@ int64_t berth_parse_bytes(const char *s)
 		return -1;
 	char *end;
 	double v = strtod(s, &end);
-	if (end == s || v < 0)
+	/* no "inf", "nan" or hex floats; and nothing a cast to int64 would overflow */
+	if (end == s || !(v >= 0) || strspn(s, "0123456789.") != (size_t)(end - s))
 		return -1;
 	double mult = 1;
 	switch (tolower((unsigned char)*end)) {
 	case '\0':
-		return (int64_t)v;
+		return v < 9.2e18 ? (int64_t)v : -1;
 	case 'b':
 		mult = 1;
 		break;
@@ -157,7 +161,7 @@ int64_t berth_parse_bytes(const char *s)
 		end++;
 	if (*end != '\0')
 		return -1;
-	return (int64_t)(v * mult);
+	return v * mult < 9.2e18 ? (int64_t)(v * mult) : -1;
 }
 
 void berth_human_size(double bytes, char *out, size_t size)

@@ -248,3 +248,51 @@ void berth_trash(const char *path, const char *trash_dir)
 		trash_worker(dest);
 	pthread_attr_destroy(&attr);
 }
+
+int berth_read_file_max(const char *path, size_t max, bool regular_only, char **out, size_t *len,
+			struct berth_error *err)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	struct stat st;
+	if (fd < 0)
+		return berth_err_errno(err, errno == ENOENT ? 404 : 400, errno, "open %s", path);
+	if (fstat(fd, &st) < 0)
+		return berth_err_errno(err, 500, errno, "stat %s", path);
+	if (regular_only && !S_ISREG(st.st_mode))
+		return berth_err(err, 400, "%s is not a regular file", path);
+	if (S_ISREG(st.st_mode) && (size_t)st.st_size > max)
+		return berth_err(err, 400, "%s is larger than %zu bytes", path, max);
+	/* blocking reads from here (O_NONBLOCK only kept open() off a FIFO with no writer) */
+	int flags = fcntl(fd, F_GETFL);
+	if (flags >= 0)
+		fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+	size_t cap = 4096, n = 0;
+	_cleanup_free_ char *buf = malloc(cap);
+	if (!buf)
+		abort();
+	for (;;) {
+		if (n + 1 >= cap) {
+			cap *= 2;
+			char *nb = realloc(buf, cap);
+			if (!nb)
+				abort();
+			buf = nb;
+		}
+		ssize_t r = read(fd, buf + n, cap - n - 1);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return berth_err_errno(err, 500, errno, "read %s", path);
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+		if (n > max)
+			return berth_err(err, 400, "%s is larger than %zu bytes", path, max);
+	}
+	buf[n] = '\0';
+	*out = steal_pointer(&buf);
+	if (len)
+		*len = n;
+	return 0;
+}

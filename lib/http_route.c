@@ -127,6 +127,23 @@ static const struct berth_http_route *route_find(struct berth_http_server *srv, 
 	return get_route;
 }
 
+static size_t count_slashes(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		n += *s == '/';
+	return n;
+}
+
+/* evhttp decodes query values into C strings: a %00 would silently truncate one. */
+static bool has_encoded_nul(const char *query)
+{
+	for (const char *p = strchr(query, '%'); p; p = strchr(p + 1, '%'))
+		if (p[1] == '0' && p[2] == '0')
+			return true;
+	return false;
+}
+
 void http_dispatch(struct evhttp_request *req, void *arg)
 {
 	struct berth_http_server *srv = arg;
@@ -152,7 +169,8 @@ void http_dispatch(struct evhttp_request *req, void *arg)
 	bool path_known;
 	const struct berth_http_route *route = NULL;
 
-	if (query && evhttp_parse_query_str(query, &call->pub.query) != 0) {
+	if (query &&
+	    (evhttp_parse_query_str(query, &call->pub.query) != 0 || has_encoded_nul(query))) {
 		berth_http_reply_errorf(&call->pub, 400, "invalid query string");
 		goto out;
 	}
@@ -167,13 +185,24 @@ void http_dispatch(struct evhttp_request *req, void *arg)
 	}
 	for (int i = 0; i < BERTH_HTTP_MAX_PARAMS && cap_start[i]; i++) {
 		char *raw = strndup(cap_start[i], cap_len[i]);
-		call->param_buf[i] = raw ? evhttp_uridecode(raw, 0, NULL) : NULL;
-		free(raw);
+		size_t len = 0;
+		call->param_buf[i] = raw ? evhttp_uridecode(raw, 0, &len) : NULL;
 		if (!call->param_buf[i]) {
+			free(raw);
 			berth_http_reply_errorf(&call->pub, 500, "out of memory");
 			goto out;
 		}
 		call->pub.params[i] = call->param_buf[i];
+		/* A NUL would cut the name short; a decoded %2F would make a path of it. */
+		bool bad = strlen(call->param_buf[i]) != len ||
+			   count_slashes(call->param_buf[i]) != count_slashes(raw);
+		free(raw);
+		if (bad) {
+			berth_http_reply_errorf(&call->pub, 400,
+						"invalid path parameter: %%00 and %%2F are not "
+						"allowed in a name or id");
+			goto out;
+		}
 	}
 	route->handler(&call->pub);
 out:

@@ -10,6 +10,7 @@
 #include "dns.h"
 #include "link.h"
 #include "netd.h"
+#include "subnet_check.h"
 
 struct netd_network *netd_network_by_id(struct netd *nd, const char *id)
 {
@@ -96,7 +97,8 @@ int netd_network_pick_subnet(struct netd *nd, uint32_t *subnet, int *prefix,
 {
 	for (uint32_t second = 89; second <= 255; second++) {
 		uint32_t s = (10u << 24) | (second << 16);
-		if (!netd_subnet_taken(nd, s, 16, NULL)) {
+		if (!netd_subnet_taken(nd, s, 16, NULL) &&
+		    subnet_check_routes("/proc/net/route", s, 16, NULL) == 0) {
 			*subnet = s;
 			*prefix = 16;
 			return 0;
@@ -128,7 +130,8 @@ int netd_networks_setup(struct netd *nd, struct berth_error *err)
 	    {"bridge", NETD_DRIVER_BRIDGE}, {"host", NETD_DRIVER_HOST}, {"none", NETD_DRIVER_NULL}};
 	uint32_t subnet;
 	int prefix;
-	if (ipam_parse_cidr(nd->cfg.bridge_subnet, &subnet, &prefix, err) < 0)
+	if (ipam_parse_cidr(nd->cfg.bridge_subnet, &subnet, &prefix, err) < 0 ||
+	    subnet_check_reserved(subnet, prefix, err) < 0)
 		return berth_err_wrap(err, "--bridge-subnet");
 	for (size_t i = 0; i < sizeof(predefined) / sizeof(predefined[0]); i++) {
 		struct netd_network *net = netd_network_find(nd, predefined[i].name);
@@ -205,12 +208,15 @@ struct netd_network *netd_network_create(struct netd *nd, json_t *req, struct be
 	uint32_t subnet = 0, gateway = 0;
 	int prefix = 0;
 	if (subnet_s && *subnet_s) {
-		if (ipam_parse_cidr(subnet_s, &subnet, &prefix, err) < 0)
+		if (ipam_parse_cidr(subnet_s, &subnet, &prefix, err) < 0 ||
+		    subnet_check_reserved(subnet, prefix, err) < 0)
 			return NULL;
 		if (netd_subnet_taken(nd, subnet, prefix, NULL)) {
 			berth_err(err, 400, "Pool overlaps with other one on this address space");
 			return NULL;
 		}
+		if (subnet_check_routes("/proc/net/route", subnet, prefix, err) < 0)
+			return NULL;
 	} else if (netd_network_pick_subnet(nd, &subnet, &prefix, err) < 0) {
 		return NULL;
 	}

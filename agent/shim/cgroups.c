@@ -22,6 +22,13 @@ static const char *const device_allow[] = {
     "c 1:9 rwm", "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm",
 };
 
+/* cpu.cfs_quota_us for a 100 ms period: the kernel takes no less than 1 ms. */
+static long long shim_cfs_quota(int64_t nano_cpus)
+{
+	long long quota = (long long)(nano_cpus / 10000);
+	return quota < 1000 ? 1000 : quota;
+}
+
 static int write_file(const char *dir, const char *name, const char *value)
 {
 	char path[512];
@@ -156,7 +163,7 @@ static int limits_v1(const struct shim_spec *spec, const char *dir, bool devices
 		write_file(dir, "memory.memsw.limit_in_bytes",
 			   v); /* absent without swap accounting */
 	} else if (IS("cpu") && spec->nano_cpus > 0) {
-		snprintf(v, sizeof(v), "%lld", (long long)(spec->nano_cpus * 100000 / 1000000000));
+		snprintf(v, sizeof(v), "%lld", (long long)shim_cfs_quota(spec->nano_cpus));
 		if (write_file(dir, "cpu.cfs_period_us", "100000") < 0 ||
 		    write_file(dir, "cpu.cfs_quota_us", v) < 0)
 			return shim_child_fail(cerr, 125, errno, "set cpu quota %s", v);
@@ -183,8 +190,7 @@ static int limits_v2(const struct shim_spec *spec, const char *dir, struct shim_
 		write_file(dir, "memory.swap.max", "0");
 	}
 	if (spec->nano_cpus > 0) {
-		snprintf(v, sizeof(v), "%lld 100000",
-			 (long long)(spec->nano_cpus * 100000 / 1000000000));
+		snprintf(v, sizeof(v), "%lld 100000", (long long)shim_cfs_quota(spec->nano_cpus));
 		if (write_file(dir, "cpu.max", v) < 0)
 			return shim_child_fail(cerr, 125, errno, "set cpu quota");
 	}

@@ -43,11 +43,10 @@
  *       "healthcheck": {"test": ["CMD", "..."] | ["CMD-SHELL", "..."] | ["NONE"] |
  *                       ["CMD-HTTP", "http://..."] | ["CMD-TCP", "[HOST:]PORT"] (a string test
  *                       becomes CMD-SHELL, except "http://..." -> CMD-HTTP and "tcp:PORT" ->
- *                       CMD-TCP, the agent's probes from outside), "interval": ns, "timeout": ns, "retries": n,
- *                       "start_period": ns, "start_interval": ns, "disable": bool},
- *       "restart": "no"|"always"|"on-failure"|"on-failure:N"|"unless-stopped",
- *       "deploy": {"mode": "replicated", "replicas": n, "labels": {...},
- *                  "resources": {"limits": {"cpus": 0.5 (real), "memory": bytes,
+ *                       CMD-TCP, the agent's probes from outside), "interval": ns, "timeout": ns,
+ * "retries": n, "start_period": ns, "start_interval": ns, "disable": bool}, "restart":
+ * "no"|"always"|"on-failure"|"on-failure:N"|"unless-stopped", "deploy": {"mode": "replicated",
+ * "replicas": n, "labels": {...}, "resources": {"limits": {"cpus": 0.5 (real), "memory": bytes,
  *                  "pids": n}, "reservations": {"cpus": .., "memory": ..}},
  *                  "restart_policy": {"condition": "none"|"on-failure"|"any", "delay": ns,
  *                  "max_attempts": n, "window": ns},
@@ -81,6 +80,10 @@
  */
 #ifndef BERTH_COMPOSE_H
 #define BERTH_COMPOSE_H
+
+/* An env file (compose env_file, .env, run --env-file) is read whole: at most this many bytes,
+ * and only from a regular file. */
+#define BERTH_ENV_FILE_MAX (1 << 20)
 
 #include <stddef.h>
 #include <stdio.h>

@@ -30,6 +30,10 @@ int berth_write_json_atomic_flags(const char *path, const json_t *j, unsigned fl
 void berth_trash(const char *path, const char *trash_dir);
 /* Read a whole file; *out is NUL-terminated (len excludes the NUL). */
 int berth_read_file(const char *path, char **out, size_t *len, struct berth_error *err);
+/* Read a whole file of at most max bytes (400 past that, without reading further); with
+ * regular_only, 400 for anything but a regular file (/dev/zero, a FIFO, a directory). */
+int berth_read_file_max(const char *path, size_t max, bool regular_only, char **out, size_t *len,
+			struct berth_error *err);
 json_t *berth_read_json(const char *path, struct berth_error *err);
 int berth_mkdir_p(const char *path, mode_t mode, struct berth_error *err);
 /* Remove a tree without following symlinks and without crossing mount points. */

@@ -77,6 +77,10 @@ void berth_http_reply_errorf(struct berth_http_call *call, int status, const cha
 const char *berth_http_query(struct berth_http_call *call, const char *key);
 /* "1", "true", "True" → true; absent → dflt. */
 bool berth_http_query_bool(struct berth_http_call *call, const char *key, bool dflt);
+/* An integer query value in [min, max] (absent or empty: dflt); otherwise -1 with a 400 in err:
+ * Go's strconv message for what is not an int64, berth's for one out of range. */
+int berth_http_query_int(struct berth_http_call *call, const char *key, long long min,
+			 long long max, long long dflt, long long *out, struct berth_error *err);
 /* Parse the request body as JSON; an empty body gives an empty object. NULL + err (400) if bad. */
 json_t *berth_http_body_json(struct berth_http_call *call, struct berth_error *err);
 /* The raw request body (fully buffered by evhttp); owned by the call. */

@@ -406,6 +406,26 @@ static void test_route_errors(void **state)
 	assert_int_equal(err.status, 404);
 }
 
+/* A decoded %00 would cut an id short (victim%00x naming victim), a decoded %2F would put a
+ * slash in a name: both 400, in the path and (NUL) in the query. */
+static void test_route_nul_and_slash(void **state)
+{
+	static const char *const bad[] = {"/containers/abc%00def/json",
+					  "/containers/abc%00/json",
+					  "/a/one/b/t%2Fwo",
+					  "/containers/..%2F..%2Fetc/json",
+					  "/containers/abc/json?size=1%00x",
+					  "/images/busy%00box/json"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		struct berth_error err = {0};
+		assert_int_equal(berth_http_json(sock_path, "GET", bad[i], NULL, NULL, &err), -1);
+		assert_int_equal(err.status, 400);
+	}
+	json_t *j = get_json("GET", "/a/one/b/t%25wo", NULL);
+	assert_string_equal(json_string_value(json_array_get(j, 1)), "t%wo");
+	json_decref(j);
+}
+
 static void test_json_bodies(void **state)
 {
 	json_t *body = json_pack("{s:s, s:[i,i]}", "Image", "busybox", "n", 1, 2);
@@ -840,6 +860,7 @@ int main(void)
 	    cmocka_unit_test(test_route_capture_and_query),
 	    cmocka_unit_test(test_route_greedy),
 	    cmocka_unit_test(test_route_errors),
+	    cmocka_unit_test(test_route_nul_and_slash),
 	    cmocka_unit_test(test_json_bodies),
 	    cmocka_unit_test(test_headers_and_head),
 	    cmocka_unit_test(test_stream),
