@@ -300,3 +300,25 @@ EOF
 	kill9_wait "$(cat "$BERTH_RUN/agent.pid")"
 	berth system start >/dev/null
 }
+
+# Found by the chaos test (seed 14325): a container removed while netd was down kept its
+# endpoint (address, host port, namespace) in netd until the agent's next request to netd,
+# however late; the agent now reconciles every second until netd answers.
+@test "a container removed while netd is down: its address and port are released once netd is back" {
+	berth run -d -p 8080 --name gone busybox sleep 600 >/dev/null
+	local id
+	id=$(berth inspect -f '{{.Id}}' gone)
+	[[ "$(napi GET /endpoints/$id)" == *'[200]' ]]
+	kill9_wait "$(cat "$BERTH_RUN/netd.pid")"
+	berth rm -f gone >/dev/null
+	berth system start >/dev/null
+	wait_for 5 bash -c "[[ \"\$(curl -s --unix-socket '$BERTH_RUN/netd.sock' http://x/endpoints/$id -o /dev/null -w '%{http_code}')\" == 404 ]]" || {
+		napi GET /endpoints/$id
+		false
+	}
+	run napi GET /ports
+	[[ "$output" == *'[200]' ]]
+	[[ "$output" != *"$id"* ]]
+	[ ! -e "$BERTH_RUN/netns/$id" ]
+	[ "$(grep -c 'netd reconcile deferred' "$BERTH_RUN/agent.log")" -le 1 ]
+}
