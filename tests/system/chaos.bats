@@ -72,7 +72,7 @@ counter_gaps() {
 	local seed=${CHAOS_SEED:-$(($(date +%s%N) / 1000 % 32768))}
 	local kills=${CHAOS_KILLS:-30}
 	RANDOM=$seed
-	say "chaos seed $seed, $kills kills (replay: CHAOS_SEED=$seed CHAOS_KILLS=$kills bats $BATS_TEST_FILENAME)"
+	say "chaos seed $seed, $kills kills (replay: CHAOS_SEED=$seed CHAOS_KILLS=$kills, docs/chaos.md)"
 	mkdir -p "$BATS_TEST_TMPDIR/chaos"
 	cd "$BATS_TEST_TMPDIR/chaos"
 	# restart: always with a 1 s cap on the agent's backoff, so a replica whose shim was
@@ -128,10 +128,20 @@ EOF
 		else
 			pid=$(pidof_daemon "$victim")
 		fi
-		[ "$victim" = agent ] && agent_kills=$((agent_kills + 1))
-		echo "kill $k: $victim $pid at $((SECONDS - t0)) s" >>"$actions"
-		kill9_wait "$pid"
+		# (A pid file of a daemon killed in the round before, not restarted yet, is stale.)
+		case $(cat "/proc/$pid/comm" 2>/dev/null) in
+		berth-agent | berth-netd | berth-scheduler | berth-shim) ;;
+		*) pid= ;;
+		esac
+		[ "$victim" = agent ] && [ -n "$pid" ] && agent_kills=$((agent_kills + 1))
+		echo "kill $k: $victim ${pid:-(down already)} at $((SECONDS - t0)) s" >>"$actions"
+		[ -z "$pid" ] || kill9_wait "$pid"
 		pause 200
+		# One round in four leaves it down: the next kill may take a second daemon with it.
+		if ((RANDOM % 4 == 0)); then
+			echo "(not restarted yet)" >>"$actions"
+			continue
+		fi
 		restart_daemons || {
 			cat "$actions" "$BATS_FILE_TMPDIR/restarts.log"
 			false
@@ -247,7 +257,11 @@ EOF
 	n=$(jq length <<<"$ports")
 	[ "$n" -eq "$final" ] || diverge "$n published ports for $final replicas: $ports"
 
-	# 6. The counter's log: no line lost or repeated across $agent_kills agent kills.
+	# 6. No sanitizer report from any daemon or shim (ASan+UBSan builds).
+	got=$(grep -h -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$BERTH_RUN"/*.log | head -5)
+	[ -z "$got" ] || diverge "sanitizer: $got"
+
+	# 7. The counter's log: no line lost or repeated across $agent_kills agent kills.
 	got=$(counter_gaps)
 	[ -z "$got" ] || diverge "counter log: $got"
 
