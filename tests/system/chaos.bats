@@ -102,8 +102,11 @@ EOF
 	local t0=$SECONDS k victim pid n scale_pid= agent_kills=0 actions=$BATS_FILE_TMPDIR/actions
 	: >"$actions"
 	for ((k = 1; k <= kills; k++)); do
-		# A scale in flight most of the time (one at a time, bounded).
-		if [ -z "$scale_pid" ] || pid_gone "$scale_pid"; then
+		# A scale in flight most of the time (one at a time, bounded); none at the last kill,
+		# so that what follows it is the daemons' doing alone.
+		if ((k == kills)); then
+			[ -z "$scale_pid" ] || wait "$scale_pid" 2>/dev/null || true
+		elif [ -z "$scale_pid" ] || pid_gone "$scale_pid"; then
 			[ -z "$scale_pid" ] || wait "$scale_pid" 2>/dev/null || true
 			n=$((RANDOM % (MAXREP + 1)))
 			echo "scale web=$n" >>"$actions"
@@ -150,8 +153,18 @@ EOF
 	[ -z "$scale_pid" ] || wait "$scale_pid" 2>/dev/null || true
 	local chaos_s=$((SECONDS - t0))
 
-	# Converge: every daemon up, one last scale, then wait (bounded) for the replicas.
+	# Converge by itself first: every daemon up, no request, the replicas the scheduler wants
+	# (whatever the last scale left desired) within 20 s.
 	restart_daemons
+	local desired self_s t2=$SECONDS
+	desired=$(curl -s --max-time 10 --unix-socket "$BERTH_RUN/scheduler.sock" http://x/projects/chaos |
+		jq '.services.web.desired')
+	want_names=$(seq -f "chaos-web-%g" 1 "$desired" | tr '\n' ' ')
+	wait_for 20 bash -c "[ \"\$(berth ps -a --format '{{.Names}} {{.State}}' | grep '^chaos-web-' | sort -V | awk '\$2 == \"running\" {printf \"%s \", \$1; next} {printf \"%s(%s) \", \$1, \$2}')\" = '$want_names' ]" ||
+		echo "did not converge by itself to $desired replicas within 20 s: $(berth ps -a --format '{{.Names}} {{.State}}' | grep '^chaos-web-' | sort -V | tr '\n' ' ')" >>"$BATS_TEST_TMPDIR/diverged.self"
+	self_s=$((SECONDS - t2))
+
+	# Then one last scale, and wait (bounded) for the replicas.
 	local final=$((RANDOM % MAXREP + 1))
 	echo "final scale web=$final" >>"$actions"
 	local t1=$SECONDS
@@ -172,6 +185,7 @@ EOF
 
 	local diverged=$BATS_TEST_TMPDIR/diverged
 	: >"$diverged"
+	[ ! -s "$diverged.self" ] || cat "$diverged.self" >>"$diverged"
 	diverge() { echo "$*" >>"$diverged"; }
 
 	# 1. Replicas: chaos-web-1..final, each running, once; container numbers unique.
@@ -265,7 +279,7 @@ EOF
 	got=$(counter_gaps)
 	[ -z "$got" ] || diverge "counter log: $got"
 
-	say "$kills kills ($agent_kills of the agent) in ${chaos_s} s, converged to $final replicas in $((SECONDS - t1)) s; counter at $(berth logs counter | tail -1)"
+	say "$kills kills ($agent_kills of the agent) in ${chaos_s} s, converged by itself to $desired replicas in $self_s s, after a scale to $final in $((SECONDS - t1)) s; counter at $(berth logs counter | tail -1)"
 	if [ -s "$diverged" ]; then
 		echo "DIVERGED (seed $seed):"
 		cat "$diverged"
