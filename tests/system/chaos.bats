@@ -6,7 +6,8 @@
 # mounts, cgroups, veths, netns files, endpoints (leases) or published-port backends, and a
 # counting container whose log has no gap across agent kills.
 #
-# CI: CHAOS_KILLS=30 (default). Long mode: CHAOS_SEED=N CHAOS_KILLS=200 bats chaos.bats.
+# CI: CHAOS_KILLS=30 (default). Long mode: CHAOS_KILLS=200 (and CHAOS_SEED=N to replay), in
+# tests/system/sandbox.sh as ctest runs it (the command is in docs/chaos.md).
 # The seed fixes the sequence of actions (victims, scale targets, pauses), not the timing:
 # a failure replays the same decisions; the daemons' scheduling is the machine's. See
 # docs/chaos.md.
@@ -59,6 +60,14 @@ restart_daemons() {
 	done
 	return 1
 }
+
+# The replicas in number order: "chaos-web-1 chaos-web-2(exited) ..." (a state unless running).
+replicas() {
+	berth ps -a --format '{{.Names}} {{.State}}' | grep '^chaos-web-' | sort -V |
+		awk '$2 == "running" {printf "%s ", $1; next} {printf "%s(%s) ", $1, $2}'
+}
+
+replicas_are() { [ "$(replicas)" = "$1" ]; }
 
 # The counter's log: 0, 1, 2, ... with no gap and no repeat.
 counter_gaps() {
@@ -154,15 +163,18 @@ EOF
 	local chaos_s=$((SECONDS - t0))
 
 	# Converge by itself first: every daemon up, no request, the replicas the scheduler wants
-	# (whatever the last scale left desired) within 20 s.
+	# (whatever the last scale left desired). Bounded at 70 s, not less: a create that failed
+	# while netd or the agent was down puts the service in the scheduler's error backoff (1 s
+	# doubling to 64 s), which nothing resets when they are back (docs/chaos.md, "Known").
 	restart_daemons
 	local desired self_s t2=$SECONDS
 	desired=$(curl -s --max-time 10 --unix-socket "$BERTH_RUN/scheduler.sock" http://x/projects/chaos |
 		jq '.services.web.desired')
 	want_names=$(seq -f "chaos-web-%g" 1 "$desired" | tr '\n' ' ')
-	wait_for 20 bash -c "[ \"\$(berth ps -a --format '{{.Names}} {{.State}}' | grep '^chaos-web-' | sort -V | awk '\$2 == \"running\" {printf \"%s \", \$1; next} {printf \"%s(%s) \", \$1, \$2}')\" = '$want_names' ]" ||
-		echo "did not converge by itself to $desired replicas within 20 s: $(berth ps -a --format '{{.Names}} {{.State}}' | grep '^chaos-web-' | sort -V | tr '\n' ' ')" >>"$BATS_TEST_TMPDIR/diverged.self"
+	wait_for 70 replicas_are "$want_names" ||
+		echo "did not converge by itself to $desired replicas within 70 s: $(replicas)" >>"$BATS_TEST_TMPDIR/diverged.self"
 	self_s=$((SECONDS - t2))
+	[ "$self_s" -lt 5 ] || say "slow: $self_s s to converge by itself (the scheduler's create backoff, docs/chaos.md)"
 
 	# Then one last scale, and wait (bounded) for the replicas.
 	local final=$((RANDOM % MAXREP + 1))
@@ -175,11 +187,7 @@ EOF
 		false
 	}
 	want_names=$(seq -f "chaos-web-%g" 1 "$final" | tr '\n' ' ')
-	replicas() {
-		berth ps -a --format '{{.Names}} {{.State}}' | grep '^chaos-web-' | sort -V |
-			awk '$2 == "running" {printf "%s ", $1; next} {printf "%s(%s) ", $1, $2}'
-	}
-	wait_for 30 bash -c "[ \"\$(berth ps -a --format '{{.Names}} {{.State}}' | grep '^chaos-web-' | sort -V | awk '\$2 == \"running\" {printf \"%s \", \$1; next} {printf \"%s(%s) \", \$1, \$2}')\" = '$want_names' ]" || true
+	wait_for 30 replicas_are "$want_names" || true
 	# Asynchronous cleanups (a shim leaves after its exit is acknowledged) get a moment.
 	wait_for 10 bash -c "[ \$(pgrep -xc berth-shim) -le \$((\$(berth ps -q | wc -l) + 2)) ]" || true
 
@@ -280,6 +288,10 @@ EOF
 	[ -z "$got" ] || diverge "counter log: $got"
 
 	say "$kills kills ($agent_kills of the agent) in ${chaos_s} s, converged by itself to $desired replicas in $self_s s, after a scale to $final in $((SECONDS - t1)) s; counter at $(berth logs counter | tail -1)"
+	if [ -n "${CHAOS_KEEP_LOGS:-}" ]; then
+		mkdir -p "$CHAOS_KEEP_LOGS"
+		cp "$BERTH_RUN"/*.log "$actions" "$CHAOS_KEEP_LOGS/"
+	fi
 	if [ -s "$diverged" ]; then
 		echo "DIVERGED (seed $seed):"
 		cat "$diverged"
@@ -293,10 +305,6 @@ EOF
 		pgrep -ax berth-shim
 		echo "--- scale"
 		tail -n 30 "$BATS_FILE_TMPDIR/scale.log"
-		if [ -n "${CHAOS_KEEP_LOGS:-}" ]; then
-			mkdir -p "$CHAOS_KEEP_LOGS"
-			cp "$BERTH_RUN"/*.log "$actions" "$CHAOS_KEEP_LOGS/"
-		fi
 		false
 	fi
 }
@@ -399,4 +407,37 @@ PY
 	for id in $(berth ps -aq --no-trunc); do
 		[[ "$(napi GET "/endpoints/$id")" == *'[200]' ]]
 	done
+}
+
+# Found by the chaos test (seed 2595: 16 s to converge by itself): the scheduler's create
+# backoff took one step per replica that failed, not per round of attempts, so six creates
+# failing at once (netd down) put the service 32 s away from its next try (64 s from seven).
+# Writing this test found a second one: the project's network, whose create failed while netd
+# was down, was taken as made, and every create after netd was back failed with "network
+# bo_default not found" until the scheduler restarted.
+@test "scale while netd is down: one step of backoff, the network made again, back within seconds" {
+	mkdir -p "$BATS_TEST_TMPDIR/bo"
+	cd "$BATS_TEST_TMPDIR/bo"
+	cat >compose.yaml <<'YAML'
+services:
+  web:
+    image: busybox
+    command: sleep 100000
+    deploy:
+      replicas: 0
+YAML
+	compose_up
+	kill9_wait "$(cat "$BERTH_RUN/netd.pid")"
+	run timeout 30 berth scale -p bo web=6
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"berth-netd is not running"* ]]
+	berth system start >/dev/null
+	local t0=$SECONDS
+	wait_for 8 bash -c '[ "$(berth ps -q --filter name=bo-web | wc -l)" = 6 ]' || {
+		berth ps -a
+		grep -E "bo[-_]" "$BERTH_RUN/scheduler.log" "$BERTH_RUN/netd.log" "$BERTH_RUN/agent.log" | tail -30
+		false
+	}
+	echo "# back in $((SECONDS - t0)) s" >&3
+	timeout 60 berth compose -p bo down >/dev/null
 }
