@@ -1,8 +1,10 @@
 /* The agent's client of berth-netd: requests through lib's async client, netd's unreachability
- * as one clear error, and POST /reconcile before the first request that follows a gap. */
+ * as one clear error, and POST /reconcile before the first request that follows a gap (and every
+ * second while netd is unreachable). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <event2/event.h>
 
 #include "berth/cleanup.h"
 #include "berth/http_async.h"
@@ -18,6 +20,8 @@ struct netd_client {
 	char sock[4200];
 	bool reconciled; /* netd has heard which containers exist since it was last unreachable */
 	bool reconciling;
+	bool deferred_told;  /* "reconcile deferred" logged once per gap */
+	struct event *retry; /* reconcile again while netd is unreachable */
 };
 
 struct netd_req {
@@ -27,6 +31,15 @@ struct netd_req {
 	bool reconcile;
 };
 
+/* Without this, endpoints released while netd was down (a container removed meanwhile) would
+ * keep their address and host ports until the agent's next request to netd, however late. */
+static void retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct netd_client *n = arg;
+	if (!n->reconciled && !n->reconciling)
+		netd_reconcile(n);
+}
+
 struct netd_client *netd_client_new(struct agent *agent)
 {
 	struct netd_client *n = calloc(1, sizeof(*n));
@@ -35,6 +48,9 @@ struct netd_client *netd_client_new(struct agent *agent)
 	n->agent = agent;
 	snprintf(n->sock, sizeof(n->sock), "%s/netd.sock", agent->run);
 	n->http = berth_http_async_new(agent->base, n->sock);
+	n->retry = evtimer_new(agent->base, retry_cb, n);
+	if (!n->retry)
+		abort();
 	return n;
 }
 
@@ -43,6 +59,7 @@ void netd_client_free(struct netd_client *n)
 	if (!n)
 		return;
 	berth_http_async_free(n->http);
+	event_free(n->retry);
 	free(n);
 }
 
@@ -56,6 +73,9 @@ static void on_reply(void *arg, int status, json_t *reply, const struct berth_er
 	if (status == 0) {
 		/* netd is gone: it must hear again which containers exist when it is back. */
 		n->reconciled = false;
+		struct timeval tv = {1, 0};
+		if (!evtimer_pending(n->retry, NULL))
+			evtimer_add(n->retry, &tv);
 		berth_err(&e, 500, "berth-netd is not running (%s)", err ? err->msg : "no reply");
 		err = &e;
 	} else if (r->reconcile && status == 200) {
@@ -68,14 +88,17 @@ static void on_reply(void *arg, int status, json_t *reply, const struct berth_er
 
 static void reconcile_done(void *arg, int status, json_t *reply, const struct berth_error *err)
 {
+	struct netd_client *n = arg;
 	if (err) {
-		/* At agent start netd may not listen yet: the next request reconciles first. */
-		if (status == 0)
+		/* At agent start netd may not listen yet: retried every second until it does. */
+		if (status == 0 && !n->deferred_told)
 			log_info("netd reconcile deferred: %s", err->msg);
-		else
+		else if (status != 0)
 			log_warn("netd reconcile: %s", err->msg);
+		n->deferred_told = status == 0;
 		return;
 	}
+	n->deferred_told = false;
 	json_t *removed = json_object_get(reply, "Removed");
 	if (json_array_size(removed) > 0)
 		log_info("netd released the endpoints of %zu containers that no longer exist",
@@ -106,7 +129,7 @@ void netd_reconcile(struct netd_client *n)
 		json_array_append_new(ids, json_string(p->id));
 	_cleanup_json_ json_t *body = json_pack("{s:O}", "Containers", ids);
 	n->reconciling = true;
-	send_request(n, "POST", "/reconcile", body, reconcile_done, NULL, true);
+	send_request(n, "POST", "/reconcile", body, reconcile_done, n, true);
 }
 
 void netd_request(struct netd_client *n, const char *method, const char *path, const json_t *body,

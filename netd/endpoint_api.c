@@ -213,7 +213,9 @@ static void ep_create_done(struct netd_job *job)
 		return;
 	}
 	ep->busy = ep->creating = false;
-	if (j->rc == 0 && netd_state_save(nd, &j->err) == 0) {
+	if (j->rc == 0 && ep->orphaned)
+		berth_err(&j->err, 409, "container %.12s is gone (POST /reconcile)", ep->id);
+	else if (j->rc == 0 && netd_state_save(nd, &j->err) == 0) {
 		netd_endpoint_backends_sync(nd, ep);
 		log_info("endpoint %.12s created", ep->id);
 		if (j->call)
@@ -224,7 +226,7 @@ static void ep_create_done(struct netd_job *job)
 	log_warn("endpoint %.12s: %s", ep->id, j->err.msg);
 	ep_reply_error(j->call, &j->err);
 	netd_endpoint_forget(nd, ep);
-	if (j->rc == 0) /* the kernel side exists but could not be recorded */
+	if (j->rc == 0) /* the kernel side exists but is not to be recorded */
 		netd_endpoint_teardown(nd, ep, NULL);
 	netd_endpoint_free(ep);
 	free(j);

@@ -70,6 +70,7 @@ struct netd_endpoint {
 	size_t n_ports;
 	bool busy;     /* a worker job for it is in flight */
 	bool creating; /* its first setup is in flight: not saved yet */
+	bool orphaned; /* POST /reconcile did not list it during that setup: dropped when done */
 	bool draining; /* POST .../drain: its backends take no new connections (not saved) */
 
 	bool unhealthy; /* POST .../health false: the same on balanced ports (saved) */

@@ -145,8 +145,6 @@ json_t *netd_reconcile(struct netd *nd, json_t *ids)
 	struct netd_endpoint *next;
 	for (struct netd_endpoint *ep = nd->endpoints; ep; ep = next) {
 		next = ep->next;
-		if (ep->busy)
-			continue;
 		bool alive = false;
 		size_t i;
 		json_t *v;
@@ -160,6 +158,12 @@ json_t *netd_reconcile(struct netd *nd, json_t *ids)
 		}
 		if (alive)
 			continue;
+		/* A create the agent no longer knows (its requester died with it): dropped once its
+		 * setup is done. Other busy endpoints are left to their job. */
+		if (ep->busy) {
+			ep->orphaned = ep->creating;
+			continue;
+		}
 		json_array_append_new(removed, json_string(ep->id));
 		recover_drop(nd, ep, "its container is gone");
 	}

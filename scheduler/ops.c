@@ -103,9 +103,18 @@ static void op_finish(struct op *op, bool ok, const struct berth_error *err)
 	if (svc && err && (op->kind == SCHED_OP_CREATE || op->kind == SCHED_OP_START)) {
 		snprintf(svc->error, sizeof(svc->error), "%s", err->msg);
 		svc->error_status = err->status;
-		int64_t delay = 1000000000LL << (svc->error_backoff < 6 ? svc->error_backoff : 6);
-		svc->retry_at_ns = berth_now_ns() + delay;
-		svc->error_backoff++;
+		/* The project's network could not be made (netd was down): made again first. */
+		if (err->status == 404 && strncmp(err->msg, "network ", 8) == 0 &&
+		    strstr(err->msg, " not found"))
+			op->p->net_ready = false;
+		/* One step per round of attempts, not one per replica that failed in it. */
+		int64_t now = berth_now_ns();
+		if (svc->retry_at_ns <= now) {
+			int64_t delay = 1000000000LL
+					<< (svc->error_backoff < 6 ? svc->error_backoff : 6);
+			svc->retry_at_ns = now + delay;
+			svc->error_backoff++;
+		}
 	}
 	struct sched_project *p = op->p;
 	if (ok && op->kind == SCHED_OP_REMOVE && p->removed)

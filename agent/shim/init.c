@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,6 +22,10 @@ void shim_init_run(pid_t child)
 	static const int forwarded[] = {SIGTERM, SIGINT,  SIGHUP,  SIGQUIT,
 					SIGUSR1, SIGUSR2, SIGWINCH};
 	init_child = child;
+	/* Keep none of the shim's descriptors (the agent's connection, the control socket, the
+	 * log, the pipes' read ends): held here, they outlive a killed shim and the agent never
+	 * sees it go, so the container stays "running" with nobody to stop it. */
+	syscall(SYS_close_range, 3, ~0U, 0);
 	prctl(PR_SET_NAME, "init", 0, 0, 0);
 	if (shim_argv_area && shim_argv_area_len > 5) {
 		memset(shim_argv_area, 0, shim_argv_area_len);
