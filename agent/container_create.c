@@ -233,6 +233,8 @@ static int check_host_config(const json_t *h, struct berth_error *err)
 		return berth_err(err, 400, "Minimum memory limit allowed is 6MB");
 	if (json_integer_value(json_object_get(h, "NanoCpus")) < 0)
 		return berth_err(err, 400, "Range of CPUs is from 0.01 to the number of CPUs");
+	if (container_check_security(h, err) < 0)
+		return -1;
 	return container_check_cpuset(h, err);
 }
 

@@ -33,7 +33,10 @@ struct shim_spec {
 	int64_t memory, nano_cpus, pids_limit;
 	/* "0-1,3" as requested; NULL: the parent's */
 	const char *cpuset_cpus, *cpuset_mems;
-	uint64_t caps; /* effective capability set after cap_add/cap_drop */
+	uint64_t caps;	     /* effective capability set after cap_add/cap_drop */
+	bool privileged;     /* all caps and devices, no masks, rw /sys, no seccomp */
+	bool no_new_privs;   /* --security-opt no-new-privileges */
+	const char *seccomp; /* NULL: the default profile; "unconfined"; or a profile's JSON */
 	const char *log_path;
 	int64_t log_max_size;
 	int log_max_file;
@@ -64,9 +67,9 @@ int shim_premake_namespaces(bool net);
  * fails (-1, cerr). Closes sync_fd. */
 int shim_spawn_wait(int sync_fd, pid_t child, int *tty_fd, struct shim_child_error *cerr);
 
-/* pool.c: `berth-shim pool RUN_DIR CGROUP_PARENT SLOT [net|nonet]`: an idle shim whose zygote already sits
- * in the pool's cgroups. Returns with the container's directory once the agent hands one over;
- * exits (after removing its zygote and cgroups) when the agent goes or setup fails. */
+/* pool.c: `berth-shim pool RUN_DIR CGROUP_PARENT SLOT [net|nonet]`: an idle shim whose zygote
+ * already sits in the pool's cgroups. Returns with the container's directory once the agent hands
+ * one over; exits (after removing its zygote and cgroups) when the agent goes or setup fails. */
 void shim_pool_wait(const char *run_dir, const char *cgroup_parent, const char *slot, bool net,
 		    char *dir, size_t size);
 /* Hand the container's directory to the zygote: it forks the init, which sets itself up while
@@ -135,6 +138,27 @@ int shim_cap_from_name(const char *name, uint64_t *mask);
 /* Trim the bounding set, switch to uid/gid/groups, then set the remaining capabilities. */
 int shim_caps_apply(uint64_t caps, uid_t uid, gid_t gid, const gid_t *groups, int n_groups,
 		    struct shim_child_error *cerr);
+
+/* seccomp.c: a compiled filter (filter NULL: none). */
+struct sock_filter;
+struct shim_seccomp {
+	struct sock_filter *filter;
+	unsigned short len;
+};
+/* profile: NULL for berth's default, "unconfined" (no filter), or a profile's JSON; caps is the
+ * container's capability set (the profile's includes/excludes test it). */
+int shim_seccomp_compile(const char *profile, uint64_t caps, struct shim_seccomp *f,
+			 struct shim_child_error *cerr);
+/* For a zygote while idle: compile the default profile for the default capabilities. */
+void shim_seccomp_precompile_default(void);
+int shim_seccomp_load(const struct shim_seccomp *f, struct shim_child_error *cerr);
+/* The container's filter from its spec (none when privileged) and, before exec, the order runc
+ * uses: without no_new_privs the filter goes on while we still hold CAP_SYS_ADMIN (before the
+ * capabilities are dropped), with it as late as possible. shim_security_apply drops the
+ * capabilities and switches user in between. */
+int shim_security_apply(const struct shim_seccomp *f, bool no_new_privs, uint64_t caps, uid_t uid,
+			gid_t gid, const gid_t *groups, int n_groups,
+			struct shim_child_error *cerr);
 
 /* user.c: "name|uid[:group|gid]" against /etc/passwd and /etc/group of the current root. */
 struct shim_user {

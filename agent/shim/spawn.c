@@ -209,6 +209,10 @@ static int child_setup(const struct shim_spec *spec, int sync_fd, int in, int ou
 		return shim_child_fail(cerr, 125, errno, "sethostname");
 	if (shim_mounts_setup(spec, cerr) < 0)
 		return -1;
+	/* Built while the shim moves us into our cgroups (a pool's zygote has it ready). */
+	struct shim_seccomp filter = {0};
+	if (!spec->privileged && shim_seccomp_compile(spec->seccomp, spec->caps, &filter, cerr) < 0)
+		return -1;
 	/* Moving a task between v1 cgroups waits out an RCU grace period (~10 ms here): the
 	 * shim does it while we build the filesystem above, and we wait for it only now,
 	 * before anything of the workload runs. The cgroup namespace is rooted at the
@@ -230,7 +234,8 @@ static int child_setup(const struct shim_spec *spec, int sync_fd, int in, int ou
 		return -1;
 	const char *cwd = spec->cwd && *spec->cwd ? spec->cwd : "/";
 	shim_mkdir_p(cwd, 0755);
-	if (shim_caps_apply(spec->caps, u.uid, u.gid, u.groups, u.n_groups, cerr) < 0)
+	if (shim_security_apply(&filter, spec->no_new_privs, spec->caps, u.uid, u.gid, u.groups,
+				u.n_groups, cerr) < 0)
 		return -1;
 	if (chdir(cwd) < 0)
 		return shim_child_fail(cerr, 125, errno,
