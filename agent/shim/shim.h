@@ -100,6 +100,13 @@ int shim_pty_set_stdio(int slave);
 
 /* mounts.c: everything from the overlay to pivot_root, run in the child. */
 int shim_mounts_setup(const struct shim_spec *spec, struct shim_child_error *cerr);
+/* masks.c: Docker's masked and read-only paths (none when privileged); -1 on any failure. */
+int shim_mask_paths(const struct shim_spec *spec, struct shim_child_error *cerr);
+/* devices.c: --privileged gets the host's devices. Scanned from the host's /dev before
+ * pivot_root (NULL when none), made in the container's /dev after. */
+struct shim_host_devices;
+struct shim_host_devices *shim_host_devices_scan(void);
+int shim_host_devices_make(struct shim_host_devices *d, struct shim_child_error *cerr);
 /* mkdir -p: -1 (errno) at the first directory that cannot be made. */
 int shim_mkdir_p(const char *path, mode_t mode);
 /* Files the shim bind-mounts over /etc: hostname, hosts, resolv.conf in spec->dir. */
