@@ -97,9 +97,11 @@ int shim_exec_main(int argc, char **argv)
 		shim_child_fail(&cerr, 126, 0, "read %s: %s", path, jerr.text);
 		exec_fail(&cerr);
 	}
-	if (!ctr_privileged &&
-	    shim_seccomp_compile(json_string_value(json_object_get(ctr, "seccomp")), caps, &filter,
-				 &cerr) < 0)
+	const char *profile = json_string_value(json_object_get(ctr, "seccomp"));
+	bool confined = !ctr_privileged && !(profile && !strcmp(profile, "unconfined"));
+	snprintf(path, sizeof(path), "%s/seccomp.bpf", argv[3]);
+	if (confined && shim_seccomp_read(path, &filter) < 0 &&
+	    shim_seccomp_compile(profile, caps, NULL, &filter, &cerr) < 0)
 		exec_fail(&cerr);
 	bool nnp = json_is_true(json_object_get(ctr, "no_new_privileges"));
 	if (json_is_true(json_object_get(spec, "privileged")))

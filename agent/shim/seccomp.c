@@ -4,6 +4,7 @@
  * for the default capability set while idle, so a default start pays only the prctl. */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
@@ -23,6 +24,74 @@
 /* The default profile compiled for the default capabilities (by a zygote, while idle). */
 static struct shim_seccomp precompiled;
 static uint64_t precompiled_caps;
+
+/* Building the default filter costs 10-20 ms of CPU here (libseccomp, three arches), more than
+ * a whole container start; its BPF is kept in the run dir (tmpfs, gone at reboot) under a key
+ * made of everything it depends on, and read back in microseconds. */
+static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+static void default_cache_path(const char *run_dir, uint64_t caps, char *path, size_t size)
+{
+	struct utsname u;
+	uname(&u);
+	const struct scmp_version *v = seccomp_version();
+	uint64_t h = fnv1a(0xcbf29ce484222325ULL, seccomp_default_json, seccomp_default_json_len);
+	h = fnv1a(h, &caps, sizeof(caps));
+	h = fnv1a(h, u.release, strlen(u.release));
+	h = fnv1a(h, u.machine, strlen(u.machine));
+	if (v)
+		h = fnv1a(h, v, sizeof(*v));
+	snprintf(path, size, "%s/seccomp-default-%016llx.bpf", run_dir, (unsigned long long)h);
+}
+
+int shim_seccomp_read(const char *path, struct shim_seccomp *f)
+{
+	memset(f, 0, sizeof(*f));
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || st.st_size <= 0 ||
+	    st.st_size % (off_t)sizeof(struct sock_filter) ||
+	    st.st_size / (off_t)sizeof(struct sock_filter) > BPF_MAXINSNS ||
+	    !(f->filter = malloc((size_t)st.st_size)) ||
+	    pread(fd, f->filter, (size_t)st.st_size, 0) != st.st_size) {
+		close(fd);
+		free(f->filter);
+		f->filter = NULL;
+		return -1;
+	}
+	close(fd);
+	f->len = (unsigned short)(st.st_size / (off_t)sizeof(struct sock_filter));
+	return 0;
+}
+
+void shim_seccomp_write(const char *path, const struct shim_seccomp *f)
+{
+	struct shim_seccomp old;
+	size_t size = (size_t)f->len * sizeof(struct sock_filter);
+	if (shim_seccomp_read(path, &old) == 0) {
+		bool same = old.len == f->len && !memcmp(old.filter, f->filter, size);
+		free(old.filter);
+		if (same)
+			return;
+	}
+	char tmp[4200];
+	snprintf(tmp, sizeof(tmp), "%s.%d", path, (int)getpid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	bool ok = write(fd, f->filter, size) == (ssize_t)size;
+	close(fd);
+	if (!ok || rename(tmp, path) < 0)
+		unlink(tmp);
+}
 
 static uint32_t scmp_action(enum seccomp_action a, uint32_t errno_ret)
 {
@@ -144,8 +213,8 @@ static int build(const struct seccomp_profile *p, struct shim_seccomp *f,
 	return rc < 0 ? -1 : 0;
 }
 
-int shim_seccomp_compile(const char *profile, uint64_t caps, struct shim_seccomp *f,
-			 struct shim_child_error *cerr)
+int shim_seccomp_compile(const char *profile, uint64_t caps, const char *cache_dir,
+			 struct shim_seccomp *f, struct shim_child_error *cerr)
 {
 	memset(f, 0, sizeof(*f));
 	if (profile && !strcmp(profile, "unconfined"))
@@ -153,6 +222,12 @@ int shim_seccomp_compile(const char *profile, uint64_t caps, struct shim_seccomp
 	if (!profile && precompiled.filter && caps == precompiled_caps) {
 		*f = precompiled;
 		return 0;
+	}
+	char cache[4200] = "";
+	if (!profile && cache_dir) {
+		default_cache_path(cache_dir, caps, cache, sizeof(cache));
+		if (shim_seccomp_read(cache, f) == 0)
+			return 0;
 	}
 	const char *json = profile ? profile : seccomp_default_json;
 	size_t len = profile ? strlen(profile) : seccomp_default_json_len;
@@ -164,15 +239,17 @@ int shim_seccomp_compile(const char *profile, uint64_t caps, struct shim_seccomp
 		return shim_child_fail(cerr, 125, 0, "%s", err.msg);
 	int rc = p.disabled ? 0 : build(&p, f, cerr);
 	seccomp_profile_free(&p);
+	if (rc == 0 && f->filter && cache[0])
+		shim_seccomp_write(cache, f);
 	return rc;
 }
 
-void shim_seccomp_precompile_default(void)
+void shim_seccomp_precompile_default(const char *cache_dir)
 {
 	struct shim_child_error cerr;
 	struct shim_seccomp f;
 	uint64_t caps = shim_caps_default();
-	if (shim_seccomp_compile(NULL, caps, &f, &cerr) == 0 && f.filter) {
+	if (shim_seccomp_compile(NULL, caps, cache_dir, &f, &cerr) == 0 && f.filter) {
 		precompiled = f;
 		precompiled_caps = caps;
 	}

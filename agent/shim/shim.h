@@ -153,11 +153,16 @@ struct shim_seccomp {
 	unsigned short len;
 };
 /* profile: NULL for berth's default, "unconfined" (no filter), or a profile's JSON; caps is the
- * container's capability set (the profile's includes/excludes test it). */
-int shim_seccomp_compile(const char *profile, uint64_t caps, struct shim_seccomp *f,
-			 struct shim_child_error *cerr);
-/* For a zygote while idle: compile the default profile for the default capabilities. */
-void shim_seccomp_precompile_default(void);
+ * container's capability set (the profile's includes/excludes test it). The default profile's
+ * BPF is cached in cache_dir (the run dir; NULL: no cache). */
+int shim_seccomp_compile(const char *profile, uint64_t caps, const char *cache_dir,
+			 struct shim_seccomp *f, struct shim_child_error *cerr);
+/* For a zygote while idle: the default profile for the default capabilities, ready. */
+void shim_seccomp_precompile_default(const char *cache_dir);
+/* A compiled filter kept in a file (the container's <dir>/seccomp.bpf, for its execs): read
+ * (-1 when absent or not BPF), written atomically (only when it changed). */
+int shim_seccomp_read(const char *path, struct shim_seccomp *f);
+void shim_seccomp_write(const char *path, const struct shim_seccomp *f);
 int shim_seccomp_load(const struct shim_seccomp *f, struct shim_child_error *cerr);
 /* The container's filter from its spec (none when privileged) and, before exec, the order runc
  * uses: without no_new_privs the filter goes on while we still hold CAP_SYS_ADMIN (before the

@@ -42,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct seccomp_profile p;
 	struct berth_error err = {0};
 	if (seccomp_profile_parse((const char *)data, size, &t, &p, &err) < 0) {
-		if (!err.msg[0] || err.status != 400 && err.status != 500)
+		if (!err.msg[0] || (err.status != 400 && err.status != 500))
 			abort();
 		return 0;
 	}

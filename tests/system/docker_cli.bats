@@ -254,7 +254,7 @@ check_security() {
 	printf '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO"}]}' \
 		>"$BATS_TEST_TMPDIR/p.json"
 	run d run --rm --security-opt seccomp="$BATS_TEST_TMPDIR/p.json" busybox sh -c \
-		'grep ^Seccomp: /proc/self/status; mkdir /x'
+		'exec 2>&1; grep ^Seccomp: /proc/self/status; mkdir /x'
 	[ "${lines[0]}" = $'Seccomp:\t2' ]
 	[ "${lines[1]}" = "mkdir: can't create directory '/x': Operation not permitted" ]
 	run d run --rm --security-opt seccomp=unconfined --security-opt no-new-privileges \

@@ -94,7 +94,7 @@ helper() {
 }
 
 @test "mknod of a block device works, opening it does not (device cgroup)" {
-	run berth run --rm busybox sh -c 'mknod /tmp/sda b 8 0 && echo made; head -c1 /tmp/sda'
+	run berth run --rm busybox sh -c 'exec 2>&1; mknod /tmp/sda b 8 0 && echo made; head -c1 /tmp/sda'
 	[ "${lines[0]}" = made ]
 	[[ "${lines[1]}" == "head: /tmp/sda: Operation not permitted" ]]
 	run berth run --rm busybox sh -c 'mknod /tmp/mem c 1 1 && head -c1 /tmp/mem'
@@ -102,7 +102,7 @@ helper() {
 }
 
 @test "no writes to /proc/sys, /proc/sysrq-trigger or /sys; masked /proc files are empty" {
-	run berth run --rm busybox sh -c '
+	run berth run --rm busybox sh -c 'exec 2>&1
 		echo 1 >/proc/sys/kernel/domainname
 		echo h >/proc/sysrq-trigger
 		echo 1 >/sys/kernel/profiling
@@ -161,7 +161,7 @@ helper() {
 
 @test "--security-opt seccomp=unconfined lifts the filter, seccomp=FILE replaces it" {
 	run berth run --rm --security-opt seccomp=unconfined busybox sh -c \
-		'grep "^Seccomp:" /proc/self/status; unshare -U true && echo userns'
+		'exec 2>&1; grep "^Seccomp:" /proc/self/status; unshare -U true && echo userns'
 	[ "${lines[0]}" = $'Seccomp:\t0' ]
 	[ "${lines[1]}" = userns ]
 	cat >"$BATS_TEST_TMPDIR/p.json" <<'EOF'
@@ -173,7 +173,7 @@ helper() {
 }
 EOF
 	run berth run --rm --security-opt seccomp="$BATS_TEST_TMPDIR/p.json" busybox sh -c \
-		'grep "^Seccomp:" /proc/self/status; mkdir /x; unshare -U true && echo userns'
+		'exec 2>&1; grep "^Seccomp:" /proc/self/status; mkdir /x; unshare -U true && echo userns'
 	[ "${lines[0]}" = $'Seccomp:\t2' ]
 	[ "${lines[1]}" = "mkdir: can't create directory '/x': Permission denied" ]
 	[ "${lines[2]}" = userns ]
