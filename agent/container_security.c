@@ -47,8 +47,29 @@ static int check_profile(const char *json, struct berth_error *err)
 	return 0;
 }
 
+/* MaskedPaths/ReadonlyPaths: absent or null for Docker's lists; a list (the docker CLI sends
+ * [] for --security-opt systempaths=unconfined) replaces them. */
+static int check_paths(const json_t *host, const char *key, struct berth_error *err)
+{
+	json_t *l = json_object_get(host, key), *e;
+	size_t i;
+	if (l && !json_is_null(l) && !json_is_array(l))
+		return berth_err(err, 400, "%s: not a list of paths", key);
+	json_array_foreach(l, i, e)
+	{
+		const char *s = json_string_value(e);
+		if (!s || s[0] != '/' || strlen(s) > 4000)
+			return berth_err(err, 400, "%s: \"%s\" is not an absolute path", key,
+					 s ? s : "(not a string)");
+	}
+	return 0;
+}
+
 int container_check_security(const json_t *host, struct berth_error *err)
 {
+	if (check_paths(host, "MaskedPaths", err) < 0 ||
+	    check_paths(host, "ReadonlyPaths", err) < 0)
+		return -1;
 	json_t *opts = json_object_get(host, "SecurityOpt");
 	if (opts && !json_is_null(opts) && !json_is_array(opts))
 		return berth_err(err, 400, "SecurityOpt: not a list of strings");
@@ -111,6 +132,13 @@ void container_security_spec(const json_t *host, json_t *spec)
 			nnp = parse_bool(v) == 1;
 		else if (split_opt(opt, key, sizeof(key), &v) && !strcmp(key, "seccomp"))
 			seccomp = strcmp(v, "builtin") ? v : NULL;
+	}
+	static const char *const paths[][2] = {{"MaskedPaths", "masked_paths"},
+					       {"ReadonlyPaths", "readonly_paths"}};
+	for (int k = 0; k < 2; k++) {
+		json_t *l = json_object_get(host, paths[k][0]);
+		if (json_is_array(l))
+			json_object_set_new(spec, paths[k][1], json_deep_copy(l));
 	}
 	json_object_set_new(spec, "privileged", json_boolean(privileged));
 	json_object_set_new(spec, "no_new_privileges", json_boolean(nnp));

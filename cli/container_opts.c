@@ -523,7 +523,7 @@ json_t *cli_container_config(struct cli_args *a, bool detach, struct berth_error
 	json_object_set_new(host, "CapDrop", list_or_null(&v[CO_CAP_DROP]));
 	json_object_set_new(host, "Dns", list_or_null(&v[CO_DNS]));
 	json_object_set_new(host, "ExtraHosts", list_or_null(&v[CO_ADD_HOST]));
-	json_t *security = cli_security_opts(&v[CO_SECURITY_OPT], err);
+	json_t *security = cli_security_opts(&v[CO_SECURITY_OPT], host, err);
 	if (!security)
 		goto fail;
 	json_object_set_new(host, "SecurityOpt", security);

@@ -1,5 +1,6 @@
 /* --security-opt as the docker CLI sends it: seccomp=FILE becomes seccomp=<the file's compact
- * JSON> (the daemon never reads client paths); the rest goes as given, for the agent to check. */
+ * JSON> (the daemon never reads client paths), systempaths=unconfined empty MaskedPaths and
+ * ReadonlyPaths; the rest goes as given, for the agent to check. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,13 +55,19 @@ static json_t *seccomp_opt(const char *path, struct berth_error *err)
 	return s;
 }
 
-json_t *cli_security_opts(const struct cli_value *v, struct berth_error *err)
+json_t *cli_security_opts(const struct cli_value *v, json_t *host, struct berth_error *err)
 {
 	if (!v->count)
 		return json_null();
 	json_t *l = json_array();
 	for (size_t i = 0; i < v->count; i++) {
 		const char *opt = v->list[i], *val = NULL;
+		/* as the docker CLI: no masked or read-only paths, sent as empty lists */
+		if (!strcmp(opt, "systempaths=unconfined")) {
+			json_object_set_new(host, "MaskedPaths", json_array());
+			json_object_set_new(host, "ReadonlyPaths", json_array());
+			continue;
+		}
 		if (!strncmp(opt, "seccomp=", 8) || !strncmp(opt, "seccomp:", 8))
 			val = opt + 8;
 		if (!val || !strcmp(val, "unconfined") || !strcmp(val, "builtin")) {

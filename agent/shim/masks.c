@@ -78,15 +78,37 @@ static int mask_thermal(struct shim_child_error *cerr)
 	return 0;
 }
 
+/* Each path of a list given in the spec (HostConfig.MaskedPaths/ReadonlyPaths). */
+static int each_path(json_t *list, int (*fn)(const char *, struct shim_child_error *),
+		     struct shim_child_error *cerr)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach(list, i, e)
+	{
+		const char *p = json_string_value(e);
+		if (p && p[0] == '/' && fn(p, cerr) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int shim_mask_paths(const struct shim_spec *spec, struct shim_child_error *cerr)
 {
 	if (spec->privileged)
 		return 0;
-	for (size_t i = 0; i < sizeof(masked_paths) / sizeof(masked_paths[0]); i++)
-		if (mask_one(masked_paths[i], cerr) < 0)
+	if (spec->masked_paths) {
+		if (each_path(spec->masked_paths, mask_one, cerr) < 0)
 			return -1;
-	if (mask_thermal(cerr) < 0)
-		return -1;
+	} else {
+		for (size_t i = 0; i < sizeof(masked_paths) / sizeof(masked_paths[0]); i++)
+			if (mask_one(masked_paths[i], cerr) < 0)
+				return -1;
+		if (mask_thermal(cerr) < 0)
+			return -1;
+	}
+	if (spec->readonly_paths)
+		return each_path(spec->readonly_paths, readonly_one, cerr);
 	for (size_t i = 0; i < sizeof(readonly_paths) / sizeof(readonly_paths[0]); i++)
 		if (readonly_one(readonly_paths[i], cerr) < 0)
 			return -1;

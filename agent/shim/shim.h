@@ -37,6 +37,7 @@ struct shim_spec {
 	bool privileged;     /* all caps and devices, no masks, rw /sys, no seccomp */
 	bool no_new_privs;   /* --security-opt no-new-privileges */
 	const char *seccomp; /* NULL: the default profile; "unconfined"; or a profile's JSON */
+	json_t *masked_paths, *readonly_paths; /* NULL: Docker's lists (masks.c) */
 	const char *log_path;
 	int64_t log_max_size;
 	int log_max_file;

@@ -264,6 +264,8 @@ check_security() {
 	[ "$output" = "$(grep '^CapEff:' /proc/self/status)"$'\nSeccomp:\t0' ]
 	run -125 d run --rm --security-opt seccomp=/nonexistent.json busybox true
 	[[ "$output" == *"opening seccomp profile (/nonexistent.json) failed: open /nonexistent.json: no such file or directory"* ]]
+	run d run --rm --security-opt systempaths=unconfined busybox grep -c " /proc/sys " /proc/mounts
+	[ "$output" = 0 ]
 	run -125 d run --rm --security-opt apparmor=docker-default busybox true
 	[[ "$output" == *"berth does not support AppArmor"* ]]
 }

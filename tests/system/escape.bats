@@ -183,6 +183,19 @@ EOF
 	[[ "$output" == '["seccomp={\"defaultAction\":\"SCMP_ACT_ALLOW\",'* ]]
 }
 
+@test "--security-opt systempaths=unconfined: no masked or read-only paths, the filter stays" {
+	run berth run --rm --security-opt systempaths=unconfined busybox sh -c '
+		grep -c -E " /proc/(sys|interrupts|kcore|timer_list) " /proc/mounts
+		grep "^Seccomp:" /proc/self/status; wc -c </proc/interrupts'
+	[ "${lines[0]}" = 0 ]
+	[ "${lines[1]}" = $'Seccomp:\t2' ]
+	[ "${lines[2]}" -gt 0 ]
+	# as the docker CLI sends it: empty lists in HostConfig
+	id=$(berth create --security-opt systempaths=unconfined busybox)
+	run berth inspect -f '{{json .HostConfig.MaskedPaths}} {{json .HostConfig.ReadonlyPaths}}' "$id"
+	[ "$output" = "[] []" ]
+}
+
 @test "bad security options are refused with Docker's messages, nothing is created" {
 	run -125 berth run --rm --security-opt seccomp=/nonexistent.json busybox true
 	[ "${lines[0]}" = "berth: opening seccomp profile (/nonexistent.json) failed: open /nonexistent.json: no such file or directory." ]
