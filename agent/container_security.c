@@ -1,9 +1,12 @@
 /* HostConfig.SecurityOpt and Privileged: checked at create as Docker's daemon parses them, and
  * turned into the runtime spec's "privileged", "no_new_privileges" and "seccomp". */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/utsname.h>
 
+#include "berth/capability.h"
 #include "berth/seccomp_profile.h"
 #include "container.h"
 
@@ -65,10 +68,35 @@ static int check_paths(const json_t *host, const char *key, struct berth_error *
 	return 0;
 }
 
+/* CapAdd/CapDrop: known names only, refused at create as Docker refuses them. */
+static int check_caps(const json_t *host, const char *key, struct berth_error *err)
+{
+	json_t *l = json_object_get(host, key), *e;
+	size_t i;
+	if (l && !json_is_null(l) && !json_is_array(l))
+		return berth_err(err, 400, "invalid %s: not a list of capabilities", key);
+	json_array_foreach(l, i, e)
+	{
+		const char *s = json_string_value(e);
+		uint64_t m;
+		if (!s || berth_cap_from_name(s, &m) < 0) {
+			char name[64];
+			snprintf(name, sizeof(name), "%s%.50s",
+				 s && strncasecmp(s, "CAP_", 4) ? "CAP_" : "", s ? s : "?");
+			for (char *c = name; *c; c++)
+				*c = (char)toupper((unsigned char)*c);
+			return berth_err(err, 400, "invalid %s: unknown capability: \"%s\"", key,
+					 name);
+		}
+	}
+	return 0;
+}
+
 int container_check_security(const json_t *host, struct berth_error *err)
 {
 	if (check_paths(host, "MaskedPaths", err) < 0 ||
-	    check_paths(host, "ReadonlyPaths", err) < 0)
+	    check_paths(host, "ReadonlyPaths", err) < 0 || check_caps(host, "CapAdd", err) < 0 ||
+	    check_caps(host, "CapDrop", err) < 0)
 		return -1;
 	json_t *opts = json_object_get(host, "SecurityOpt");
 	if (opts && !json_is_null(opts) && !json_is_array(opts))

@@ -215,6 +215,10 @@ EOF
 	[[ "$output" == *"berth does not support AppArmor (only apparmor=unconfined)"* ]]
 	run -125 berth run --rm --security-opt label=type:svirt_t busybox true
 	[[ "$output" == *"berth does not support SELinux labels (only label=disable)"* ]]
+	run -125 berth run --cap-add FOO busybox true
+	[[ "$output" == *'invalid CapAdd: unknown capability: "CAP_FOO"'* ]]
+	run -125 berth create --cap-drop cap_nope busybox true
+	[[ "$output" == *'invalid CapDrop: unknown capability: "CAP_NOPE"'* ]]
 	run berth ps -qa
 	[ -z "$output" ]
 	# what berth does anyway is accepted
