@@ -319,12 +319,28 @@ static int parse_syscall(struct seccomp_profile *p, size_t *cap, json_t *sc, siz
 	return 0;
 }
 
+/* The architectures libseccomp knows, as the profile format spells them. */
+static bool known_arch(const char *s)
+{
+	static const char *const arches[] = {
+	    "X86",	 "X86_64", "X32",      "ARM",	      "AARCH64", "MIPS",  "MIPS64",
+	    "MIPS64N32", "MIPSEL", "MIPSEL64", "MIPSEL64N32", "PPC",	 "PPC64", "PPC64LE",
+	    "S390",	 "S390X",  "PARISC",   "PARISC64",    "RISCV64",
+	};
+	if (!s || strncmp(s, "SCMP_ARCH_", 10))
+		return false;
+	for (size_t i = 0; i < sizeof(arches) / sizeof(arches[0]); i++)
+		if (!strcmp(s + 10, arches[i]))
+			return true;
+	return false;
+}
+
 static int add_arch(struct seccomp_profile *p, json_t *v, struct berth_error *err)
 {
 	const char *s = json_string_value(v);
-	if (!s || strncmp(s, "SCMP_ARCH_", 10) || strlen(s) >= sizeof(p->arches[0]) ||
-	    strlen(s) == 10)
-		return berth_err(err, 400, PFX "invalid architecture %s", s ? s : "(not a string)");
+	if (!known_arch(s))
+		return berth_err(err, 400, PFX "invalid architecture %.64s",
+				 s ? s : "(not a string)");
 	for (size_t i = 0; i < p->n_arches; i++)
 		if (!strcmp(p->arches[i], s))
 			return 0;

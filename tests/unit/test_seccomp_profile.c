@@ -219,6 +219,8 @@ static void test_refusals(void **state)
 		"use either 'architectures' or 'archMap'");
 	refused("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"architectures\":[\"x86_64\"]}",
 		"invalid architecture x86_64");
+	refused("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"architectures\":[\"SCMP_ARCH_VAX\"]}",
+		"invalid architecture SCMP_ARCH_VAX");
 	refused("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"flags\":[\"SECCOMP_FILTER_FLAG_LOG\"]}",
 		"flags (SECCOMP_FILTER_FLAG_LOG) are not supported");
 	refused("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":{}}", "syscalls: not a list");
