@@ -27,6 +27,9 @@ helper() {
 	run berth run --rm busybox grep -E '^(Seccomp|Seccomp_filters|NoNewPrivs):' /proc/self/status
 	[ "$status" -eq 0 ]
 	[ "$output" = $'NoNewPrivs:\t0\nSeccomp:\t2\nSeccomp_filters:\t1' ]
+	# --init's PID 1 runs under the same (single) filter as its child
+	run berth run --rm --init busybox sh -c 'grep -E "^Seccomp(_filters)?:" /proc/1/status /proc/self/status'
+	[ "$output" = $'/proc/1/status:Seccomp:\t2\n/proc/1/status:Seccomp_filters:\t1\n/proc/self/status:Seccomp:\t2\n/proc/self/status:Seccomp_filters:\t1' ]
 	# exec'd processes get the same filter
 	id=$(berth run -d busybox sleep 60)
 	run berth exec "$id" grep -E '^Seccomp:' /proc/self/status
