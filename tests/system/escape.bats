@@ -199,6 +199,32 @@ EOF
 	[ "$output" = "[] []" ]
 }
 
+# POST /containers/create with a HostConfig the CLI cannot send; prints the new ID.
+create_api() {
+	curl -s --unix-socket "$BERTH_RUN/agent.sock" -X POST -H 'Content-Type: application/json' \
+		-d "{\"Image\": \"busybox\", \"Cmd\": [\"true\"], \"HostConfig\": $1}" \
+		http://x/v1.41/containers/create | sed -n 's/.*"Id": *"\([0-9a-f]*\)".*/\1/p'
+}
+
+@test "a mask or read-only remount that fails, fails the start" {
+	id=$(create_api '{"MaskedPaths": ["/etc/passwd/x"]}')
+	[ -n "$id" ]
+	run berth start -a "$id"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"mask /etc/passwd/x: not a directory"* ]]
+	run berth inspect -f '{{.State.Running}}' "$id"
+	[ "$output" = false ]
+	id=$(create_api '{"ReadonlyPaths": ["/etc/passwd/x"]}')
+	run berth start -a "$id"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"/etc/passwd/x: not a directory"* ]]
+	# a relative path is refused at create
+	run curl -s --unix-socket "$BERTH_RUN/agent.sock" -X POST -H 'Content-Type: application/json' \
+		-d '{"Image": "busybox", "HostConfig": {"MaskedPaths": ["proc/kcore"]}}' \
+		http://x/v1.41/containers/create
+	[[ "$output" == *'MaskedPaths: \"proc/kcore\" is not an absolute path'* ]]
+}
+
 @test "bad security options are refused with Docker's messages, nothing is created" {
 	run -125 berth run --rm --security-opt seccomp=/nonexistent.json busybox true
 	[ "${lines[0]}" = "berth: opening seccomp profile (/nonexistent.json) failed: open /nonexistent.json: no such file or directory." ]
