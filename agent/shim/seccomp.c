@@ -56,11 +56,14 @@ static void default_cache_path(const char *run_dir, uint64_t caps, char *path, s
 int shim_seccomp_read(const char *path, struct shim_seccomp *f)
 {
 	memset(f, 0, sizeof(*f));
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return -1;
 	struct stat st;
-	if (fstat(fd, &st) < 0 || st.st_size <= 0 ||
+	/* Only a file we wrote: a filter planted by someone else would be obeyed by every
+	 * container (a run dir left writable to others must not become a way in). */
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 022) || st.st_size <= 0 ||
 	    st.st_size % (off_t)sizeof(struct sock_filter) ||
 	    st.st_size / (off_t)sizeof(struct sock_filter) > BPF_MAXINSNS ||
 	    !(f->filter = malloc((size_t)st.st_size)) ||
@@ -87,7 +90,7 @@ void shim_seccomp_write(const char *path, const struct shim_seccomp *f)
 	}
 	char tmp[4200];
 	snprintf(tmp, sizeof(tmp), "%s.%d", path, (int)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return;
 	bool ok = write(fd, f->filter, size) == (ssize_t)size;

@@ -153,6 +153,21 @@ helper() {
 	[ ! -e "$BATS_TEST_TMPDIR/ro/x" ]
 }
 
+@test "a filter planted in the run dir's cache by another user is not obeyed" {
+	berth run --rm busybox true
+	f=$(ls "$BERTH_RUN"/seccomp-default-*.bpf)
+	[ -f "$f" ]
+	# one BPF instruction: return ALLOW
+	printf '\x06\x00\x00\x00\x00\x00\xff\x7f' >"$f"
+	chown nobody "$f"
+	# more starts than the pool holds: later shims read the cache after the plant
+	for i in 1 2 3 4; do
+		run berth run --rm busybox sh -c 'unshare -U true 2>&1 || echo denied'
+		[[ "$output" == *denied ]]
+	done
+	[ "$(stat -c '%U %s' "$f")" != "nobody 8" ]
+}
+
 @test "capabilities widen the filter as Docker's profile says (includes.caps)" {
 	run berth run --rm --cap-add SYS_ADMIN busybox sh -c \
 		'grep "^Seccomp:" /proc/self/status; unshare -m true && echo unshared'
