@@ -348,7 +348,9 @@ int shim_spawn_wait(int sync_fd, pid_t child, int *tty_fd, struct shim_child_err
 		char buf[sizeof(struct shim_child_error) + 1];
 		int fd;
 		ssize_t n = shim_recv_fd(sync_fd, buf, sizeof(buf), MSG_CMSG_CLOEXEC, &fd);
-		if (n < 0 && errno == EINTR)
+		/* A child that failed before reading our "G" closes with it unread: the kernel
+		 * reports ECONNRESET once, ahead of the error message still queued for us. */
+		if (n < 0 && (errno == EINTR || errno == ECONNRESET))
 			continue;
 		if (n <= 0)
 			break;
