@@ -180,8 +180,9 @@ int container_check_cpuset(const json_t *host, struct berth_error *err);
  * no-new-privileges[=bool], apparmor=unconfined, label=disable); 400 with Docker's message for
  * anything else (container_security.c). */
 int container_check_security(const json_t *host, struct berth_error *err);
-/* The runtime spec's "privileged", "no_new_privileges" and "seccomp" from HostConfig. */
-void container_security_spec(const json_t *host, json_t *spec);
+/* The runtime spec's "privileged", "no_new_privileges", "seccomp", "masked_paths",
+ * "readonly_paths" from HostConfig, and "run_dir" (the agent's $BERTH_RUN). */
+void container_security_spec(const json_t *host, const char *run_dir, json_t *spec);
 
 /* lifecycle (container_run.c) */
 typedef void (*container_done_cb)(void *arg, int status, const struct berth_error *err);

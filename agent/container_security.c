@@ -141,8 +141,10 @@ int container_check_security(const json_t *host, struct berth_error *err)
 	return 0;
 }
 
-void container_security_spec(const json_t *host, json_t *spec)
+void container_security_spec(const json_t *host, const char *run_dir, json_t *spec)
 {
+	/* where the shim caches berth's default filter, for `berth-shim exec` to find it */
+	json_object_set_new(spec, "run_dir", json_string(run_dir));
 	bool privileged = json_is_true(json_object_get(host, "Privileged"));
 	bool nnp = false;
 	const char *seccomp = NULL;

@@ -97,11 +97,13 @@ int shim_exec_main(int argc, char **argv)
 		shim_child_fail(&cerr, 126, 0, "read %s: %s", path, jerr.text);
 		exec_fail(&cerr);
 	}
+	/* berth's default: from the run dir's cache; a custom profile: as its init kept it */
 	const char *profile = json_string_value(json_object_get(ctr, "seccomp"));
+	const char *run_dir = json_string_value(json_object_get(ctr, "run_dir"));
 	bool confined = !ctr_privileged && !(profile && !strcmp(profile, "unconfined"));
 	snprintf(path, sizeof(path), "%s/seccomp.bpf", argv[3]);
-	if (confined && shim_seccomp_read(path, &filter) < 0 &&
-	    shim_seccomp_compile(profile, caps, NULL, &filter, &cerr) < 0)
+	if (confined && !(profile && shim_seccomp_read(path, &filter) == 0) &&
+	    shim_seccomp_compile(profile, caps, run_dir, &filter, &cerr) < 0)
 		exec_fail(&cerr);
 	bool nnp = json_is_true(json_object_get(ctr, "no_new_privileges"));
 	if (json_is_true(json_object_get(spec, "privileged")))

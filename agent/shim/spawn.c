@@ -208,17 +208,17 @@ static int child_setup(const struct shim_spec *spec, int sync_fd, int in, int ou
 	if (sethostname(spec->hostname, strlen(spec->hostname)) < 0)
 		return shim_child_fail(cerr, 125, errno, "sethostname");
 	/* Ready while the shim moves us into our cgroups (a pool's zygote has it already, else
-	 * the run dir's cache), and kept in the container's dir for its execs. */
+	 * the run dir's cache). A custom profile's filter is kept in the container's dir for
+	 * its execs (the default one's are in the run dir's cache). */
 	struct shim_seccomp filter = {0};
-	char bpf[4200];
-	snprintf(bpf, sizeof(bpf), "%s/seccomp.bpf", spec->dir);
 	if (!spec->privileged &&
 	    shim_seccomp_compile(spec->seccomp, spec->caps, spec->run_dir, &filter, cerr) < 0)
 		return -1;
-	if (filter.filter)
+	if (filter.filter && spec->seccomp) {
+		char bpf[4200];
+		snprintf(bpf, sizeof(bpf), "%s/seccomp.bpf", spec->dir);
 		shim_seccomp_write(bpf, &filter);
-	else
-		unlink(bpf);
+	}
 	if (shim_mounts_setup(spec, cerr) < 0)
 		return -1;
 	/* Moving a task between v1 cgroups waits out an RCU grace period (~10 ms here): the
