@@ -164,7 +164,8 @@ static void api_info(struct berth_http_call *call)
 	json_object_set_new(
 	    j, "RegistryConfig",
 	    json_pack("{s:[], s:{}, s:[]}", "InsecureRegistryCIDRs", "IndexConfigs", "Mirrors"));
-	json_object_set_new(j, "SecurityOptions", json_pack("[s]", "name=cgroupns"));
+	json_object_set_new(j, "SecurityOptions",
+			    json_pack("[s, s]", "name=seccomp,profile=builtin", "name=cgroupns"));
 	json_object_set_new(j, "Warnings", json_array());
 	json_object_set_new(j, "HttpProxy", json_string(""));
 	json_object_set_new(j, "HttpsProxy", json_string(""));

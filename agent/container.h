@@ -67,8 +67,8 @@ struct container {
 	struct container_watch *watches;
 	/* restart policy (restart.c) */
 	struct event *restart_timer;
-	int64_t restart_delay_ns; /* the backoff's current delay; 0 = none yet */
-	bool unhealthy_kill;	  /* this exit was asked by the health monitor: restart it */
+	int64_t restart_delay_ns;	 /* the backoff's current delay; 0 = none yet */
+	bool unhealthy_kill;		 /* this exit was asked by the health monitor: restart it */
 	struct container_health *health; /* health.c; NULL without a healthcheck */
 };
 
@@ -176,6 +176,13 @@ int container_parse_signal(const char *s);
 /* HostConfig.CpusetCpus/CpusetMems: a valid list of what the host has (container_cpuset.c);
  * 400 with Docker's messages otherwise. */
 int container_check_cpuset(const json_t *host, struct berth_error *err);
+/* HostConfig.SecurityOpt as Docker's daemon reads it (seccomp=unconfined|builtin|<profile JSON>,
+ * no-new-privileges[=bool], apparmor=unconfined, label=disable); 400 with Docker's message for
+ * anything else (container_security.c). */
+int container_check_security(const json_t *host, struct berth_error *err);
+/* The runtime spec's "privileged", "no_new_privileges", "seccomp", "masked_paths",
+ * "readonly_paths" from HostConfig, and "run_dir" (the agent's $BERTH_RUN). */
+void container_security_spec(const json_t *host, const char *run_dir, json_t *spec);
 
 /* lifecycle (container_run.c) */
 typedef void (*container_done_cb)(void *arg, int status, const struct berth_error *err);
@@ -211,9 +218,9 @@ void container_stop_for_restart(struct container *c);
 
 /* restart policies (restart.c) */
 struct restart_backoff {
-	int64_t min_ns;	  /* first delay (Docker: 100 ms) */
-	int64_t max_ns;	  /* cap (1 min) */
-	int64_t reset_ns; /* a run at least this long starts over at min (10 s) */
+	int64_t min_ns;	   /* first delay (Docker: 100 ms) */
+	int64_t max_ns;	   /* cap (1 min) */
+	int64_t reset_ns;  /* a run at least this long starts over at min (10 s) */
 	double multiplier; /* 2 */
 };
 /* The agent's defaults (--restart-backoff-*). */

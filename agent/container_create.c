@@ -231,7 +231,8 @@ static int check_host_config(json_t *h, const json_t *body, struct berth_error *
 	if (json_is_true(json_object_get(h, "AutoRemove")) && strcmp(rp, "no") != 0)
 		return berth_err(err, 400,
 				 "can't create 'AutoRemove' container with restart policy");
-	if (create_check_limits(h, body, sysconf(_SC_NPROCESSORS_ONLN), err) < 0)
+	if (create_check_limits(h, body, sysconf(_SC_NPROCESSORS_ONLN), err) < 0 ||
+	    container_check_security(h, err) < 0)
 		return -1;
 	return container_check_cpuset(h, err);
 }

@@ -20,6 +20,12 @@
  *   "memory"        bytes, 0 = none; "nano_cpus" 1e9 per CPU, 0 = none; "pids_limit" 0 = none
  *   "cpuset_cpus", "cpuset_mems"  "0-1,3" (checked by the agent), absent = the parent's
  *   "cap_add", "cap_drop"  ["NET_ADMIN", "ALL", ...] on top of Docker's default set
+ *   "privileged"    boolean: every capability and host device, no masked or read-only
+ *                   paths, rw /sys, no seccomp
+ *   "no_new_privileges" boolean (PR_SET_NO_NEW_PRIVS before exec, for exec'd processes too)
+ *   "seccomp"       absent: berth's default profile; "unconfined"; or a profile's JSON text
+ *   "masked_paths", "readonly_paths"  [paths]: replace Docker's lists (absent: Docker's)
+ *   "run_dir"       the agent's $BERTH_RUN, where exec finds the cached default filter
  *   "log_path"      <dir>/<id>-json.log; "log_max_size" bytes (0 or absent: 10 MB and 3
  *                   files; < 0: never rotate); "log_max_file" files in all, 3 by default
  *   "cgroup_parent" "berth" (one cgroup per container under each controller)

@@ -526,7 +526,10 @@ json_t *cli_container_config(struct cli_args *a, bool detach, struct berth_error
 	json_object_set_new(host, "CapDrop", list_or_null(&v[CO_CAP_DROP]));
 	json_object_set_new(host, "Dns", list_or_null(&v[CO_DNS]));
 	json_object_set_new(host, "ExtraHosts", list_or_null(&v[CO_ADD_HOST]));
-	json_object_set_new(host, "SecurityOpt", list_or_null(&v[CO_SECURITY_OPT]));
+	json_t *security = cli_security_opts(&v[CO_SECURITY_OPT], host, err);
+	if (!security)
+		goto fail;
+	json_object_set_new(host, "SecurityOpt", security);
 	if (v[CO_TMPFS].count)
 		json_object_set_new(host, "Tmpfs", key_values(&v[CO_TMPFS], ':', true));
 	json_object_set_new(host, "LogConfig",

@@ -67,6 +67,10 @@ extern const struct cli_flag cli_container_flags[];
 /* Build the POST /containers/create body from the flags and the positional arguments
  * (IMAGE [COMMAND] [ARG...]). err->msg is docker's client-side message on bad input. */
 json_t *cli_container_config(struct cli_args *a, bool detach, struct berth_error *err);
+/* HostConfig.SecurityOpt from --security-opt (security_opts.c): seccomp=FILE is sent as the
+ * file's compact JSON, systempaths=unconfined as empty host MaskedPaths and ReadonlyPaths, as
+ * the docker CLI does. NULL (err set) when the file cannot be read. */
+json_t *cli_security_opts(const struct cli_value *v, json_t *host, struct berth_error *err);
 
 /* One -p spec → ExposedPorts and PortBindings entries (exported for the unit tests). */
 int cli_parse_publish(const char *spec, json_t *exposed, json_t *bindings, struct berth_error *err);

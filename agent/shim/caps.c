@@ -2,57 +2,12 @@
 #include <errno.h>
 #include <grp.h>
 #include <linux/capability.h>
-#include <strings.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "berth/capability.h"
 #include "shim.h"
-
-static const char *const cap_names[] = {
-    "CHOWN",
-    "DAC_OVERRIDE",
-    "DAC_READ_SEARCH",
-    "FOWNER",
-    "FSETID",
-    "KILL",
-    "SETGID",
-    "SETUID",
-    "SETPCAP",
-    "LINUX_IMMUTABLE",
-    "NET_BIND_SERVICE",
-    "NET_BROADCAST",
-    "NET_ADMIN",
-    "NET_RAW",
-    "IPC_LOCK",
-    "IPC_OWNER",
-    "SYS_MODULE",
-    "SYS_RAWIO",
-    "SYS_CHROOT",
-    "SYS_PTRACE",
-    "SYS_PACCT",
-    "SYS_ADMIN",
-    "SYS_BOOT",
-    "SYS_NICE",
-    "SYS_RESOURCE",
-    "SYS_TIME",
-    "SYS_TTY_CONFIG",
-    "MKNOD",
-    "LEASE",
-    "AUDIT_WRITE",
-    "AUDIT_CONTROL",
-    "SETFCAP",
-    "MAC_OVERRIDE",
-    "MAC_ADMIN",
-    "SYSLOG",
-    "WAKE_ALARM",
-    "BLOCK_SUSPEND",
-    "AUDIT_READ",
-    "PERFMON",
-    "BPF",
-    "CHECKPOINT_RESTORE",
-};
-#define N_CAPS (int)(sizeof(cap_names) / sizeof(cap_names[0]))
 
 #define BIT(c) (1ULL << (c))
 
@@ -66,19 +21,7 @@ uint64_t shim_caps_default(void)
 
 int shim_cap_from_name(const char *name, uint64_t *mask)
 {
-	if (!strncasecmp(name, "CAP_", 4))
-		name += 4;
-	if (!strcasecmp(name, "ALL")) {
-		*mask = ~0ULL;
-		return 0;
-	}
-	for (int i = 0; i < N_CAPS; i++) {
-		if (!strcasecmp(name, cap_names[i])) {
-			*mask = BIT(i);
-			return 0;
-		}
-	}
-	return -1;
+	return berth_cap_from_name(name, mask);
 }
 
 static int caps_get(struct __user_cap_data_struct data[2])
@@ -120,5 +63,19 @@ int shim_caps_apply(uint64_t caps, uid_t uid, gid_t gid, const gid_t *groups, in
 	if (syscall(SYS_capset, &hdr, data) < 0)
 		return shim_child_fail(cerr, 125, errno, "capset");
 	prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+	return 0;
+}
+
+int shim_security_apply(const struct shim_seccomp *f, bool no_new_privs, uint64_t caps, uid_t uid,
+			gid_t gid, const gid_t *groups, int n_groups, struct shim_child_error *cerr)
+{
+	if (no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return shim_child_fail(cerr, 125, errno, "set no_new_privs");
+	if (!no_new_privs && shim_seccomp_load(f, cerr) < 0)
+		return -1;
+	if (shim_caps_apply(caps, uid, gid, groups, n_groups, cerr) < 0)
+		return -1;
+	if (no_new_privs && shim_seccomp_load(f, cerr) < 0)
+		return -1;
 	return 0;
 }

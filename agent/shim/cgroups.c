@@ -174,8 +174,12 @@ static int limits_v1(const struct shim_spec *spec, const char *dir, bool devices
 	} else if (IS("cpuset")) {
 		return cpuset_limits(spec, dir, cerr);
 	} else if (IS("devices") && devices) {
-		return device_rules(dir, cerr);
+		if (device_rules(dir, cerr) < 0)
+			return -1;
 	}
+	/* --privileged: every device, as Docker's "a *:* rwm" */
+	if (IS("devices") && spec->privileged && write_file(dir, "devices.allow", "a") < 0)
+		return shim_child_fail(cerr, 125, errno, "allow all devices");
 #undef IS
 	return 0;
 }

@@ -84,12 +84,31 @@ int shim_exec_main(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/runtime.json", argv[3]);
 	json_t *ctr = json_load_file(path, 0, &jerr);
 	uint64_t caps = shim_caps_default();
-	if (json_is_true(json_object_get(spec, "privileged")) ||
-	    json_is_true(json_object_get(ctr, "privileged")))
+	bool ctr_privileged = json_is_true(json_object_get(ctr, "privileged"));
+	if (ctr_privileged)
 		caps = ~0ULL;
 	else if (ctr && shim_caps_from_spec(json_object_get(ctr, "cap_add"),
 					    json_object_get(ctr, "cap_drop"), &caps, &cerr) < 0)
 		exec_fail(&cerr);
+	/* The container's filter, built for the container's capabilities; `exec --privileged`
+	 * adds capabilities but keeps the filter, as in Docker. Without runtime.json we do not
+	 * know the container: refuse rather than run unconfined. */
+	struct shim_seccomp filter = {0};
+	if (!ctr) {
+		shim_child_fail(&cerr, 126, 0, "read %s: %s", path, jerr.text);
+		exec_fail(&cerr);
+	}
+	/* berth's default: from the run dir's cache; a custom profile: as its init kept it */
+	const char *profile = json_string_value(json_object_get(ctr, "seccomp"));
+	const char *run_dir = json_string_value(json_object_get(ctr, "run_dir"));
+	bool confined = !ctr_privileged && !(profile && !strcmp(profile, "unconfined"));
+	snprintf(path, sizeof(path), "%s/seccomp.bpf", argv[3]);
+	if (confined && !(profile && shim_seccomp_read(path, &filter) == 0) &&
+	    shim_seccomp_compile(profile, caps, run_dir, &filter, &cerr) < 0)
+		exec_fail(&cerr);
+	bool nnp = json_is_true(json_object_get(ctr, "no_new_privileges"));
+	if (json_is_true(json_object_get(spec, "privileged")))
+		caps = ~0ULL;
 	const char *cwd = json_string_value(json_object_get(spec, "cwd"));
 	if (!cwd || !*cwd)
 		cwd = json_string_value(json_object_get(ctr, "cwd"));
@@ -152,7 +171,8 @@ int shim_exec_main(int argc, char **argv)
 		struct shim_user u;
 		if (shim_user_resolve(user, &u, &cerr) < 0)
 			exec_fail(&cerr);
-		if (shim_caps_apply(caps, u.uid, u.gid, u.groups, u.n_groups, &cerr) < 0)
+		if (shim_security_apply(&filter, nnp, caps, u.uid, u.gid, u.groups, u.n_groups,
+					&cerr) < 0)
 			exec_fail(&cerr);
 		/* Inside the container's root only: a cwd of /proc/self/fd/N must not name a
 		 * directory the shim holds open on the host. */

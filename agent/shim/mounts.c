@@ -1,5 +1,5 @@
 /* The container's filesystem, built inside its own mount namespace: the overlay rootfs,
- * pivot_root, /proc, /sys, /dev, binds, Docker's masked and read-only paths. */
+ * pivot_root, /proc, /sys, /dev, binds (masks.c: Docker's masked and read-only paths). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -16,23 +16,6 @@
 #include "berth/cleanup.h"
 #include "berth/rootpath.h"
 #include "shim.h"
-
-static const char *const masked_paths[] = {
-    "/proc/asound",
-    "/proc/acpi",
-    "/proc/kcore",
-    "/proc/keys",
-    "/proc/latency_stats",
-    "/proc/timer_list",
-    "/proc/timer_stats",
-    "/proc/sched_debug",
-    "/proc/scsi",
-    "/sys/firmware",
-    "/sys/devices/virtual/powercap",
-};
-static const char *const readonly_paths[] = {
-    "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
-};
 
 static const struct {
 	const char *name;
@@ -163,25 +146,6 @@ static int bind_fd(int fd, const char *target, bool readonly, struct shim_child_
 	return 0;
 }
 
-static void mask_paths(void)
-{
-	struct stat st;
-	for (size_t i = 0; i < sizeof(masked_paths) / sizeof(masked_paths[0]); i++) {
-		const char *p = masked_paths[i];
-		if (stat(p, &st) < 0)
-			continue;
-		if (S_ISDIR(st.st_mode))
-			mount("tmpfs", p, "tmpfs", MS_RDONLY, NULL);
-		else
-			mount("/dev/null", p, NULL, MS_BIND, NULL);
-	}
-	for (size_t i = 0; i < sizeof(readonly_paths) / sizeof(readonly_paths[0]); i++) {
-		const char *p = readonly_paths[i];
-		if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) == 0)
-			mount(p, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, NULL);
-	}
-}
-
 int shim_mounts_setup(const struct shim_spec *spec, struct shim_child_error *cerr)
 {
 	char rootfs[4096], oldroot[64];
@@ -208,6 +172,7 @@ int shim_mounts_setup(const struct shim_spec *spec, struct shim_child_error *cer
 					       spec->mounts[i].source);
 	}
 	int sys_fd = spec->host_network ? -1 : open("/sys", O_PATH | O_CLOEXEC);
+	struct shim_host_devices *host_devs = spec->privileged ? shim_host_devices_scan() : NULL;
 
 	/* /dev's tmpfs goes on first, found without leaving the rootfs (RESOLVE_IN_ROOT), and
 	 * holds the old root during pivot_root: the container's upper dir sees no writes, and the
@@ -236,13 +201,14 @@ int shim_mounts_setup(const struct shim_spec *spec, struct shim_child_error *cer
 	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		return shim_child_fail(cerr, 125, errno, "mount /proc");
 	shim_mkdir_p("/sys", 0555);
-	unsigned long ro = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	/* --privileged: a writable /sys, as Docker gives it */
+	unsigned long ro = (spec->privileged ? 0 : MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	if (mount("sysfs", "/sys", "sysfs", ro, NULL) < 0) {
 		/* sysfs of a netns we do not own: a read-only bind of the host's instead. */
-		if (sys_fd < 0 || bind_fd(sys_fd, "/sys", true, cerr) < 0)
+		if (sys_fd < 0 || bind_fd(sys_fd, "/sys", !spec->privileged, cerr) < 0)
 			return shim_child_fail(cerr, 125, errno, "mount /sys");
 	}
-	if (mount_dev(cerr) < 0)
+	if (mount_dev(cerr) < 0 || shim_host_devices_make(host_devs, cerr) < 0)
 		return -1;
 	if (shim_mkdir_p("/etc", 0755) < 0)
 		return shim_child_fail(cerr, 125, errno, "mkdir /etc");
@@ -256,7 +222,8 @@ int shim_mounts_setup(const struct shim_spec *spec, struct shim_child_error *cer
 		if (bind_fd(mount_fd[i], spec->mounts[i].target, spec->mounts[i].readonly, cerr) <
 		    0)
 			return -1;
-	mask_paths();
+	if (shim_mask_paths(spec, cerr) < 0)
+		return -1;
 
 	for (int i = 0; i < 3; i++)
 		if (etc_fd[i] >= 0)

@@ -44,6 +44,7 @@ static void zygote(pid_t shim, bool net, int cmd_r, int pid_w, int in, int out, 
 	prctl(PR_SET_NAME, "berth-zygote");
 	/* What can be made before the container is known is made now, off the start path. */
 	bool premade = shim_premake_namespaces(net) == 0;
+	shim_seccomp_precompile_default(P.run_dir);
 	char dir[4096];
 	ssize_t n;
 	do

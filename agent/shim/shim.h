@@ -33,7 +33,11 @@ struct shim_spec {
 	int64_t memory, nano_cpus, pids_limit;
 	/* "0-1,3" as requested; NULL: the parent's */
 	const char *cpuset_cpus, *cpuset_mems;
-	uint64_t caps; /* effective capability set after cap_add/cap_drop */
+	uint64_t caps;	     /* effective capability set after cap_add/cap_drop */
+	bool privileged;     /* all caps and devices, no masks, rw /sys, no seccomp */
+	bool no_new_privs;   /* --security-opt no-new-privileges */
+	const char *seccomp; /* NULL: the default profile; "unconfined"; or a profile's JSON */
+	json_t *masked_paths, *readonly_paths; /* NULL: Docker's lists (masks.c) */
 	const char *log_path;
 	int64_t log_max_size;
 	int log_max_file;
@@ -64,9 +68,9 @@ int shim_premake_namespaces(bool net);
  * fails (-1, cerr). Closes sync_fd. */
 int shim_spawn_wait(int sync_fd, pid_t child, int *tty_fd, struct shim_child_error *cerr);
 
-/* pool.c: `berth-shim pool RUN_DIR CGROUP_PARENT SLOT [net|nonet]`: an idle shim whose zygote already sits
- * in the pool's cgroups. Returns with the container's directory once the agent hands one over;
- * exits (after removing its zygote and cgroups) when the agent goes or setup fails. */
+/* pool.c: `berth-shim pool RUN_DIR CGROUP_PARENT SLOT [net|nonet]`: an idle shim whose zygote
+ * already sits in the pool's cgroups. Returns with the container's directory once the agent hands
+ * one over; exits (after removing its zygote and cgroups) when the agent goes or setup fails. */
 void shim_pool_wait(const char *run_dir, const char *cgroup_parent, const char *slot, bool net,
 		    char *dir, size_t size);
 /* Hand the container's directory to the zygote: it forks the init, which sets itself up while
@@ -97,6 +101,13 @@ int shim_pty_set_stdio(int slave);
 
 /* mounts.c: everything from the overlay to pivot_root, run in the child. */
 int shim_mounts_setup(const struct shim_spec *spec, struct shim_child_error *cerr);
+/* masks.c: Docker's masked and read-only paths (none when privileged); -1 on any failure. */
+int shim_mask_paths(const struct shim_spec *spec, struct shim_child_error *cerr);
+/* devices.c: --privileged gets the host's devices. Scanned from the host's /dev before
+ * pivot_root (NULL when none), made in the container's /dev after. */
+struct shim_host_devices;
+struct shim_host_devices *shim_host_devices_scan(void);
+int shim_host_devices_make(struct shim_host_devices *d, struct shim_child_error *cerr);
 /* mkdir -p: -1 (errno) at the first directory that cannot be made. */
 int shim_mkdir_p(const char *path, mode_t mode);
 /* Files the shim bind-mounts over /etc: hostname, hosts, resolv.conf in spec->dir. */
@@ -135,6 +146,32 @@ int shim_cap_from_name(const char *name, uint64_t *mask);
 /* Trim the bounding set, switch to uid/gid/groups, then set the remaining capabilities. */
 int shim_caps_apply(uint64_t caps, uid_t uid, gid_t gid, const gid_t *groups, int n_groups,
 		    struct shim_child_error *cerr);
+
+/* seccomp.c: a compiled filter (filter NULL: none). */
+struct sock_filter;
+struct shim_seccomp {
+	struct sock_filter *filter;
+	unsigned short len;
+};
+/* profile: NULL for berth's default, "unconfined" (no filter), or a profile's JSON; caps is the
+ * container's capability set (the profile's includes/excludes test it). The default profile's
+ * BPF is cached in cache_dir (the run dir; NULL: no cache). */
+int shim_seccomp_compile(const char *profile, uint64_t caps, const char *cache_dir,
+			 struct shim_seccomp *f, struct shim_child_error *cerr);
+/* For a zygote while idle: the default profile for the default capabilities, ready. */
+void shim_seccomp_precompile_default(const char *cache_dir);
+/* A compiled filter kept in a file (the container's <dir>/seccomp.bpf, for its execs): read
+ * (-1 when absent or not BPF), written atomically (only when it changed). */
+int shim_seccomp_read(const char *path, struct shim_seccomp *f);
+void shim_seccomp_write(const char *path, const struct shim_seccomp *f);
+int shim_seccomp_load(const struct shim_seccomp *f, struct shim_child_error *cerr);
+/* The container's filter from its spec (none when privileged) and, before exec, the order runc
+ * uses: without no_new_privs the filter goes on while we still hold CAP_SYS_ADMIN (before the
+ * capabilities are dropped), with it as late as possible. shim_security_apply drops the
+ * capabilities and switches user in between. */
+int shim_security_apply(const struct shim_seccomp *f, bool no_new_privs, uint64_t caps, uid_t uid,
+			gid_t gid, const gid_t *groups, int n_groups,
+			struct shim_child_error *cerr);
 
 /* user.c: "name|uid[:group|gid]" against /etc/passwd and /etc/group of the current root. */
 struct shim_user {

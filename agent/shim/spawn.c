@@ -209,6 +209,18 @@ static int child_setup(const struct shim_spec *spec, int sync_fd, int in, int ou
 		loopback_up();
 	if (sethostname(spec->hostname, strlen(spec->hostname)) < 0)
 		return shim_child_fail(cerr, 125, errno, "sethostname");
+	/* Ready while the shim moves us into our cgroups (a pool's zygote has it already, else
+	 * the run dir's cache). A custom profile's filter is kept in the container's dir for
+	 * its execs (the default one's are in the run dir's cache). */
+	struct shim_seccomp filter = {0};
+	if (!spec->privileged &&
+	    shim_seccomp_compile(spec->seccomp, spec->caps, spec->run_dir, &filter, cerr) < 0)
+		return -1;
+	if (filter.filter && spec->seccomp) {
+		char bpf[4200];
+		snprintf(bpf, sizeof(bpf), "%s/seccomp.bpf", spec->dir);
+		shim_seccomp_write(bpf, &filter);
+	}
 	if (shim_mounts_setup(spec, cerr) < 0)
 		return -1;
 	/* Moving a task between v1 cgroups waits out an RCU grace period (~10 ms here): the
@@ -237,7 +249,8 @@ static int child_setup(const struct shim_spec *spec, int sync_fd, int in, int ou
 	_cleanup_close_ int root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_close_ int cwd_fd = root_fd < 0 ? -1 : berth_root_mkdir_p(root_fd, cwd, 0755);
 	int cwd_errno = errno;
-	if (shim_caps_apply(spec->caps, u.uid, u.gid, u.groups, u.n_groups, cerr) < 0)
+	if (shim_security_apply(&filter, spec->no_new_privs, spec->caps, u.uid, u.gid, u.groups,
+				u.n_groups, cerr) < 0)
 		return -1;
 	if (cwd_fd < 0 || fchdir(cwd_fd) < 0)
 		return shim_child_fail(cerr, 125, cwd_fd < 0 ? cwd_errno : errno,
@@ -344,7 +357,9 @@ int shim_spawn_wait(int sync_fd, pid_t child, int *tty_fd, struct shim_child_err
 		char buf[sizeof(struct shim_child_error) + 1];
 		int fd;
 		ssize_t n = shim_recv_fd(sync_fd, buf, sizeof(buf), MSG_CMSG_CLOEXEC, &fd);
-		if (n < 0 && errno == EINTR)
+		/* A child that failed before reading our "G" closes with it unread: the kernel
+		 * reports ECONNRESET once, ahead of the error message still queued for us. */
+		if (n < 0 && (errno == EINTR || errno == ECONNRESET))
 			continue;
 		if (n <= 0)
 			break;

@@ -182,7 +182,16 @@ int shim_spec_load(const char *dir, const char *run_dir, struct shim_spec *s,
 	s->pids_limit = int_or(j, "pids_limit", 0);
 	s->cpuset_cpus = str_or(j, "cpuset_cpus", NULL);
 	s->cpuset_mems = str_or(j, "cpuset_mems", NULL);
-	if (json_is_true(json_object_get(j, "privileged")))
+	s->privileged = json_is_true(json_object_get(j, "privileged"));
+	s->no_new_privs = json_is_true(json_object_get(j, "no_new_privileges"));
+	s->seccomp = str_or(j, "seccomp", NULL);
+	s->masked_paths = json_is_array(json_object_get(j, "masked_paths"))
+			      ? json_object_get(j, "masked_paths")
+			      : NULL;
+	s->readonly_paths = json_is_array(json_object_get(j, "readonly_paths"))
+				? json_object_get(j, "readonly_paths")
+				: NULL;
+	if (s->privileged)
 		s->caps = ~0ULL;
 	else if (shim_caps_from_spec(json_object_get(j, "cap_add"), json_object_get(j, "cap_drop"),
 				     &s->caps, cerr) < 0)

@@ -246,3 +246,36 @@ check_ports() {
 	use_client 28
 	check_ports
 }
+
+# Security options through the docker CLI: it sends seccomp=FILE as the profile's JSON
+check_security() {
+	run d run --rm busybox grep -E '^(Seccomp|NoNewPrivs):' /proc/self/status
+	[ "$output" = $'NoNewPrivs:\t0\nSeccomp:\t2' ]
+	printf '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO"}]}' \
+		>"$BATS_TEST_TMPDIR/p.json"
+	run d run --rm --security-opt seccomp="$BATS_TEST_TMPDIR/p.json" busybox sh -c \
+		'exec 2>&1; grep ^Seccomp: /proc/self/status; mkdir /x'
+	[ "${lines[0]}" = $'Seccomp:\t2' ]
+	[ "${lines[1]}" = "mkdir: can't create directory '/x': Operation not permitted" ]
+	run d run --rm --security-opt seccomp=unconfined --security-opt no-new-privileges \
+		busybox grep -E '^(Seccomp|NoNewPrivs):' /proc/self/status
+	[ "$output" = $'NoNewPrivs:\t1\nSeccomp:\t0' ]
+	run d run --rm --privileged busybox grep -E '^(CapEff|Seccomp):' /proc/self/status
+	[ "$output" = "$(grep '^CapEff:' /proc/self/status)"$'\nSeccomp:\t0' ]
+	run -125 d run --rm --security-opt seccomp=/nonexistent.json busybox true
+	[[ "$output" == *"opening seccomp profile (/nonexistent.json) failed: open /nonexistent.json: no such file or directory"* ]]
+	run d run --rm --security-opt systempaths=unconfined busybox grep -c " /proc/sys " /proc/mounts
+	[ "$output" = 0 ]
+	run -125 d run --rm --security-opt apparmor=docker-default busybox true
+	[[ "$output" == *"berth does not support AppArmor"* ]]
+}
+
+@test "docker 28.x: seccomp profiles, no-new-privileges, --privileged" {
+	use_client 28
+	check_security
+}
+
+@test "docker 20.10: seccomp profiles, no-new-privileges, --privileged" {
+	use_client 20
+	check_security
+}
