@@ -135,6 +135,20 @@ static size_t count_slashes(const char *s)
 	return n;
 }
 
+/* Whether the i-th parameter of a pattern spans segments ({name*}: an image name has slashes,
+ * so a decoded %2F is one of them). */
+static bool param_is_multi(const char *pattern, int i)
+{
+	for (const char *p = strchr(pattern, '{'); p; p = strchr(p + 1, '{')) {
+		const char *end = strchr(p, '}');
+		if (!end)
+			return false;
+		if (i-- == 0)
+			return end > p + 1 && end[-1] == '*';
+	}
+	return false;
+}
+
 /* evhttp decodes query values into C strings: a %00 would silently truncate one. */
 static bool has_encoded_nul(const char *query)
 {
@@ -195,7 +209,8 @@ void http_dispatch(struct evhttp_request *req, void *arg)
 		call->pub.params[i] = call->param_buf[i];
 		/* A NUL would cut the name short; a decoded %2F would make a path of it. */
 		bool bad = strlen(call->param_buf[i]) != len ||
-			   count_slashes(call->param_buf[i]) != count_slashes(raw);
+			   (!param_is_multi(route->pattern, i) &&
+			    count_slashes(call->param_buf[i]) != count_slashes(raw));
 		free(raw);
 		if (bad) {
 			berth_http_reply_errorf(&call->pub, 400,

@@ -424,6 +424,12 @@ static void test_route_nul_and_slash(void **state)
 	json_t *j = get_json("GET", "/a/one/b/t%25wo", NULL);
 	assert_string_equal(json_string_value(json_array_get(j, 1)), "t%wo");
 	json_decref(j);
+	/* An image name spans segments ({name*}): its slashes may come escaped, as berth's CLI
+	 * sends them. */
+	j = get_json("GET", "/images/docker.io%2Flibrary%2Fbusybox:latest/json", NULL);
+	assert_string_equal(json_string_value(json_object_get(j, "name")),
+			    "docker.io/library/busybox:latest");
+	json_decref(j);
 }
 
 static void test_json_bodies(void **state)
