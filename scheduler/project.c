@@ -119,7 +119,16 @@ static void services_rebuild(struct sched_project *p)
 		svc->config = json_object_get(services, order[i]);
 		sched_config_hash(svc->config, svc->hash);
 		sched_plan_reservations(svc->config, &svc->res_cpus, &svc->res_memory);
-		svc->desired = (int)json_integer_value(json_object_get(p->replicas, svc->name));
+		json_int_t want = json_integer_value(json_object_get(p->replicas, svc->name));
+		/* A state file over the limit (written before it, or by hand) must not replay a
+		 * storm of creates at our start. */
+		if (want > SCHED_MAX_REPLICAS || want < 0) {
+			log_warn("project %s: service \"%s\": scale %lld is outside 0-%d: using %d",
+				 p->name, svc->name, (long long)want, SCHED_MAX_REPLICAS,
+				 want < 0 ? 0 : SCHED_MAX_REPLICAS);
+			want = want < 0 ? 0 : SCHED_MAX_REPLICAS;
+		}
+		svc->desired = (int)want;
 		next[i] = svc;
 	}
 	/* Services gone from the file: their containers are left alone (compose's orphans). */
@@ -176,6 +185,19 @@ void sched_project_sync_stopped(struct sched_project *p)
 	p->stopped = all;
 }
 
+int sched_scale_check(const char *service, const json_t *n, struct berth_error *err)
+{
+	if (!json_is_integer(n) || json_integer_value(n) < 0)
+		return berth_err(err, 400, "invalid scale for %s: want 0-%d", service,
+				 SCHED_MAX_REPLICAS);
+	if (json_integer_value(n) > SCHED_MAX_REPLICAS)
+		return berth_err(err, 400,
+				 "service \"%s\": scale %lld is above the limit of %d replicas per "
+				 "service",
+				 service, (long long)json_integer_value(n), SCHED_MAX_REPLICAS);
+	return 0;
+}
+
 static int default_replicas(json_t *svc)
 {
 	json_t *r = json_object_get(json_object_get(svc, "deploy"), "replicas");
@@ -221,12 +243,8 @@ struct sched_project *sched_project_apply(struct sched *s, const char *name, con
 			berth_err(err, 400, "no such service: %s", key);
 			return NULL;
 		}
-		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-		    json_integer_value(v) > SCHED_MAX_REPLICAS) {
-			berth_err(err, 400, "invalid scale for %s: want 0-%d", key,
-				  SCHED_MAX_REPLICAS);
+		if (sched_scale_check(key, v, err) < 0)
 			return NULL;
-		}
 	}
 	_cleanup_json_ json_t *selected = json_object();
 	if (json_array_size(services) == 0) {
@@ -234,6 +252,14 @@ struct sched_project *sched_project_apply(struct sched *s, const char *name, con
 	} else {
 		json_array_foreach(services, i, v)
 		    select_with_deps(svcs, json_string_value(v), selected);
+	}
+	json_object_foreach(svcs, key, v)
+	{
+		if (json_object_get(scale, key) || !json_object_get(selected, key))
+			continue;
+		json_t *n = json_object_get(json_object_get(v, "deploy"), "replicas");
+		if (n && sched_scale_check(key, n, err) < 0)
+			return NULL;
 	}
 	struct sched_project *p = sched_project_find(s, name);
 	if (p && p->removing) {
@@ -275,6 +301,8 @@ struct sched_project *sched_project_apply(struct sched *s, const char *name, con
 	sched_project_sync_stopped(p);
 	if (sched_project_save(p, err) < 0)
 		return NULL;
+	/* Creates queued for the old model: the next pass decides from the new one. */
+	sched_ops_cancel_queued(p);
 	return p;
 }
 

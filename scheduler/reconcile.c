@@ -361,6 +361,15 @@ static int plan_service(struct sched_project *p, struct sched_service *svc, int6
 		work = !r->busy && !is_up(r) && (!strcmp(r->state, "created") || svc->up_pending);
 	}
 	if (!work) {
+		/* Every replica runs: an earlier failure (a name held by a create in flight
+		 * before our restart) is over. */
+		bool all_up = keep >= desired && desired > 0;
+		for (int i = 0; i < keep && all_up; i++)
+			all_up = !strcmp(svc->replicas[i]->state, "running");
+		if (all_up) {
+			svc->error[0] = '\0';
+			svc->error_backoff = 0;
+		}
 		svc->up_pending = false;
 		return issued;
 	}
