@@ -41,7 +41,9 @@ struct sched_window {
 	int peak;    /* the most that ever ran at once */
 	int n_queued;
 	struct sched_window_item *head, *tail;
-	struct event *refill;
+	struct event_base *base;
+	struct event *refill; /* starts queued items from the loop; exists while some wait */
+	bool refilling;	      /* inside refill's callback */
 };
 struct sched;
 struct sched_window *sched_window_get(struct sched *s, enum sched_window_kind kind);

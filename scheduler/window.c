@@ -27,9 +27,7 @@ struct sched_window *sched_window_get(struct sched *s, enum sched_window_kind ki
 		w->limit = kind == SCHED_WINDOW_START
 			       ? env_limit("BERTH_SCHED_WINDOW", SCHED_WINDOW_START_DEFAULT)
 			       : env_limit("BERTH_SCHED_STOP_WINDOW", SCHED_WINDOW_STOP_DEFAULT);
-		w->refill = event_new(s->base, -1, 0, refill_cb, w);
-		if (!w->refill)
-			abort();
+		w->base = s->base;
 	}
 	return w;
 }
@@ -52,17 +50,23 @@ void sched_window_submit(struct sched_window *w, struct sched_window_item *it)
 		run(w, it);
 		return;
 	}
+	/* The refill event exists while something waits (no allocation for short bursts). */
+	if (!w->refill && !(w->refill = event_new(w->base, -1, 0, refill_cb, w)))
+		abort();
 	if (w->tail)
 		w->tail->next = it;
 	else
 		w->head = it;
 	w->tail = it;
 	w->n_queued++;
+	if (w->running < w->limit && !w->refilling)
+		event_active(w->refill, 0, 0);
 }
 
 static void refill_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct sched_window *w = arg;
+	w->refilling = true; /* an item that ends at once makes room for this loop to use */
 	while (w->head && w->running < w->limit) {
 		struct sched_window_item *it = w->head;
 		w->head = it->next;
@@ -71,6 +75,11 @@ static void refill_cb(evutil_socket_t fd, short what, void *arg)
 		w->n_queued--;
 		run(w, it);
 	}
+	w->refilling = false;
+	if (!w->head) {
+		event_free(w->refill);
+		w->refill = NULL;
+	}
 }
 
 void sched_window_done(struct sched_window *w)
@@ -78,7 +87,7 @@ void sched_window_done(struct sched_window *w)
 	w->running--;
 	/* The next ones start from the loop, not inside the callback chain of the one that
 	 * ended (a queue of thousands failing at once must not recurse). */
-	if (w->head)
+	if (w->head && w->refill && !w->refilling)
 		event_active(w->refill, 0, 0);
 }
 
@@ -117,6 +126,8 @@ int sched_window_cancel(struct sched_window *w, bool (*match)(struct sched_windo
 void sched_windows_free(struct sched *s)
 {
 	for (int k = 0; k < SCHED_WINDOW_KINDS; k++)
-		if (s->windows[k].refill)
+		if (s->windows[k].refill) {
 			event_free(s->windows[k].refill);
+			s->windows[k].refill = NULL;
+		}
 }
