@@ -216,6 +216,7 @@ static void api_scale(struct berth_http_call *call)
 	{
 		struct sched_service *svc = sched_service_find(p, key);
 		svc->desired = (int)json_integer_value(v);
+		svc->over_limit = false;
 		svc->stopped = false; /* scale runs the service, as compose's does */
 		svc->up_pending = true;
 		svc->error[0] = '\0';

@@ -120,12 +120,13 @@ static void services_rebuild(struct sched_project *p)
 		sched_config_hash(svc->config, svc->hash);
 		sched_plan_reservations(svc->config, &svc->res_cpus, &svc->res_memory);
 		json_int_t want = json_integer_value(json_object_get(p->replicas, svc->name));
-		/* A state file over the limit (written before it, or by hand) must not replay a
-		 * storm of creates at our start. */
-		if (want > SCHED_MAX_REPLICAS || want < 0) {
-			log_warn("project %s: service \"%s\": scale %lld is outside 0-%d: using %d",
-				 p->name, svc->name, (long long)want, SCHED_MAX_REPLICAS,
-				 want < 0 ? 0 : SCHED_MAX_REPLICAS);
+		/* A state file over the limit (written before there was one, or by hand) must not
+		 * replay a storm of creates at our start: the service is left as it is, neither
+		 * scaled up nor down, until an up or a scale gives it a count within the limit. */
+		svc->over_limit = want > SCHED_MAX_REPLICAS || want < 0;
+		if (svc->over_limit) {
+			sched_service_over_limit(p, svc);
+			log_warn("project %s: service \"%s\": %s", p->name, svc->name, svc->error);
 			want = want < 0 ? 0 : SCHED_MAX_REPLICAS;
 		}
 		svc->desired = (int)want;
@@ -183,6 +184,16 @@ void sched_project_sync_stopped(struct sched_project *p)
 	for (size_t i = 0; i < p->n_services; i++)
 		all &= p->services[i]->stopped;
 	p->stopped = all;
+}
+
+void sched_service_over_limit(struct sched_project *p, struct sched_service *svc)
+{
+	json_int_t want = json_integer_value(json_object_get(p->replicas, svc->name));
+	snprintf(svc->error, sizeof(svc->error),
+		 "scale %lld is outside 0-%d: left as it is until compose up or scale gives it a "
+		 "count within the limit",
+		 (long long)want, SCHED_MAX_REPLICAS);
+	svc->error_status = 400;
 }
 
 int sched_scale_check(const char *service, const json_t *n, struct berth_error *err)
@@ -321,8 +332,9 @@ int sched_project_save(struct sched_project *p, struct berth_error *err)
 		return -1;
 	/* The desired replicas follow the services' current desired counts (scale changes). */
 	for (size_t i = 0; i < p->n_services; i++)
-		json_object_set_new(p->replicas, p->services[i]->name,
-				    json_integer(p->services[i]->desired));
+		if (!p->services[i]->over_limit) /* the count loaded stays until one is given */
+			json_object_set_new(p->replicas, p->services[i]->name,
+					    json_integer(p->services[i]->desired));
 	json_t *stopped = json_array();
 	for (size_t i = 0; i < p->n_services; i++)
 		if (p->services[i]->stopped)

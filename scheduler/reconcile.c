@@ -307,6 +307,10 @@ static int plan_service(struct sched_project *p, struct sched_service *svc, int6
 	int desired = p->removing ? 0 : svc->desired;
 	bool stopped = p->stopped || svc->stopped;
 	size_t n = svc->n_replicas;
+	if (svc->over_limit && !p->removing) {
+		sched_service_over_limit(p, svc); /* (an unreachable agent's error is gone) */
+		return 0;
+	}
 	order_replicas(svc);
 	svc->waiting[0] = '\0';
 	svc->n_pending = 0;

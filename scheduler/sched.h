@@ -114,6 +114,7 @@ struct sched_service {
 	int desired;
 	bool up_pending; /* compose up/start asked: start its stopped replicas once */
 	bool stopped;	 /* compose stop [SERVICE]: replicas kept, not run (persisted) */
+	bool over_limit; /* its saved scale is over SCHED_MAX_REPLICAS: not reconciled */
 	struct sched_replica **replicas;
 	size_t n_replicas, cap_replicas;
 	int n_pending; /* replicas that do not fit the host */
@@ -235,6 +236,8 @@ struct sched_project *sched_project_find(struct sched *s, const char *name);
 /* Is n (JSON) a scale service may have: an integer 0-SCHED_MAX_REPLICAS? 400 with the
  * limit in the message when not. */
 int sched_scale_check(const char *service, const json_t *n, struct berth_error *err);
+/* svc's saved scale is over the limit (over_limit): say so in its error. */
+void sched_service_over_limit(struct sched_project *p, struct sched_service *svc);
 /* Create or update a project from a PUT body (model, services subset, scale); persists. */
 struct sched_project *sched_project_apply(struct sched *s, const char *name, const json_t *model,
 					  const json_t *services, const json_t *scale,
