@@ -24,7 +24,7 @@
 #define SCHED_MAX_REPLICAS 10000
 /* Replica operations in flight at the agent at once (window.c), over every project. */
 #define SCHED_WINDOW_START_DEFAULT 32
-#define SCHED_WINDOW_STOP_DEFAULT 256
+#define SCHED_WINDOW_STOP_DEFAULT 1024
 
 /* --- window.c: bounds on the operations in flight --- */
 
