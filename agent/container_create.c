@@ -415,6 +415,25 @@ static void expose_bound_ports(json_t *config, const json_t *host)
 	}
 }
 
+/* A container's ports (exposed, bound or both) and host bindings at most: each costs a few KB
+ * of JSON in the agent and a listener in netd (docs/limits.md). */
+#define CONTAINER_MAX_PORTS 4096
+
+static int check_port_count(const json_t *config, const json_t *host, struct berth_error *err)
+{
+	size_t ports = json_object_size(json_object_get(config, "ExposedPorts")), bindings = 0;
+	const char *key;
+	json_t *val;
+	json_object_foreach((json_t *)json_object_get(host, "PortBindings"), key, val) bindings +=
+	    json_is_array(val) ? json_array_size(val) : 0;
+	if (ports > CONTAINER_MAX_PORTS || bindings > CONTAINER_MAX_PORTS)
+		return berth_err(err, 400,
+				 "too many ports: %zu exposed, %zu published (a container may have "
+				 "at most %d)",
+				 ports, bindings, CONTAINER_MAX_PORTS);
+	return 0;
+}
+
 void container_create(struct container_store *store, const char *name, const json_t *body,
 		      json_t *warnings, container_created_cb done, void *arg)
 {
@@ -437,6 +456,9 @@ void container_create(struct container_store *store, const char *name, const jso
 		berth_err(&err, 400, "No image specified");
 		goto fail;
 	}
+	/* Before anything copies them (again after the image's ports are merged in). */
+	if (check_port_count(body, json_object_get(body, "HostConfig"), &err) < 0)
+		goto fail;
 	char *namebuf = job->pending.name;
 	size_t namesize = sizeof(job->pending.name);
 	if (name && *name) {
@@ -476,6 +498,8 @@ void container_create(struct container_store *store, const char *name, const jso
 	if (!config)
 		goto fail;
 	expose_bound_ports(config, host);
+	if (check_port_count(config, host, &err) < 0)
+		goto fail;
 	if (restart_check_labels(json_object_get(config, "Labels"), &err) < 0 ||
 	    health_check_config(json_object_get(config, "Healthcheck"), &err) < 0)
 		goto fail;

@@ -1,6 +1,7 @@
 /* berth compose up, down, scale, config: the project's desired state
  * goes to the scheduler, which does the work; these print what it reports. */
 #include <signal.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +20,10 @@ static int parse_scale(const char *spec, json_t *scale)
 {
 	const char *eq = strchr(spec, '=');
 	char *end = NULL;
-	long n = eq ? strtol(eq + 1, &end, 10) : -1;
-	if (!eq || eq == spec || !end || end == eq + 1 || *end || n < 0 || n > 10000) {
+	errno = 0;
+	long long n = eq ? strtoll(eq + 1, &end, 10) : -1;
+	/* A count too large is the scheduler's to refuse: it says what the limit is. */
+	if (!eq || eq == spec || !end || end == eq + 1 || *end || n < 0 || errno == ERANGE) {
 		fprintf(stderr, "invalid scale option \"%s\": should be SERVICE=NUM\n", spec);
 		return -1;
 	}

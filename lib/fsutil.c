@@ -62,12 +62,17 @@ int berth_write_atomic_flags(const char *path, const void *data, size_t len, mod
 		unlink(tmp);
 		return berth_err_errno(err, 500, saved, "write %s", tmp);
 	}
+	/* Replacing a file: its directory entry exists already, and whether the new name or the
+	 * old one survives a power cut, either is whole (the data was synced first). Only a new
+	 * name needs the directory synced. (Half the fsyncs of a state file rewritten three
+	 * times per container start; each one blocks a daemon's loop.) */
+	bool replacing = sync && access(path, F_OK) == 0;
 	if (rename(tmp, path) < 0) {
 		int saved = errno;
 		unlink(tmp);
 		return berth_err_errno(err, 500, saved, "rename %s", path);
 	}
-	if (!sync)
+	if (!sync || replacing)
 		return 0;
 	_cleanup_free_ char *dir_copy = strdup(path);
 	_cleanup_close_ int dfd = open(dirname(dir_copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -22,7 +22,16 @@ struct http_zombie {
 	struct event *ev;
 };
 
+/* A listening socket of a server and the timer that resumes it after a pause. */
+struct http_listener {
+	struct http_listener *next;
+	struct evconnlistener *lev;
+	struct event *resume;
+	char name[128];
+};
+
 struct berth_http_server {
+	struct berth_http_server *next; /* http_conn.c's list of servers */
 	struct event_base *base;
 	struct evhttp *http;
 	const struct berth_http_route *routes;
@@ -34,6 +43,8 @@ struct berth_http_server {
 	struct http_header *headers;
 	size_t n_headers;
 	struct http_zombie *zombies;
+	struct http_listener *listeners;
+	int idle_s; /* close connections idle this long between requests; 0 = never */
 };
 
 /* The library's side of a call; the public struct comes first so a pointer converts back. */
@@ -73,6 +84,15 @@ bool http_route_match(const char *pat, const char *path, const char **cap_start,
 		      int n_caps);
 const char *http_strip_version(const char *path);
 void http_dispatch(struct evhttp_request *req, void *arg);
+
+/* http_conn.c: listeners that pause at their fd limit, idle connections closed. */
+int http_idle_timeout_s(void);
+int http_listener_add(struct berth_http_server *srv, struct evhttp_bound_socket *bound,
+		      const char *name);
+void http_listeners_free(struct berth_http_server *srv);
+struct bufferevent *http_conn_bev(struct event_base *base, void *arg);
+/* A request came: no idle timeout until its reply is complete. */
+void http_conn_busy(struct berth_http_server *srv, struct evhttp_request *req);
 
 /* http_hijack.c: free a hijacked connection's evhttp object now. */
 void http_zombie_reap(struct http_zombie *z);

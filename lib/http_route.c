@@ -172,6 +172,7 @@ void http_dispatch(struct evhttp_request *req, void *arg)
 	call->srv = srv;
 	call->evcon = evhttp_request_get_connection(req);
 	call->dispatching = true;
+	http_conn_busy(srv, req);
 
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char *raw_path = uri ? evhttp_uri_get_path(uri) : NULL;

@@ -88,13 +88,17 @@ struct berth_http_server *berth_http_server_new(struct event_base *base, const c
 	evhttp_set_default_content_type(srv->http, NULL);
 	evhttp_set_max_headers_size(srv->http, 1 << 20);
 	evhttp_set_gencb(srv->http, http_dispatch, srv);
+	srv->idle_s = http_idle_timeout_s();
+	evhttp_set_bevcb(srv->http, http_conn_bev, srv);
 	if (sock_path) {
 		struct stat st;
 		int fd = unix_listen(sock_path, mode, &st, err);
 		if (fd < 0)
 			goto fail;
-		if (!evhttp_accept_socket_with_handle(srv->http, fd)) {
-			close(fd);
+		struct evhttp_bound_socket *bound = evhttp_accept_socket_with_handle(srv->http, fd);
+		if (!bound || http_listener_add(srv, bound, sock_path) < 0) {
+			if (!bound)
+				close(fd);
 			unlink(sock_path);
 			berth_err(err, 500, "cannot serve %s", sock_path);
 			goto fail;
@@ -107,6 +111,7 @@ struct berth_http_server *berth_http_server_new(struct event_base *base, const c
 fail:
 	if (srv->http)
 		evhttp_free(srv->http);
+	http_listeners_free(srv);
 	free(srv);
 	return NULL;
 }
@@ -128,8 +133,14 @@ int berth_http_server_listen_tcp(struct berth_http_server *srv, const char *addr
 		memmove(host, host + 1, strlen(host));
 	}
 	errno = 0;
-	if (!evhttp_bind_socket_with_handle(srv->http, host, (ev_uint16_t)port))
+	struct evhttp_bound_socket *bound =
+	    evhttp_bind_socket_with_handle(srv->http, host, (ev_uint16_t)port);
+	if (!bound)
 		return berth_err_errno(err, 500, errno ? errno : EADDRINUSE, "listen on %s", addr);
+	if (http_listener_add(srv, bound, addr) < 0) {
+		evhttp_del_accept_socket(srv->http, bound);
+		return berth_err(err, 500, "out of memory");
+	}
 	return 0;
 }
 
@@ -169,6 +180,7 @@ void berth_http_server_free(struct berth_http_server *srv)
 	}
 	/* Frees every connection; calls still held by handlers are marked gone. */
 	evhttp_free(srv->http);
+	http_listeners_free(srv);
 	if (srv->sock_path) {
 		struct stat st;
 		if (stat(srv->sock_path, &st) == 0 && st.st_dev == srv->sock_dev &&

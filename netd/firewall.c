@@ -1,8 +1,10 @@
 /* berth's nftables table: rendered from the bridge networks, applied through libnftables. */
 #include <malloc.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <nftables/libnftables.h>
 
@@ -215,7 +217,43 @@ char *firewall_render_nat(const struct firewall_net *nets, size_t n,
 	return buf;
 }
 
+/*
+ * libnftables waits for netlink replies with select(): a socket numbered 1024 or more aborts
+ * netd (glibc's fortified FD_SET), and netd holds a descriptor per published port. So a few
+ * low descriptors are held in reserve (placeholders on /dev/null) and freed just while nft
+ * runs, for its socket to take.
+ */
+static int firewall_apply_now(const char *script, struct berth_error *err);
+
+#define LOW_FDS 8
+static int low_fds[LOW_FDS];
+static bool low_fds_held;
+
+static void low_fds_take(void)
+{
+	for (int i = 0; i < LOW_FDS; i++)
+		low_fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	low_fds_held = true;
+}
+
+static void low_fds_free(void)
+{
+	for (int i = 0; i < LOW_FDS; i++)
+		if (low_fds[i] >= 0)
+			close(low_fds[i]);
+}
+
 int firewall_apply(const char *script, struct berth_error *err)
+{
+	if (!low_fds_held)
+		low_fds_take(); /* the first call comes early: netd has few files open yet */
+	low_fds_free();
+	int rc = firewall_apply_now(script, err);
+	low_fds_take();
+	return rc;
+}
+
+static int firewall_apply_now(const char *script, struct berth_error *err)
 {
 	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
 	if (!ctx)

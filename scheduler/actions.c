@@ -67,6 +67,8 @@ int sched_project_action(struct sched_project *p, enum sched_action action, cons
 	sched_project_sync_stopped(p);
 	if (sched_project_save(p, err) < 0)
 		return -1;
+	/* A stop while a scale-up waits for the window: what has not started yet never will. */
+	sched_ops_cancel_queued(p);
 	for (size_t i = 0; i < p->n_services; i++) {
 		struct sched_service *svc = p->services[i];
 		if (!json_object_get(selected, svc->name))

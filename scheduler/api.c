@@ -177,6 +177,7 @@ static void api_delete(struct berth_http_call *call)
 	if (!p)
 		p = sched_project_transient(s, name);
 	p->removing = true;
+	sched_ops_cancel_queued(p);
 	/* A second down while one runs: the latest -t (or none) goes for what is left. */
 	p->down_timeout = (int)timeout;
 	p->remove_volumes |= berth_http_query_bool(call, "volumes", false) ||
@@ -206,10 +207,8 @@ static void api_scale(struct berth_http_call *call)
 			berth_http_reply_errorf(call, 404, "no such service: %s", key);
 			return;
 		}
-		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-		    json_integer_value(v) > SCHED_MAX_REPLICAS) {
-			berth_http_reply_errorf(call, 400, "invalid scale for %s: want 0-%d", key,
-						SCHED_MAX_REPLICAS);
+		if (sched_scale_check(key, v, &err) < 0) {
+			berth_http_reply_error(call, &err);
 			return;
 		}
 	}
@@ -217,6 +216,7 @@ static void api_scale(struct berth_http_call *call)
 	{
 		struct sched_service *svc = sched_service_find(p, key);
 		svc->desired = (int)json_integer_value(v);
+		svc->over_limit = false;
 		svc->stopped = false; /* scale runs the service, as compose's does */
 		svc->up_pending = true;
 		svc->error[0] = '\0';
@@ -227,6 +227,7 @@ static void api_scale(struct berth_http_call *call)
 		berth_http_reply_error(call, &err);
 		return;
 	}
+	sched_ops_cancel_queued(p);
 	finish(call, p);
 }
 

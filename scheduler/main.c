@@ -129,6 +129,7 @@ int main(int argc, char **argv)
 	sched_events_free(sched.events);
 	berth_http_server_free(status_srv);
 	berth_http_server_free(srv);
+	sched_windows_free(&sched);
 	unlink(pid_path);
 	berth_daemon_signals_free(&sig);
 	event_base_free(base);

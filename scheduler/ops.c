@@ -1,6 +1,7 @@
 /* Operations on the agent for a project: create+start, start, stop, remove (drained first) and
  * restart a replica, create and remove the project's networks and volumes. Each operation runs
- * on its own connection, so a scale-up of 100 issues 100 creates at once. */
+ * on its own connection, in parallel up to its window (window.c): a scale-up of 100 issues 32
+ * creates at once and the next as each one ends. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,8 @@ void sched_request(struct sched *s, const char *method, const char *path, const 
 }
 
 struct op {
+	struct sched_window_item wi; /* first: an item converts back to its op */
+	struct sched_window *window; /* the window it holds a place in, once it runs */
 	struct sched_project *p;
 	char service[256];
 	int number;
@@ -120,6 +123,8 @@ static void op_finish(struct op *op, bool ok, const struct berth_error *err)
 	if (ok && op->kind == SCHED_OP_REMOVE && p->removed)
 		json_array_append_new(
 		    p->removed, json_pack("{s:s, s:s}", "type", "container", "name", op->name));
+	if (op->window)
+		sched_window_done(op->window);
 	json_decref(op->body);
 	if (op->nets) {
 		for (char **n = op->nets; *n; n++)
@@ -177,14 +182,21 @@ static void connect_next(struct op *op)
 	sched_request(op->p->sched, "POST", path, body, connect_done, op);
 }
 
+/* Is a create's 409 about the name (the replica exists) rather than, say, a port? */
+static bool name_conflict(const struct berth_error *err)
+{
+	return err && strstr(err->msg, "is already in use by container");
+}
+
 static void create_done(void *arg, int status, json_t *reply, const struct berth_error *err)
 {
 	struct op *op = arg;
-	if (status == 409) {
+	if (status == 409 && name_conflict(err)) {
 		/* The name is the lock: this replica exists already (made before a crash of
-		 * ours); the next listing shows it. */
+		 * ours), and the next listing shows it; or a container of that name that is not
+		 * the project's does, and the error stands (with its backoff) until it is gone. */
 		log_info("%s exists already", op->name);
-		op_finish(op, false, NULL);
+		op_finish(op, false, err);
 		return;
 	}
 	const char *id = json_string_value(json_object_get(reply, "Id"));
@@ -239,37 +251,24 @@ static void drained(void *arg)
 	op_stop(op);
 }
 
-void sched_op_replica(struct sched_project *p, struct sched_service *svc, struct sched_replica *r,
-		      enum sched_op_kind kind)
+/* Its place in the window came: issue the operation. A create's body is made now, from the
+ * service as it is now (queued creates are dropped when the project changes). */
+static void op_run(struct sched_window_item *it)
 {
-	struct op *op = calloc(1, sizeof(*op));
-	if (!op)
-		abort();
-	op->p = p;
-	op->kind = kind;
-	op->number = r->number;
-	snprintf(op->service, sizeof(op->service), "%s", svc->name);
-	snprintf(op->id, sizeof(op->id), "%s", r->id);
-	sched_container_name(p->name, svc->name, svc->config, r->number, op->name,
-			     sizeof(op->name));
-	json_t *grace = json_object_get(svc->config, "stop_grace_period");
-	op->stop_timeout =
-	    json_is_integer(grace) ? (long)(json_integer_value(grace) / 1000000000LL) : -1;
-	bool asked = r->has_stop_timeout;
-	if (asked) /* compose stop/restart/down -t, for this operation only */
-		op->stop_timeout = r->stop_timeout;
-	r->has_stop_timeout = false;
-	op->was_running = !strcmp(r->state, "running") || !strcmp(r->state, "restarting");
-	if (kind == SCHED_OP_REMOVE && op->was_running && sched_replica_published(r))
-		op->drain_ms = sched_drain_timeout_ms(svc->config);
-	/* A shutdown timeout asked for bounds the drain as well as the stop. */
-	if (asked && op->drain_ms > (int64_t)op->stop_timeout * 1000)
-		op->drain_ms = (int64_t)op->stop_timeout * 1000;
-	r->busy = true;
-	p->inflight++;
-	switch (kind) {
+	struct op *op = (struct op *)it;
+	struct sched_project *p = op->p;
+	bool starts = op->kind == SCHED_OP_CREATE || op->kind == SCHED_OP_START ||
+		      op->kind == SCHED_OP_RESTART;
+	op->window = sched_window_get(p->sched, starts ? SCHED_WINDOW_START : SCHED_WINDOW_STOP);
+	switch (op->kind) {
 	case SCHED_OP_CREATE: {
 		struct berth_error err = {0};
+		struct sched_service *svc;
+		struct sched_replica *r = op_replica(op, &svc);
+		if (!r) {
+			op_finish(op, false, NULL);
+			return;
+		}
 		op->body =
 		    sched_create_body(p->model, p->name, svc->name, r->number, svc->hash, &err);
 		if (!op->body) {
@@ -305,6 +304,62 @@ void sched_op_replica(struct sched_project *p, struct sched_service *svc, struct
 	}
 }
 
+static bool queued_start_of(struct sched_window_item *it, void *arg)
+{
+	struct op *op = (struct op *)it;
+	return op->p == arg;
+}
+
+static void cancel_op(struct sched_window_item *it)
+{
+	op_finish((struct op *)it, false, NULL);
+}
+
+int sched_ops_cancel_queued(struct sched_project *p)
+{
+	/* Only creates, starts and restarts: a stop or removal asked for still happens. */
+	int n = sched_window_cancel(sched_window_get(p->sched, SCHED_WINDOW_START), queued_start_of,
+				    p, cancel_op);
+	if (n)
+		log_info("project %s: %d queued operation%s dropped", p->name, n,
+			 n == 1 ? "" : "s");
+	return n;
+}
+
+void sched_op_replica(struct sched_project *p, struct sched_service *svc, struct sched_replica *r,
+		      enum sched_op_kind kind)
+{
+	struct op *op = calloc(1, sizeof(*op));
+	if (!op)
+		abort();
+	op->p = p;
+	op->kind = kind;
+	op->number = r->number;
+	snprintf(op->service, sizeof(op->service), "%s", svc->name);
+	snprintf(op->id, sizeof(op->id), "%s", r->id);
+	sched_container_name(p->name, svc->name, svc->config, r->number, op->name,
+			     sizeof(op->name));
+	json_t *grace = json_object_get(svc->config, "stop_grace_period");
+	op->stop_timeout =
+	    json_is_integer(grace) ? (long)(json_integer_value(grace) / 1000000000LL) : -1;
+	bool asked = r->has_stop_timeout;
+	if (asked) /* compose stop/restart/down -t, for this operation only */
+		op->stop_timeout = r->stop_timeout;
+	r->has_stop_timeout = false;
+	op->was_running = !strcmp(r->state, "running") || !strcmp(r->state, "restarting");
+	if (kind == SCHED_OP_REMOVE && op->was_running && sched_replica_published(r))
+		op->drain_ms = sched_drain_timeout_ms(svc->config);
+	/* A shutdown timeout asked for bounds the drain as well as the stop. */
+	if (asked && op->drain_ms > (int64_t)op->stop_timeout * 1000)
+		op->drain_ms = (int64_t)op->stop_timeout * 1000;
+	r->busy = true;
+	p->inflight++;
+	op->wi.run = op_run;
+	bool starts = kind == SCHED_OP_CREATE || kind == SCHED_OP_START || kind == SCHED_OP_RESTART;
+	sched_window_submit(
+	    sched_window_get(p->sched, starts ? SCHED_WINDOW_START : SCHED_WINDOW_STOP), &op->wi);
+}
+
 void sched_op_remove_id(struct sched_project *p, const char *id)
 {
 	struct op *op = calloc(1, sizeof(*op));
@@ -316,6 +371,8 @@ void sched_op_remove_id(struct sched_project *p, const char *id)
 	op->stop_timeout = p->removing && p->down_timeout >= 0 ? p->down_timeout : -1;
 	snprintf(op->id, sizeof(op->id), "%s", id);
 	snprintf(op->name, sizeof(op->name), "%.12s", id);
+	op->was_running = true; /* stop (a no-op when it is not running), then remove */
 	p->inflight++;
-	op_stop(op);
+	op->wi.run = op_run;
+	sched_window_submit(sched_window_get(p->sched, SCHED_WINDOW_STOP), &op->wi);
 }

@@ -119,7 +119,17 @@ static void services_rebuild(struct sched_project *p)
 		svc->config = json_object_get(services, order[i]);
 		sched_config_hash(svc->config, svc->hash);
 		sched_plan_reservations(svc->config, &svc->res_cpus, &svc->res_memory);
-		svc->desired = (int)json_integer_value(json_object_get(p->replicas, svc->name));
+		json_int_t want = json_integer_value(json_object_get(p->replicas, svc->name));
+		/* A state file over the limit (written before there was one, or by hand) must not
+		 * replay a storm of creates at our start: the service is left as it is, neither
+		 * scaled up nor down, until an up or a scale gives it a count within the limit. */
+		svc->over_limit = want > SCHED_MAX_REPLICAS || want < 0;
+		if (svc->over_limit) {
+			sched_service_over_limit(p, svc);
+			log_warn("project %s: service \"%s\": %s", p->name, svc->name, svc->error);
+			want = want < 0 ? 0 : SCHED_MAX_REPLICAS;
+		}
+		svc->desired = (int)want;
 		next[i] = svc;
 	}
 	/* Services gone from the file: their containers are left alone (compose's orphans). */
@@ -176,6 +186,29 @@ void sched_project_sync_stopped(struct sched_project *p)
 	p->stopped = all;
 }
 
+void sched_service_over_limit(struct sched_project *p, struct sched_service *svc)
+{
+	json_int_t want = json_integer_value(json_object_get(p->replicas, svc->name));
+	snprintf(svc->error, sizeof(svc->error),
+		 "scale %lld is outside 0-%d: left as it is until compose up or scale gives it a "
+		 "count within the limit",
+		 (long long)want, SCHED_MAX_REPLICAS);
+	svc->error_status = 400;
+}
+
+int sched_scale_check(const char *service, const json_t *n, struct berth_error *err)
+{
+	if (!json_is_integer(n) || json_integer_value(n) < 0)
+		return berth_err(err, 400, "invalid scale for %s: want 0-%d", service,
+				 SCHED_MAX_REPLICAS);
+	if (json_integer_value(n) > SCHED_MAX_REPLICAS)
+		return berth_err(err, 400,
+				 "service \"%s\": scale %lld is above the limit of %d replicas per "
+				 "service",
+				 service, (long long)json_integer_value(n), SCHED_MAX_REPLICAS);
+	return 0;
+}
+
 static int default_replicas(json_t *svc)
 {
 	json_t *r = json_object_get(json_object_get(svc, "deploy"), "replicas");
@@ -221,12 +254,8 @@ struct sched_project *sched_project_apply(struct sched *s, const char *name, con
 			berth_err(err, 400, "no such service: %s", key);
 			return NULL;
 		}
-		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-		    json_integer_value(v) > SCHED_MAX_REPLICAS) {
-			berth_err(err, 400, "invalid scale for %s: want 0-%d", key,
-				  SCHED_MAX_REPLICAS);
+		if (sched_scale_check(key, v, err) < 0)
 			return NULL;
-		}
 	}
 	_cleanup_json_ json_t *selected = json_object();
 	if (json_array_size(services) == 0) {
@@ -234,6 +263,14 @@ struct sched_project *sched_project_apply(struct sched *s, const char *name, con
 	} else {
 		json_array_foreach(services, i, v)
 		    select_with_deps(svcs, json_string_value(v), selected);
+	}
+	json_object_foreach(svcs, key, v)
+	{
+		if (json_object_get(scale, key) || !json_object_get(selected, key))
+			continue;
+		json_t *n = json_object_get(json_object_get(v, "deploy"), "replicas");
+		if (n && sched_scale_check(key, n, err) < 0)
+			return NULL;
 	}
 	struct sched_project *p = sched_project_find(s, name);
 	if (p && p->removing) {
@@ -275,6 +312,8 @@ struct sched_project *sched_project_apply(struct sched *s, const char *name, con
 	sched_project_sync_stopped(p);
 	if (sched_project_save(p, err) < 0)
 		return NULL;
+	/* Creates queued for the old model: the next pass decides from the new one. */
+	sched_ops_cancel_queued(p);
 	return p;
 }
 
@@ -293,8 +332,9 @@ int sched_project_save(struct sched_project *p, struct berth_error *err)
 		return -1;
 	/* The desired replicas follow the services' current desired counts (scale changes). */
 	for (size_t i = 0; i < p->n_services; i++)
-		json_object_set_new(p->replicas, p->services[i]->name,
-				    json_integer(p->services[i]->desired));
+		if (!p->services[i]->over_limit) /* the count loaded stays until one is given */
+			json_object_set_new(p->replicas, p->services[i]->name,
+					    json_integer(p->services[i]->desired));
 	json_t *stopped = json_array();
 	for (size_t i = 0; i < p->n_services; i++)
 		if (p->services[i]->stopped)

@@ -307,6 +307,10 @@ static int plan_service(struct sched_project *p, struct sched_service *svc, int6
 	int desired = p->removing ? 0 : svc->desired;
 	bool stopped = p->stopped || svc->stopped;
 	size_t n = svc->n_replicas;
+	if (svc->over_limit && !p->removing) {
+		sched_service_over_limit(p, svc); /* (an unreachable agent's error is gone) */
+		return 0;
+	}
 	order_replicas(svc);
 	svc->waiting[0] = '\0';
 	svc->n_pending = 0;
@@ -361,6 +365,15 @@ static int plan_service(struct sched_project *p, struct sched_service *svc, int6
 		work = !r->busy && !is_up(r) && (!strcmp(r->state, "created") || svc->up_pending);
 	}
 	if (!work) {
+		/* Every replica runs: an earlier failure (a name held by a create in flight
+		 * before our restart) is over. */
+		bool all_up = keep >= desired && desired > 0;
+		for (int i = 0; i < keep && all_up; i++)
+			all_up = !strcmp(svc->replicas[i]->state, "running");
+		if (all_up) {
+			svc->error[0] = '\0';
+			svc->error_backoff = 0;
+		}
 		svc->up_pending = false;
 		return issued;
 	}

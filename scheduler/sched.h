@@ -20,17 +20,52 @@
 /* The CPUs the scheduler gave a replica (its HostConfig.CpusetCpus): the CPU load is rebuilt
  * from these after a restart, so running replicas are never reshuffled. */
 #define SCHED_LABEL_CPUSET "berth.cpuset"
+/* Replicas of one service at most (compose scale/replicas, berth scale): see docs/limits.md. */
 #define SCHED_MAX_REPLICAS 10000
+/* Replica operations in flight at the agent at once (window.c), over every project. */
+#define SCHED_WINDOW_START_DEFAULT 32
+#define SCHED_WINDOW_STOP_DEFAULT 1024
+
+/* --- window.c: bounds on the operations in flight --- */
+
+enum sched_window_kind { SCHED_WINDOW_START, SCHED_WINDOW_STOP, SCHED_WINDOW_KINDS };
+/* An operation waiting for, or holding, a place in a window. */
+struct sched_window_item {
+	struct sched_window_item *next;
+	void (*run)(struct sched_window_item *it);
+	bool queued;
+};
+struct sched_window {
+	int limit;   /* BERTH_SCHED_WINDOW / BERTH_SCHED_STOP_WINDOW, else the defaults */
+	int running; /* holding a place */
+	int peak;    /* the most that ever ran at once */
+	int n_queued;
+	struct sched_window_item *head, *tail;
+	struct event_base *base;
+	struct event *refill; /* starts queued items from the loop; exists while some wait */
+	bool refilling;	      /* inside refill's callback */
+};
+struct sched;
+struct sched_window *sched_window_get(struct sched *s, enum sched_window_kind kind);
+/* Run it now when there is room and nothing waits, else queue it. */
+void sched_window_submit(struct sched_window *w, struct sched_window_item *it);
+/* A place is free again: the next queued item runs from the loop. */
+void sched_window_done(struct sched_window *w);
+/* Take the queued items that match out of the queue and call cancel on each; returns how
+ * many. */
+int sched_window_cancel(struct sched_window *w, bool (*match)(struct sched_window_item *, void *),
+			void *arg, void (*cancel)(struct sched_window_item *));
+void sched_windows_free(struct sched *s);
 
 /* One container of a service, as last listed by the agent, plus what the scheduler remembers
  * about it across listings (restart count, stops by the user). */
 struct sched_replica {
 	int number;
 	char id[65];
-	char state[16];	 /* the agent's State; "creating" while our create is in flight */
-	char health[16]; /* "", "starting", "healthy", "unhealthy" */
-	char status[96]; /* the agent's Status text */
-	char hash[17];	 /* its config-hash label */
+	char state[16];	   /* the agent's State; "creating" while our create is in flight */
+	char health[16];   /* "", "starting", "healthy", "unhealthy" */
+	char status[96];   /* the agent's Status text */
+	char hash[17];	   /* its config-hash label */
 	char image_id[80]; /* the agent's ImageID */
 	char cpuset[128];  /* its berth.cpuset label, or chosen for its create; "" = not pinned */
 	int exit_code;
@@ -79,6 +114,7 @@ struct sched_service {
 	int desired;
 	bool up_pending; /* compose up/start asked: start its stopped replicas once */
 	bool stopped;	 /* compose stop [SERVICE]: replicas kept, not run (persisted) */
+	bool over_limit; /* its saved scale is over SCHED_MAX_REPLICAS: not reconciled */
 	struct sched_replica **replicas;
 	size_t n_replicas, cap_replicas;
 	int n_pending; /* replicas that do not fit the host */
@@ -108,9 +144,9 @@ struct sched_project {
 	struct sched_service **services; /* in dependency order */
 	size_t n_services;
 	bool listing, dirty, waiting_deps, net_ready, cleaning;
-	bool list_all; /* the listing is of every container (a service pins CPUs) */
-	bool updating;	/* a rolling update waits for health or its delay: not settled */
-	int resolving;	/* image look-ups of an up in flight */
+	bool list_all;	 /* the listing is of every container (a service pins CPUs) */
+	bool updating;	 /* a rolling update waits for health or its delay: not settled */
+	int resolving;	 /* image look-ups of an up in flight */
 	json_t *removed; /* names removed by down, for its reply */
 	json_t *strays;	 /* ids of containers of the project that no service knows (down) */
 	int inflight;
@@ -132,6 +168,7 @@ struct sched {
 	size_t status_len;
 	char *metrics_text;
 	int64_t metrics_ns;
+	struct sched_window windows[SCHED_WINDOW_KINDS];
 	json_t *draining; /* undrain.c: ids netd said drain at our start, not undone yet */
 	bool drains_asked;
 };
@@ -196,6 +233,11 @@ void sched_pin_choose(const struct sched_service *svc, int *load, char *out, siz
 /* --- project.c: the project store --- */
 
 struct sched_project *sched_project_find(struct sched *s, const char *name);
+/* Is n (JSON) a scale service may have: an integer 0-SCHED_MAX_REPLICAS? 400 with the
+ * limit in the message when not. */
+int sched_scale_check(const char *service, const json_t *n, struct berth_error *err);
+/* svc's saved scale is over the limit (over_limit): say so in its error. */
+void sched_service_over_limit(struct sched_project *p, struct sched_service *svc);
 /* Create or update a project from a PUT body (model, services subset, scale); persists. */
 struct sched_project *sched_project_apply(struct sched *s, const char *name, const json_t *model,
 					  const json_t *services, const json_t *scale,
@@ -262,6 +304,9 @@ void sched_request_to(struct sched *s, const char *sock, int timeout_s, const ch
 		      void (*cb)(void *arg, int status, json_t *reply,
 				 const struct berth_error *err),
 		      void *arg);
+/* Drop p's creates, starts and restarts still waiting for a place in the window (the project
+ * changed: the next pass decides again). Returns how many. */
+int sched_ops_cancel_queued(struct sched_project *p);
 /* Remove a container by id (one the project has but no service of its model knows). */
 void sched_op_remove_id(struct sched_project *p, const char *id);
 /* Create the project's networks (net_ready once done). */
@@ -300,8 +345,8 @@ bool sched_update_outdated(const struct sched_service *svc, const struct sched_r
 /* One pass's step of svc's rolling update: may issue removals (stop-first), sets *surge to the
  * replicas to keep above desired (start-first), *busy when the update waits, *next_ns when a
  * timer should start the next pass. Returns the operations issued. */
-int sched_update_step(struct sched_project *p, struct sched_service *svc, int64_t now,
-		      int *surge, bool *busy, int64_t *next_ns);
+int sched_update_step(struct sched_project *p, struct sched_service *svc, int64_t now, int *surge,
+		      bool *busy, int64_t *next_ns);
 /* Around a new model: remember (before) and compare (after) each service's config. */
 void sched_update_before_apply(struct sched_project *p);
 void sched_update_after_apply(struct sched_project *p, const json_t *selected);
