@@ -113,7 +113,7 @@ static void on_read(struct bufferevent *bev, void *arg)
 			e->warned = false;
 			e->backoff_ms = 0;
 			/* Anything may have happened while we were not listening. */
-			sched_kick_all(e->s);
+			sched_agent_back(e->s);
 		} else if (e->state == EV_CHUNK_SIZE) {
 			size_t len;
 			char *line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF);

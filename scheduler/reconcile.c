@@ -59,6 +59,26 @@ void sched_kick_all(struct sched *s)
 		sched_kick(p);
 }
 
+/* The agent's event stream is back: a service whose last create or start failed because the
+ * agent or netd was unreachable (no answer, a 5xx, its network missing) is tried again now,
+ * not after a backoff that grew during the outage. A client's error (a port taken, a bad
+ * value) keeps its backoff. */
+void sched_agent_back(struct sched *s)
+{
+	for (struct sched_project *p = s->projects; p; p = p->next)
+		for (size_t i = 0; i < p->n_services; i++) {
+			struct sched_service *svc = p->services[i];
+			bool outage =
+			    svc->error_status == 0 || svc->error_status >= 500 ||
+			    (svc->error_status == 404 && strncmp(svc->error, "network ", 8) == 0);
+			if (svc->error[0] && outage) {
+				svc->retry_at_ns = 0;
+				svc->error_backoff = 0;
+			}
+		}
+	sched_kick_all(s);
+}
+
 void sched_wait_settled(struct sched_project *p, sched_waiter_cb cb, void *arg)
 {
 	struct sched_waiter *w = calloc(1, sizeof(*w));

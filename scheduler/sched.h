@@ -274,6 +274,7 @@ int sched_project_action(struct sched_project *p, enum sched_action action, cons
 
 /* Run a pass (list, then act) soon; coalesces. */
 void sched_kick(struct sched_project *p);
+void sched_agent_back(struct sched *s);
 void sched_kick_all(struct sched *s);
 /* Reply waiters when the project settles. */
 typedef void (*sched_waiter_cb)(struct sched_project *p, void *arg, bool removed);

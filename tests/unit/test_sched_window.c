@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "berth/duration.h"
 #include "berth/http_server.h"
 #include "sched.h"
 #include "test_sched_util.h"
@@ -307,6 +308,48 @@ static void test_name_conflict_is_not_port(void **state)
 	fx_free(f);
 }
 
+/* The agent's event stream coming back retries a service that failed for an outage (a 5xx)
+ * at once, its backoff reset; a client's error (a port taken) keeps its backoff. */
+static void test_agent_back_resets_outage_backoff(void **state)
+{
+	struct fx *f = fx_new();
+	create_status = 503;
+	create_message = "berth-netd is not running";
+	char text[256];
+	snprintf(text, sizeof(text), model_n, 1);
+	struct sched_project *p = apply(&f->s, "demo", text);
+	struct sched_service *svc = p->services[0];
+	sched_kick(p);
+	run_a_while(f, 300);
+	assert_int_equal(creates, 1);
+	assert_int_equal(svc->error_status, 503);
+	/* As after a long outage: several rounds of backoff behind it. */
+	svc->error_backoff = 6;
+	svc->retry_at_ns = berth_now_ns() + 64000000000LL;
+	create_status = 201;
+	sched_agent_back(&f->s);
+	for (int i = 0; i < 2000 && starts < 1; i++)
+		event_base_loop(f->s.base, EVLOOP_ONCE | EVLOOP_NONBLOCK), usleep(500);
+	assert_int_equal(creates, 2);
+	assert_int_equal(starts, 1);
+	assert_int_equal(svc->error_backoff, 0);
+
+	/* A port conflict is not an outage: the backoff stands. */
+	create_status = 409;
+	create_message = "Bind for 0.0.0.0:53 failed: port is already allocated";
+	p->services[0]->desired = 2;
+	sched_kick(p);
+	run_a_while(f, 300);
+	assert_int_equal(creates, 3);
+	int64_t retry_at = svc->retry_at_ns;
+	assert_true(retry_at > berth_now_ns());
+	sched_agent_back(&f->s);
+	run_a_while(f, 300);
+	assert_int_equal(creates, 3);
+	assert_int_equal(svc->retry_at_ns, retry_at);
+	fx_free(f);
+}
+
 static void test_scale_limit(void **state)
 {
 	struct berth_error err = {0};
@@ -360,6 +403,7 @@ int main(void)
 	    cmocka_unit_test(test_queued_dropped_on_scale),
 	    cmocka_unit_test(test_port_conflict_backs_off),
 	    cmocka_unit_test(test_name_conflict_is_not_port),
+	    cmocka_unit_test(test_agent_back_resets_outage_backoff),
 	    cmocka_unit_test(test_scale_limit),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
