@@ -275,10 +275,12 @@ static int dollar(struct lexer *lx, struct sbuf *out)
 	if (ch != '-' && ch != '+' && ch != '?') {
 		if (ch < 0)
 			berth_err(lx->err, 400, "syntax error: missing '}'");
-		else if (!null_is_unset && ch != '#' && ch != '%' && ch != '/')
+		else if (null_is_unset || (ch != '#' && ch != '%' && ch != '/'))
 			berth_err(lx->err, 400, "unsupported modifier (%s) in substitution", mod);
-		else
-			berth_err(lx->err, 400, "unsupported modifier (%s) in substitution (berth)",
+		else /* valid in Docker: ${V#p} ${V%p} ${V/p/r} */
+			berth_err(lx->err, 400,
+				  "unsupported modifier (%s) in substitution: berth "
+				  "expands :- - :+ + :? ?",
 				  mod);
 		goto out;
 	}

@@ -132,6 +132,35 @@ char *dockerfile_expand_word(const char *word, char escape, dockerfile_lookup_fn
  * Returns a NULL-terminated malloc'd vector (free each and the vector) or NULL on error. */
 char **dockerfile_expand_words(const char *line, char escape, dockerfile_lookup_fn lookup,
 			       void *ctx, struct berth_error *err);
+/* Variables in scope while a stage is built: ARGs and ENVs with Docker's precedence
+ * (an ENV always wins over an ARG of the same name, whichever came first). */
+struct dockerfile_var {
+	char *name, *value;
+	bool is_env;
+};
+struct dockerfile_env {
+	struct dockerfile_var *vars;
+	size_t n, cap;
+};
+void dockerfile_env_set(struct dockerfile_env *env, const char *name, const char *value,
+			bool is_env);
+/* A dockerfile_lookup_fn over a struct dockerfile_env. */
+const char *dockerfile_env_lookup(void *env, const char *name);
+void dockerfile_env_free(struct dockerfile_env *env);
+
+/* The ARGs before the first FROM: each takes its build arg, else its default expanded with the
+ * ones before it; an ARG with neither stays unset. */
+int dockerfile_meta_args(const struct dockerfile *df, dockerfile_lookup_fn build_args, void *ctx,
+			 struct dockerfile_env *meta, struct berth_error *err);
+/* The image (or stage) a stage's FROM names, expanded with the meta ARGs only. malloc'd. */
+char *dockerfile_stage_base(const struct dockerfile *df, size_t stage,
+			    const struct dockerfile_env *meta, struct berth_error *err);
+/* Apply one ARG instruction inside a stage: a build arg wins, then the default (expanded with
+ * env), then a meta ARG of that name (ARG before FROM is visible only once re-declared). */
+int dockerfile_stage_arg(const struct dockerfile *df, const struct dockerfile_instr *arg,
+			 dockerfile_lookup_fn build_args, void *ctx,
+			 const struct dockerfile_env *meta, struct dockerfile_env *env,
+			 struct berth_error *err);
 /* Whether an instruction's arguments are expanded by the builder (Docker's list). */
 bool dockerfile_kind_expands(enum dockerfile_kind kind);
 
