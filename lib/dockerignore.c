@@ -235,12 +235,12 @@ static bool regex_match(const char *pat, const char *s)
 					nxt[i] |= cur[i];
 		} else if (*p == '*') {
 			p++;
-			for (size_t i = 0; i <= n; i++) {
-				if (!cur[i])
-					continue;
-				nxt[i] = 1;
-				for (size_t j = i; j < n && s[j] != '/'; j++)
-					nxt[j + 1] = 1;
+			bool on = false; /* some reachable i <= j with no '/' in s[i..j) */
+			for (size_t j = 0; j <= n; j++) {
+				on = on || cur[j];
+				nxt[j] = on;
+				if (j < n && s[j] == '/')
+					on = false;
 			}
 		} else if (*p == '?') {
 			p++;
