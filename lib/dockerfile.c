@@ -275,10 +275,20 @@ static int read_heredocs(struct dockerfile_arena **arena, struct scanner *sc, co
 	return 0;
 }
 
-static bool kind_has_heredocs(const char *cmd)
+/* Docker's canContainHeredoc: RUN, COPY and ADD (also as an ONBUILD trigger), not in JSON form. */
+static bool can_contain_heredoc(struct dockerfile_arena **arena, const struct df_node *node,
+				char escape)
 {
-	return strcasecmp(cmd, "run") == 0 || strcasecmp(cmd, "copy") == 0 ||
-	       strcasecmp(cmd, "add") == 0;
+	struct df_node trigger = {0};
+	if (strcasecmp(node->cmd, "onbuild") == 0) {
+		df_split_command(arena, node->rest, escape, &trigger);
+		node = &trigger;
+	}
+	if (strcasecmp(node->cmd, "run") && strcasecmp(node->cmd, "copy") &&
+	    strcasecmp(node->cmd, "add"))
+		return false;
+	struct df_words json = {0};
+	return df_parse_json_array(arena, node->rest, &json) == 0;
 }
 
 struct parsed_line {
@@ -356,7 +366,8 @@ static int parse_lines(struct dockerfile *df, const char *buf, size_t len, struc
 		pl->line = start;
 		pl->original = df_strndup(&df->arena, acc, alen);
 		df_split_command(&df->arena, pl->original, d.escape, &pl->node);
-		if (kind_has_heredocs(pl->node.cmd) && strstr(pl->original, "<<") &&
+		if (strstr(pl->original, "<<") &&
+		    can_contain_heredoc(&df->arena, &pl->node, d.escape) &&
 		    read_heredocs(&df->arena, &sc, pl->original, d.escape, &pl->node, err) < 0)
 			goto out;
 		pl->end_line = sc.line;
