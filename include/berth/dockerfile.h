@@ -161,16 +161,20 @@ int dockerfile_stage_arg(const struct dockerfile *df, const struct dockerfile_in
 			 dockerfile_lookup_fn build_args, void *ctx,
 			 const struct dockerfile_env *meta, struct dockerfile_env *env,
 			 struct berth_error *err);
-/* Whether an instruction's arguments are expanded by the builder (Docker's list). */
-bool dockerfile_kind_expands(enum dockerfile_kind kind);
-
 /*
  * Which stages a build needs: target NULL means the last stage. needed[] (nstages entries)
- * is set true for the target and every stage it reaches through FROM <stage>, COPY --from
- * and RUN --mount from=. Returns the target's index or -1 with Docker's message.
+ * is set true for the target and every stage it reaches through FROM <stage> (expanded with
+ * meta, which may be NULL), COPY --from and RUN --mount from=. A name that is no earlier stage
+ * is an image. Returns the target's index or -1 with Docker's message.
  */
 int dockerfile_stage_find(const struct dockerfile *df, const char *name);
-int dockerfile_stages_needed(const struct dockerfile *df, const char *target, bool *needed,
+int dockerfile_stages_needed(const struct dockerfile *df, const char *target,
+			     const struct dockerfile_env *meta, bool *needed,
 			     struct berth_error *err);
+/* Numeric --from values must name an earlier stage (the classic builder's messages:
+ * "invalid from flag value 2: refers to current build stage", "...: index out of bounds"). */
+int dockerfile_check_from_indexes(const struct dockerfile *df, struct berth_error *err);
+/* Whether an instruction's arguments are expanded by the builder (Docker's list). */
+bool dockerfile_kind_expands(enum dockerfile_kind kind);
 
 #endif

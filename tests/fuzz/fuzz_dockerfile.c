@@ -63,17 +63,20 @@ static void check(const struct dockerfile *df)
 	struct berth_error err = {0};
 	if (!needed)
 		abort();
-	int t = dockerfile_stages_needed(df, NULL, needed, &err);
+	int t = dockerfile_stages_needed(df, NULL, NULL, needed, &err);
 	if (t != (int)df->nstages - 1 || !needed[t])
 		abort();
 	for (size_t s = 0; s < df->nstages; s++)
 		if (df->stages[s].name &&
-		    dockerfile_stages_needed(df, df->stages[s].name, needed, &err) != (int)s)
+		    dockerfile_stages_needed(df, df->stages[s].name, NULL, needed, &err) != (int)s)
 			abort();
-	free(needed);
+	(void)dockerfile_check_from_indexes(df, &err);
 
 	struct dockerfile_env meta = {0};
 	if (dockerfile_meta_args(df, lookup, NULL, &meta, &err) == 0) {
+		if (dockerfile_stages_needed(df, NULL, &meta, needed, &err) >= 0 &&
+		    !needed[df->nstages - 1])
+			abort();
 		for (size_t s = 0; s < df->nstages; s++) {
 			free(dockerfile_stage_base(df, s, &meta, &err));
 			struct dockerfile_env env = {0};
@@ -86,6 +89,7 @@ static void check(const struct dockerfile *df)
 		}
 	}
 	dockerfile_env_free(&meta);
+	free(needed);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

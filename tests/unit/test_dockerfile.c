@@ -361,13 +361,13 @@ static void test_stages(void **state)
 	assert_int_equal(df->nstages, 5);
 	bool need[5];
 	struct berth_error err = {0};
-	assert_int_equal(dockerfile_stages_needed(df, NULL, need, &err), 4);
+	assert_int_equal(dockerfile_stages_needed(df, NULL, NULL, need, &err), 4);
 	assert_true(need[0] && need[1] && !need[2] && !need[3] && need[4]);
-	assert_int_equal(dockerfile_stages_needed(df, "docs", need, &err), 3);
+	assert_int_equal(dockerfile_stages_needed(df, "docs", NULL, need, &err), 3);
 	assert_true(!need[0] && !need[1] && need[2] && need[3] && !need[4]);
-	assert_int_equal(dockerfile_stages_needed(df, "BUILD", need, &err), 1);
+	assert_int_equal(dockerfile_stages_needed(df, "BUILD", NULL, need, &err), 1);
 	assert_true(need[0] && need[1] && !need[2]);
-	assert_int_equal(dockerfile_stages_needed(df, "nope", need, &err), -1);
+	assert_int_equal(dockerfile_stages_needed(df, "nope", NULL, need, &err), -1);
 	assert_string_equal(err.msg, "failed to reach build target nope in Dockerfile");
 	assert_int_equal(dockerfile_stage_find(df, "tools"), 2);
 	dockerfile_free(df);
@@ -380,10 +380,52 @@ static void test_stage_self_reference(void **state)
 	struct dockerfile *df = parse_ok("FROM alpine AS alpine\nFROM x\nCOPY --from=1 a b\n");
 	bool need[2];
 	struct berth_error err = {0};
-	assert_int_equal(dockerfile_stages_needed(df, NULL, need, &err), 1);
+	assert_int_equal(dockerfile_stages_needed(df, NULL, NULL, need, &err), 1);
 	assert_false(need[0]);
-	assert_int_equal(dockerfile_stages_needed(df, "alpine", need, &err), 0);
+	assert_int_equal(dockerfile_stages_needed(df, "alpine", NULL, need, &err), 0);
 	assert_true(need[0] && !need[1]);
+	dockerfile_free(df);
+}
+
+/* FROM ${ARG} naming a stage counts once the meta ARGs expand it. */
+static void test_stage_via_arg(void **state)
+{
+	(void)state;
+	struct dockerfile *df =
+	    parse_ok("ARG FLAVOUR=slim\nFROM alpine AS slim\nFROM debian AS full\n"
+		     "FROM ${FLAVOUR}\nRUN true\n");
+	struct dockerfile_env meta = {0};
+	struct berth_error err = {0};
+	bool need[3];
+	assert_int_equal(dockerfile_meta_args(df, NULL, NULL, &meta, &err), 0);
+	assert_int_equal(dockerfile_stages_needed(df, NULL, &meta, need, &err), 2);
+	assert_true(need[0] && !need[1] && need[2]);
+	dockerfile_env_free(&meta);
+	dockerfile_env_set(&meta, "FLAVOUR", "full", false);
+	assert_int_equal(dockerfile_stages_needed(df, NULL, &meta, need, &err), 2);
+	assert_true(!need[0] && need[1] && need[2]);
+	dockerfile_env_free(&meta);
+	dockerfile_free(df);
+}
+
+static void test_from_indexes(void **state)
+{
+	(void)state;
+	struct berth_error err = {0};
+	struct dockerfile *df = parse_ok("FROM a\nFROM b\nCOPY --from=0 x y\nCOPY --from=b2 x y\n");
+	assert_int_equal(dockerfile_check_from_indexes(df, &err), 0);
+	dockerfile_free(df);
+	df = parse_ok("FROM a\nFROM b\nCOPY --from=1 x y\n");
+	assert_int_equal(dockerfile_check_from_indexes(df, &err), -1);
+	assert_string_equal(err.msg, "invalid from flag value 1: refers to current build stage");
+	dockerfile_free(df);
+	df = parse_ok("FROM a\nRUN --mount=from=7,target=/m true\n");
+	assert_int_equal(dockerfile_check_from_indexes(df, &err), -1);
+	assert_string_equal(err.msg, "invalid from flag value 7: index out of bounds");
+	dockerfile_free(df);
+	df = parse_ok("FROM a\nCOPY --from=-1 x y\n");
+	assert_int_equal(dockerfile_check_from_indexes(df, &err), -1);
+	assert_string_equal(err.msg, "invalid from flag value -1: index out of bounds");
 	dockerfile_free(df);
 }
 
@@ -419,8 +461,9 @@ static void test_limits(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_goldens), cmocka_unit_test(test_original_text),
-	    cmocka_unit_test(test_stages),  cmocka_unit_test(test_stage_self_reference),
+	    cmocka_unit_test(test_goldens),	  cmocka_unit_test(test_original_text),
+	    cmocka_unit_test(test_stages),	  cmocka_unit_test(test_stage_self_reference),
+	    cmocka_unit_test(test_stage_via_arg), cmocka_unit_test(test_from_indexes),
 	    cmocka_unit_test(test_limits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
