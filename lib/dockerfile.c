@@ -364,6 +364,8 @@ static int parse_lines(struct dockerfile *df, const char *buf, size_t len, struc
 		struct parsed_line *pl = &lines[n];
 		memset(pl, 0, sizeof(*pl));
 		pl->line = start;
+		while (alen && isspace((unsigned char)acc[alen - 1]))
+			alen--; /* Docker prints strings.TrimSpace(original) in "Step N/M :" */
 		pl->original = df_strndup(&df->arena, acc, alen);
 		df_split_command(&df->arena, pl->original, d.escape, &pl->node);
 		if (strstr(pl->original, "<<") &&

@@ -324,7 +324,7 @@ static void test_goldens(void **state)
 static void test_original_text(void **state)
 {
 	(void)state;
-	const char *t = "FROM busybox\nRUN echo a \\\n    && echo b\n";
+	const char *t = "  FROM busybox  \t\nRUN echo a \\\n    && echo b\n";
 	struct dockerfile *df = NULL;
 	struct berth_error err = {0};
 	assert_int_equal(dockerfile_parse(t, strlen(t), &df, &err), 0);
