@@ -178,8 +178,13 @@ int df_instr_args(struct dockerfile_arena **arena, const struct df_node *node, c
 	switch (in->kind) {
 	case DF_FROM:
 		return build_from(arena, rest, in, err);
-	case DF_RUN:
-	case DF_ENTRYPOINT:
+	case DF_RUN: /* RUN [] would run nothing: refused, where Docker fails later */
+		if (maybe_json(arena, rest, in, err) < 0)
+			return -1;
+		if (in->nargs == 0 && in->nheredocs == 0)
+			return at_least_one(name, err);
+		return 0;
+	case DF_ENTRYPOINT: /* ENTRYPOINT [] is Docker's way to clear it */
 		if (!*rest)
 			return at_least_one(name, err);
 		return maybe_json(arena, rest, in, err);
