@@ -7,33 +7,6 @@
 
 #define MAX_LINE 65535 /* Go's bufio.MaxScanTokenSize - 1 */
 
-struct scanner {
-	const char *buf;
-	size_t len, off;
-	int line; /* lines consumed so far */
-};
-
-/* The next raw line, newline kept (Docker's scanLines); false at the end. */
-static bool next_line(struct scanner *s, const char **line, size_t *n)
-{
-	if (s->off >= s->len)
-		return false;
-	const char *p = s->buf + s->off;
-	const char *nl = memchr(p, '\n', s->len - s->off);
-	*n = nl ? (size_t)(nl - p) + 1 : s->len - s->off;
-	*line = p;
-	s->off += *n;
-	s->line++;
-	return true;
-}
-
-static size_t trim_newline(const char *p, size_t n)
-{
-	while (n && (p[n - 1] == '\n' || p[n - 1] == '\r'))
-		n--;
-	return n;
-}
-
 static size_t skip_space(const char *p, size_t n)
 {
 	size_t i = 0;
@@ -130,167 +103,6 @@ static bool trim_continuation(const char *p, size_t *n, char escape)
 	return true;
 }
 
-static void buf_append(char **buf, size_t *len, size_t *cap, const char *p, size_t n)
-{
-	if (*len + n + 1 > *cap) {
-		size_t c = *cap ? *cap : 256;
-		while (c < *len + n + 1)
-			c *= 2;
-		char *b = realloc(*buf, c);
-		if (!b)
-			abort();
-		*buf = b;
-		*cap = c;
-	}
-	memcpy(*buf + *len, p, n);
-	*len += n;
-	(*buf)[*len] = '\0';
-}
-
-/* The heredoc word without quotes; NULL when it is not a single word. */
-static char *heredoc_unquote(const char *s, bool *quoted)
-{
-	size_t n = strlen(s), o = 0;
-	char *out = malloc(n + 1);
-	if (!out)
-		abort();
-	*quoted = false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (c == '\'' || c == '"') {
-			*quoted = true;
-			size_t j = i + 1;
-			while (j < n && s[j] != c) {
-				if (c == '"' && s[j] == '\\' && j + 1 < n)
-					j++;
-				out[o++] = s[j++];
-			}
-			if (j >= n) { /* unterminated: Docker's lexer fails, not a heredoc */
-				free(out);
-				return NULL;
-			}
-			i = j;
-		} else if (c == '\\' && i + 1 < n) {
-			out[o++] = s[++i];
-		} else if (isspace((unsigned char)c)) {
-			free(out);
-			return NULL;
-		} else {
-			out[o++] = c;
-		}
-	}
-	out[o] = '\0';
-	if (o == 0) {
-		free(out);
-		return NULL;
-	}
-	return out;
-}
-
-/* Heredoc words on an instruction line: [digits]<<[-]WORD with no further '<'. */
-static void heredocs_from_line(struct dockerfile_arena **arena, const char *line, char escape,
-			       struct df_words *names)
-{
-	size_t n = strlen(line), o = 0;
-	char *flat = malloc(n + 1);
-	if (!flat)
-		abort();
-	for (size_t i = 0; i < n; i++) {
-		flat[o++] = line[i];
-		if (i + 1 < n && line[i] == '<' && line[i + 1] == '<') {
-			flat[o++] = line[++i];
-			while (i + 1 < n && (line[i + 1] == ' ' || line[i + 1] == '\t'))
-				i++;
-		}
-	}
-	flat[o] = '\0';
-	struct df_words words = {0};
-	df_parse_words(arena, flat, escape, &words);
-	free(flat);
-	for (size_t w = 0; w < words.n; w++) {
-		const char *p = words.v[w];
-		while (isdigit((unsigned char)*p))
-			p++;
-		if (strncmp(p, "<<", 2) != 0)
-			continue;
-		p += 2;
-		if (*p == '-')
-			p++;
-		if (!*p || strchr(p, '<'))
-			continue;
-		df_words_push(arena, names, words.v[w]);
-	}
-}
-
-static int read_heredocs(struct dockerfile_arena **arena, struct scanner *sc, const char *line,
-			 char escape, struct df_node *node, struct berth_error *err)
-{
-	struct df_words words = {0};
-	heredocs_from_line(arena, line, escape, &words);
-	if (words.n == 0)
-		return 0;
-	node->heredocs = df_alloc(arena, words.n * sizeof(*node->heredocs));
-	for (size_t w = 0; w < words.n; w++) {
-		const char *p = words.v[w];
-		struct dockerfile_heredoc *h = &node->heredocs[node->nheredocs];
-		h->fd = 0;
-		while (isdigit((unsigned char)*p)) {
-			if (h->fd < 100000)
-				h->fd = h->fd * 10 + (*p - '0');
-			p++;
-		}
-		p += 2;
-		h->chomp = *p == '-';
-		if (h->chomp)
-			p++;
-		bool quoted;
-		char *name = heredoc_unquote(p, &quoted);
-		if (!name)
-			continue;
-		h->name = df_strdup(arena, name);
-		free(name);
-		h->expand = !quoted;
-		char *content = NULL;
-		size_t clen = 0, ccap = 0;
-		bool terminated = false;
-		const char *l;
-		size_t ln;
-		while (next_line(sc, &l, &ln)) {
-			size_t t = trim_newline(l, ln), s0 = 0;
-			if (h->chomp)
-				while (s0 < t && l[s0] == '\t')
-					s0++;
-			if (t - s0 == strlen(h->name) && memcmp(l + s0, h->name, t - s0) == 0) {
-				terminated = true;
-				break;
-			}
-			buf_append(&content, &clen, &ccap, l + s0, ln - s0);
-		}
-		h->content = df_strndup(arena, content ? content : "", clen);
-		free(content);
-		if (!terminated)
-			return berth_err(err, 400, "unterminated heredoc");
-		node->nheredocs++;
-	}
-	return 0;
-}
-
-/* Docker's canContainHeredoc: RUN, COPY and ADD (also as an ONBUILD trigger), not in JSON form. */
-static bool can_contain_heredoc(struct dockerfile_arena **arena, const struct df_node *node,
-				char escape)
-{
-	struct df_node trigger = {0};
-	if (strcasecmp(node->cmd, "onbuild") == 0) {
-		df_split_command(arena, node->rest, escape, &trigger);
-		node = &trigger;
-	}
-	if (strcasecmp(node->cmd, "run") && strcasecmp(node->cmd, "copy") &&
-	    strcasecmp(node->cmd, "add"))
-		return false;
-	struct df_words json = {0};
-	return df_parse_json_array(arena, node->rest, &json) == 0;
-}
-
 struct parsed_line {
 	struct df_node node;
 	int line, end_line;
@@ -301,7 +113,7 @@ struct parsed_line {
 static int parse_lines(struct dockerfile *df, const char *buf, size_t len, struct parsed_line **out,
 		       size_t *nout, struct berth_error *err)
 {
-	struct scanner sc = {.buf = buf, .len = len};
+	struct df_scanner sc = {.buf = buf, .len = len};
 	struct directives d = {.escape = '\\'};
 	struct parsed_line *lines = NULL;
 	size_t n = 0, cap = 0;
@@ -313,13 +125,13 @@ static int parse_lines(struct dockerfile *df, const char *buf, size_t len, struc
 
 	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
 		sc.off = 3;
-	while (next_line(&sc, &l, &ln)) {
-		if (trim_newline(l, ln) > MAX_LINE) {
+	while (df_next_line(&sc, &l, &ln)) {
+		if (df_trim_newline(l, ln) > MAX_LINE) {
 			berth_err(err, 400, "dockerfile line greater than max allowed size of %d",
 				  MAX_LINE);
 			goto out;
 		}
-		size_t t = trim_newline(l, ln);
+		size_t t = df_trim_newline(l, ln);
 		size_t s0 = skip_space(l, t);
 		if (directive_line(&d, l + s0, t - s0, err) < 0)
 			goto out;
@@ -332,9 +144,9 @@ static int parse_lines(struct dockerfile *df, const char *buf, size_t len, struc
 		if (!cont && cn == 0)
 			continue;
 		alen = 0;
-		buf_append(&acc, &alen, &acap, cp, cn);
-		while (cont && next_line(&sc, &l, &ln)) {
-			t = trim_newline(l, ln);
+		df_buf_append(&acc, &alen, &acap, cp, cn);
+		while (cont && df_next_line(&sc, &l, &ln)) {
+			t = df_trim_newline(l, ln);
 			if (t > MAX_LINE) {
 				berth_err(err, 400,
 					  "dockerfile line greater than max allowed size of %d",
@@ -347,7 +159,7 @@ static int parse_lines(struct dockerfile *df, const char *buf, size_t len, struc
 				continue;
 			cn = t;
 			cont = trim_continuation(l, &cn, d.escape);
-			buf_append(&acc, &alen, &acap, l, cn);
+			df_buf_append(&acc, &alen, &acap, l, cn);
 		}
 		if (n == DOCKERFILE_MAX_INSTRUCTIONS) {
 			berth_err(err, 400, "Dockerfile has more than %d instructions",
@@ -369,8 +181,8 @@ static int parse_lines(struct dockerfile *df, const char *buf, size_t len, struc
 		pl->original = df_strndup(&df->arena, acc, alen);
 		df_split_command(&df->arena, pl->original, d.escape, &pl->node);
 		if (strstr(pl->original, "<<") &&
-		    can_contain_heredoc(&df->arena, &pl->node, d.escape) &&
-		    read_heredocs(&df->arena, &sc, pl->original, d.escape, &pl->node, err) < 0)
+		    df_can_contain_heredoc(&df->arena, &pl->node, d.escape) &&
+		    df_read_heredocs(&df->arena, &sc, pl->original, d.escape, &pl->node, err) < 0)
 			goto out;
 		pl->end_line = sc.line;
 		n++;

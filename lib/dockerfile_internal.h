@@ -2,7 +2,9 @@
 #ifndef BERTH_DOCKERFILE_INTERNAL_H
 #define BERTH_DOCKERFILE_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "berth/dockerfile.h"
 
@@ -52,5 +54,43 @@ int df_kind_lookup(const char *word);
 /* Split "CMD flags rest" (Docker's splitCommand + extractBuilderFlags). */
 int df_split_command(struct dockerfile_arena **arena, const char *line, char escape,
 		     struct df_node *node);
+
+/* A realloc'd byte buffer, NUL-terminated after each append. */
+void df_buf_append(char **buf, size_t *len, size_t *cap, const char *p, size_t n);
+
+/* Docker's scanLines over the whole file. */
+struct df_scanner {
+	const char *buf;
+	size_t len, off;
+	int line; /* lines consumed so far */
+};
+
+/* The next raw line, newline kept (Docker's scanLines); false at the end. */
+static inline bool df_next_line(struct df_scanner *s, const char **line, size_t *n)
+{
+	if (s->off >= s->len)
+		return false;
+	const char *p = s->buf + s->off;
+	const char *nl = memchr(p, '\n', s->len - s->off);
+	*n = nl ? (size_t)(nl - p) + 1 : s->len - s->off;
+	*line = p;
+	s->off += *n;
+	s->line++;
+	return true;
+}
+
+static inline size_t df_trim_newline(const char *p, size_t n)
+{
+	while (n && (p[n - 1] == '\n' || p[n - 1] == '\r'))
+		n--;
+	return n;
+}
+
+/* Heredocs (lib/dockerfile_heredoc.c): whether the instruction may carry them, and reading
+ * their bodies from the lines after it into node->heredocs. */
+bool df_can_contain_heredoc(struct dockerfile_arena **arena, const struct df_node *node,
+			    char escape);
+int df_read_heredocs(struct dockerfile_arena **arena, struct df_scanner *sc, const char *line,
+		     char escape, struct df_node *node, struct berth_error *err);
 
 #endif

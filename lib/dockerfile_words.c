@@ -299,3 +299,20 @@ int df_split_command(struct dockerfile_arena **arena, const char *line, char esc
 	free(b.p);
 	return 0;
 }
+
+void df_buf_append(char **buf, size_t *len, size_t *cap, const char *p, size_t n)
+{
+	if (*len + n + 1 > *cap) {
+		size_t c = *cap ? *cap : 256;
+		while (c < *len + n + 1)
+			c *= 2;
+		char *b = realloc(*buf, c);
+		if (!b)
+			abort();
+		*buf = b;
+		*cap = c;
+	}
+	memcpy(*buf + *len, p, n);
+	*len += n;
+	(*buf)[*len] = '\0';
+}
