@@ -14,8 +14,12 @@ static int exactly_one(const char *cmd, struct berth_error *err)
 	return berth_err(err, 400, "%s requires exactly one argument", cmd);
 }
 
-static int not_strings(struct berth_error *err)
+static int not_strings(int j, struct berth_error *err)
 {
+	if (j == -2)
+		return berth_err(err, 400,
+				 "when using JSON array syntax, strings must not hold "
+				 "\\u0000");
 	return berth_err(err, 400,
 			 "when using JSON array syntax, arrays must be comprised of strings only");
 }
@@ -29,7 +33,7 @@ static int maybe_json(struct dockerfile_arena **arena, const char *rest,
 		return 0;
 	int j = df_parse_json_array(arena, rest, &w);
 	if (j < 0)
-		return not_strings(err);
+		return not_strings(j, err);
 	if (j == 0)
 		df_words_push(arena, &w, df_strdup(arena, rest));
 	in->json = j > 0;
@@ -45,7 +49,7 @@ static int maybe_json_list(struct dockerfile_arena **arena, const char *rest,
 	struct df_words w = {0};
 	int j = df_parse_json_array(arena, rest, &w);
 	if (j < 0)
-		return not_strings(err);
+		return not_strings(j, err);
 	if (j == 0)
 		df_split_ws(arena, rest, &w);
 	in->json = j > 0;

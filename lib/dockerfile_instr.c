@@ -265,6 +265,10 @@ static int build_healthcheck(struct dockerfile_arena **arena, const struct df_no
 	}
 	struct df_words args = {0};
 	int j = *cmd ? df_parse_json_array(arena, cmd, &args) : 0;
+	if (j == -2)
+		return berth_err(err, 400,
+				 "when using JSON array syntax, strings must not hold "
+				 "\\u0000");
 	if (j < 0)
 		return berth_err(err, 400,
 				 "when using JSON array syntax, arrays must be comprised "

@@ -30,7 +30,7 @@ void df_parse_words(struct dockerfile_arena **arena, const char *s, char escape,
 void df_split_ws(struct dockerfile_arena **arena, const char *s, struct df_words *out);
 /*
  * A JSON array of strings: 1 parsed, 0 not JSON (caller falls back to the shell form),
- * -1 an array holding something other than strings (Docker's error).
+ * -1 an array holding something other than strings (Docker's error), -2 one holding "\u0000".
  */
 int df_parse_json_array(struct dockerfile_arena **arena, const char *s, struct df_words *out);
 

@@ -184,7 +184,7 @@ int df_parse_json_array(struct dockerfile_arena **arena, const char *s, struct d
 	if (*s != '[')
 		return 0;
 	json_error_t jerr;
-	json_t *j = json_loads(s, 0, &jerr);
+	json_t *j = json_loads(s, JSON_ALLOW_NUL, &jerr);
 	if (!j || !json_is_array(j)) {
 		json_decref(j);
 		return 0;
@@ -196,6 +196,10 @@ int df_parse_json_array(struct dockerfile_arena **arena, const char *s, struct d
 		if (!json_is_string(v)) {
 			json_decref(j);
 			return -1;
+		}
+		if (strlen(json_string_value(v)) != json_string_length(v)) {
+			json_decref(j);
+			return -2; /* "\u0000": Go keeps it, no argv can hold it */
 		}
 	}
 	json_array_foreach(j, i, v)

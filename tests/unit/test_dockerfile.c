@@ -216,6 +216,10 @@ static const struct golden goldens[] = {
      "5-5 RUN [echo hi] network=1\n"},
     {"exec form with a flag terminator", "FROM a\nRUN -- --not-a-flag\n",
      "1-1 FROM [a]\n2-2 RUN [--not-a-flag]\n"},
+    {"heredocs: not in JSON form, yes as an ONBUILD trigger",
+     "FROM a\nRUN [\"cat\", \"<<EOF\"]\nONBUILD RUN <<EOF\nx\nEOF\nCMD <<EOF\n",
+     "1-1 FROM [a]\n2-2 RUN json [cat|<<EOF]\n3-5 ONBUILD [] onbuild=RUN <<EOF <<EOF fd0=x\\n\n"
+     "6-6 CMD [<<EOF]\n"},
     /* Docker's messages, with the line where Docker puts one */
     {"FROM arity", "FROM a b\n",
      "error: dockerfile parse error line 1: FROM requires either one or three arguments"},
@@ -296,6 +300,15 @@ static const struct golden goldens[] = {
     {"unknown instruction after valid ones, line counted through continuations",
      "FROM a\nRUN a \\\n  b\n# c\nFORM b\n",
      "error: dockerfile parse error line 5: unknown instruction: FORM"},
+    {"RUN with nothing to run", "FROM a\nRUN []\n",
+     "error: dockerfile parse error line 2: RUN requires at least one argument"},
+    {"ENTRYPOINT [] clears", "FROM a\nENTRYPOINT []\nCMD []\n",
+     "1-1 FROM [a]\n2-2 ENTRYPOINT json []\n3-3 CMD json []\n"},
+    {"JSON with a NUL", "FROM a\nCMD [\"a\\u0000b\"]\n",
+     "error: dockerfile parse error line 2: when using JSON array syntax, strings must not "
+     "hold \\u0000"},
+    {"JSON escapes", "FROM a\nCMD [\"\\\" \\\\ \\/ \\t \\u2665\"]\n",
+     "1-1 FROM [a]\n2-2 CMD json [\" \\ / \t \xe2\x99\xa5]\n"},
     {"VOLUME empty string", "FROM a\nVOLUME [\"\"]\n",
      "error: dockerfile parse error line 2: VOLUME specified can not be an empty string"},
 };
