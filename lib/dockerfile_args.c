@@ -188,10 +188,7 @@ int df_instr_args(struct dockerfile_arena **arena, const struct df_node *node, c
 		if (in->nargs == 0 && in->nheredocs == 0)
 			return at_least_one(name, err);
 		return 0;
-	case DF_ENTRYPOINT: /* ENTRYPOINT [] is Docker's way to clear it */
-		if (!*rest)
-			return at_least_one(name, err);
-		return maybe_json(arena, rest, in, err);
+	case DF_ENTRYPOINT: /* `ENTRYPOINT []` or bare `ENTRYPOINT` clears it (buildkit v0.8.3) */
 	case DF_CMD:
 		return maybe_json(arena, rest, in, err);
 	case DF_SHELL:

@@ -302,8 +302,8 @@ static const struct golden goldens[] = {
      "error: dockerfile parse error line 5: unknown instruction: FORM"},
     {"RUN with nothing to run", "FROM a\nRUN []\n",
      "error: dockerfile parse error line 2: RUN requires at least one argument"},
-    {"ENTRYPOINT [] clears", "FROM a\nENTRYPOINT []\nCMD []\n",
-     "1-1 FROM [a]\n2-2 ENTRYPOINT json []\n3-3 CMD json []\n"},
+    {"ENTRYPOINT [] clears", "FROM a\nENTRYPOINT []\nCMD []\nENTRYPOINT\n",
+     "1-1 FROM [a]\n2-2 ENTRYPOINT json []\n3-3 CMD json []\n4-4 ENTRYPOINT []\n"},
     {"JSON with a NUL", "FROM a\nCMD [\"a\\u0000b\"]\n",
      "error: dockerfile parse error line 2: when using JSON array syntax, strings must not "
      "hold \\u0000"},
