@@ -252,8 +252,8 @@ static int build_healthcheck(struct dockerfile_arena **arena, const struct df_no
 		if (*cmd)
 			return berth_err(err, 400, "HEALTHCHECK NONE takes no arguments");
 		for (int i = 0; i < 5; i++)
-			if (fl[i].set)
-				return berth_err(err, 400, "Unknown flag: %s",
+			if (fl[i].set) /* Docker ignores them; berth says so */
+				return berth_err(err, 400, "HEALTHCHECK NONE takes no flags (--%s)",
 						 health_flags[i].name);
 		in->health_none = true;
 		return 0;

@@ -309,6 +309,8 @@ static const struct golden goldens[] = {
      "hold \\u0000"},
     {"JSON escapes", "FROM a\nCMD [\"\\\" \\\\ \\/ \\t \\u2665\"]\n",
      "1-1 FROM [a]\n2-2 CMD json [\" \\ / \t \xe2\x99\xa5]\n"},
+    {"HEALTHCHECK NONE with flags", "FROM a\nHEALTHCHECK --retries=3 NONE\n",
+     "error: dockerfile parse error line 2: HEALTHCHECK NONE takes no flags (--retries)"},
     {"VOLUME empty string", "FROM a\nVOLUME [\"\"]\n",
      "error: dockerfile parse error line 2: VOLUME specified can not be an empty string"},
 };
