@@ -172,7 +172,8 @@ static int one_mount(struct dockerfile_arena **arena, const char *spec, struct d
 			bool t = !strcasecmp(val, "true") || !strcmp(val, "1");
 			if (!t && strcasecmp(val, "false") && strcmp(val, "0"))
 				return berth_err(err, 400, "invalid value for %s: %s", f, val);
-			m->readonly = (f[1] == 'o' || f[4] == 'o') ? t : !t;
+			bool ro_key = !strcmp(f, "readonly") || !strcmp(f, "ro");
+			m->readonly = ro_key ? t : !t;
 			ro_auto = false;
 		} else if (!strcmp(f, "id")) {
 			if (m->type != DF_MOUNT_CACHE)

@@ -311,6 +311,11 @@ static const struct golden goldens[] = {
      "1-1 FROM [a]\n2-2 CMD json [\" \\ / \t \xe2\x99\xa5]\n"},
     {"HEALTHCHECK NONE with flags", "FROM a\nHEALTHCHECK --retries=3 NONE\n",
      "error: dockerfile parse error line 2: HEALTHCHECK NONE takes no flags (--retries)"},
+    {"mount rw= without a value", "FROM a\nRUN --mount=type=bind,target=/x,rw= true\n",
+     "error: dockerfile parse error line 2: invalid value for rw: "},
+    {"mount rw and ro values",
+     "FROM a\nRUN --mount=target=/x,rw=true --mount=target=/y,ro=false true\n",
+     "1-1 FROM [a]\n2-2 RUN [true] mount=0:/x:-:-:-:rw:0:0:-1:-1 mount=0:/y:-:-:-:rw:0:0:-1:-1\n"},
     {"VOLUME empty string", "FROM a\nVOLUME [\"\"]\n",
      "error: dockerfile parse error line 2: VOLUME specified can not be an empty string"},
 };
