@@ -200,10 +200,14 @@ static struct fx *fx_new(void)
 	return f;
 }
 
+/* Run the loop for ms of wall time (not a count of iterations: on a loaded machine those take
+ * longer, and a 1 s backoff would expire inside a "600 ms" wait). */
 static void run_a_while(struct fx *f, int ms)
 {
-	for (int i = 0; i < ms; i++)
+	int64_t end = berth_now_ns() + (int64_t)ms * 1000000;
+	do
 		event_base_loop(f->s.base, EVLOOP_ONCE | EVLOOP_NONBLOCK), usleep(1000);
+	while (berth_now_ns() < end);
 }
 
 static void fx_free(struct fx *f)
