@@ -217,9 +217,13 @@ static json_t *healthcheck(json_t *hc)
 
 static void add_resources(json_t *svc, json_t *host)
 {
-	json_t *limits =
-	    json_object_get(json_object_get(json_object_get(svc, "deploy"), "resources"), "limits");
+	json_t *resources = json_object_get(json_object_get(svc, "deploy"), "resources");
+	json_t *limits = json_object_get(resources, "limits");
 	json_t *v;
+	/* as docker compose: a memory reservation is the container's soft limit too */
+	v = json_object_get(json_object_get(resources, "reservations"), "memory");
+	if (json_integer_value(v) > 0)
+		json_object_set(host, "MemoryReservation", v);
 	if ((v = json_object_get(limits, "memory")) && json_integer_value(v) > 0)
 		json_object_set(host, "Memory", v);
 	if ((v = json_object_get(limits, "cpus")) && json_number_value(v) > 0)
