@@ -233,6 +233,46 @@ static void add_resources(json_t *svc, json_t *host)
 		json_object_set(host, "PidsLimit", v);
 }
 
+/* shm_size, ulimits, tmpfs, oom_score_adj, cpu_shares, memswap_limit: HostConfig's fields, as
+ * docker compose sends them. */
+static void add_run_options(json_t *svc, json_t *host)
+{
+	static const char *const ints[][2] = {{"shm_size", "ShmSize"},
+					      {"oom_score_adj", "OomScoreAdj"},
+					      {"cpu_shares", "CpuShares"},
+					      {"memswap_limit", "MemorySwap"}};
+	json_t *v;
+	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
+		if ((v = json_object_get(svc, ints[i][0])) && json_is_integer(v))
+			json_object_set(host, ints[i][1], v);
+	const char *name;
+	json_t *ulimits = json_array();
+	json_object_foreach(json_object_get(svc, "ulimits"), name, v) json_array_append_new(
+	    ulimits, json_pack("{s:s, s:O, s:O}", "Name", name, "Soft", json_object_get(v, "soft"),
+			       "Hard", json_object_get(v, "hard")));
+	if (json_array_size(ulimits))
+		json_object_set_new(host, "Ulimits", ulimits);
+	else
+		json_decref(ulimits);
+	json_t *tmpfs = json_object();
+	size_t i;
+	json_array_foreach(json_object_get(svc, "tmpfs"), i, v)
+	{
+		const char *s = json_string_value(v), *colon = s ? strchr(s, ':') : NULL;
+		if (!s)
+			continue;
+		char *target = strndup(s, colon ? (size_t)(colon - s) : strlen(s));
+		if (!target)
+			abort();
+		json_object_set_new(tmpfs, target, json_string(colon ? colon + 1 : ""));
+		free(target);
+	}
+	if (json_object_size(tmpfs))
+		json_object_set_new(host, "Tmpfs", tmpfs);
+	else
+		json_decref(tmpfs);
+}
+
 void sched_create_body_pin(json_t *body, const char *cpus)
 {
 	json_t *labels = json_object_get(body, "Labels");
@@ -285,6 +325,7 @@ json_t *sched_create_body(const json_t *model, const char *project, const char *
 	add_ports(svc, body, host);
 	add_volumes(model, project, svc, body, host);
 	add_resources(svc, host);
+	add_run_options(svc, host);
 	json_object_set_new(host, "RestartPolicy", restart_policy(svc));
 	if (json_is_true(json_object_get(svc, "init")))
 		json_object_set_new(host, "Init", json_true());

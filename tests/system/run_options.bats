@@ -196,3 +196,40 @@ cgroup_file() {
 	[ "$output" = ran ]
 	[ "$stderr" = "WARNING: Your kernel does not support kernel memory limit capabilities or the cgroup is not mounted. Limitation discarded." ]
 }
+
+@test "compose: shm_size, ulimits, tmpfs, oom_score_adj, cpu_shares, mem_limit/memswap_limit, mem_reservation reach the replica" {
+	mkdir -p "$BATS_TEST_TMPDIR/ro"
+	cd "$BATS_TEST_TMPDIR/ro"
+	cat >compose.yaml <<'YAML'
+services:
+  app:
+    image: busybox
+    command: sleep 100000
+    init: true
+    shm_size: 96m
+    ulimits:
+      nofile: {soft: 1000, hard: 2000}
+      nproc: 400
+    tmpfs: ['/run:size=8m']
+    oom_score_adj: 250
+    cpu_shares: 256
+    mem_limit: 64m
+    memswap_limit: 96m
+    mem_reservation: 16m
+YAML
+	compose_up
+	run berth exec ro-app-1 sh -c 'df -k /dev/shm | tail -1; ulimit -n; ulimit -Hn; ulimit -u; grep " /run " /proc/mounts; cat /proc/self/oom_score_adj'
+	[[ "${lines[0]}" == shm*98304* ]]
+	[ "${lines[1]}" = 1000 ]
+	[ "${lines[2]}" = 2000 ]
+	[ "${lines[3]}" = 400 ]
+	[ "${lines[4]}" = "tmpfs /run tmpfs rw,nosuid,nodev,noexec,relatime,size=8192k 0 0" ]
+	[ "${lines[5]}" = 250 ]
+	run berth inspect -f '{{.HostConfig.CpuShares}} {{.HostConfig.Memory}} {{.HostConfig.MemorySwap}} {{.HostConfig.MemoryReservation}}' ro-app-1
+	[ "$output" = "256 67108864 100663296 16777216" ]
+	if v1; then
+		[ "$(cgroup_file cpu ro-app-1 cpu.shares)" = 256 ]
+		[ "$(cgroup_file memory ro-app-1 memory.soft_limit_in_bytes)" = 16777216 ]
+	fi
+	berth compose down -t 0 >/dev/null 2>&1
+}
