@@ -188,7 +188,8 @@ void container_security_spec(const json_t *host, const char *run_dir, json_t *sp
  * apply discarded with Docker's warning appended to warnings (may be NULL). */
 int container_resources_adapt(json_t *host, json_t *warnings, struct berth_error *err);
 /* The runtime spec's "shm_size", "ulimits", "tmpfs", "oom_score_adj", "cpu_shares",
- * "memory_swap", "memory_reservation", "blkio_weight", "oom_kill_disable", "kernel_memory". */
+ * "memory_swap", "memory_reservation", "memory_swappiness", "blkio_weight", "oom_kill_disable",
+ * "kernel_memory". */
 void container_resources_spec(const json_t *host, json_t *spec);
 
 /* lifecycle (container_run.c) */

@@ -15,7 +15,8 @@
 
 /* What this host's cgroups can limit: Docker's sysinfo. */
 struct host_cgroups {
-	bool swap, reservation, oom_kill_disable, cpu_shares, blkio_weight, kernel_memory;
+	bool swap, reservation, oom_kill_disable, cpu_shares, blkio_weight, kernel_memory,
+	    swappiness;
 };
 
 static bool exists(const char *path)
@@ -59,6 +60,7 @@ static void host_cgroups_probe(struct host_cgroups *h)
 	h->swap = exists(CGROUP_ROOT "/memory/memory.memsw.limit_in_bytes");
 	h->reservation = exists(CGROUP_ROOT "/memory/memory.soft_limit_in_bytes");
 	h->oom_kill_disable = exists(CGROUP_ROOT "/memory/memory.oom_control");
+	h->swappiness = exists(CGROUP_ROOT "/memory/memory.swappiness");
 	h->cpu_shares = exists(CGROUP_ROOT "/cpu/cpu.shares");
 	h->blkio_weight = exists(CGROUP_ROOT "/blkio/blkio.weight") ||
 			  exists(CGROUP_ROOT "/blkio/blkio.bfq.weight");
@@ -107,6 +109,12 @@ int container_resources_adapt(json_t *host, json_t *warnings, struct berth_error
 		warn(warnings, "Your kernel does not support swap limit capabilities or the cgroup "
 			       "is not mounted. Memory limited without swap.");
 		json_object_set_new(host, "MemorySwap", json_integer(-1));
+	}
+	json_t *swappiness = json_object_get(host, "MemorySwappiness");
+	if (json_is_integer(swappiness) && json_integer_value(swappiness) != -1 && !h.swappiness) {
+		warn(warnings, "Your kernel does not support memory swappiness capabilities or the "
+			       "cgroup is not mounted. Memory swappiness discarded.");
+		json_object_set_new(host, "MemorySwappiness", json_null());
 	}
 	if (num(host, "KernelMemory") != 0 && !h.kernel_memory) {
 		warn(warnings, "Your kernel does not support kernel memory limit capabilities or "
@@ -177,6 +185,11 @@ void container_resources_spec(const json_t *host, json_t *spec)
 	};
 	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
 		json_object_set_new(spec, keys[k][1], json_integer(num(host, keys[k][0])));
+	/* -1 or unset: the kernel's (the parent's) */
+	json_t *swappiness = json_object_get(host, "MemorySwappiness");
+	json_object_set_new(
+	    spec, "memory_swappiness",
+	    json_integer(json_is_integer(swappiness) ? json_integer_value(swappiness) : -1));
 	json_object_set_new(spec, "oom_kill_disable",
 			    json_boolean(json_is_true(json_object_get(host, "OomKillDisable"))));
 }

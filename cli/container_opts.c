@@ -102,6 +102,8 @@ const struct cli_flag cli_container_flags[] = {
     [CO_OOM_KILL_DISABLE] = {"oom-kill-disable", 0, CLI_BOOL, NULL, "Disable OOM Killer"},
     [CO_OOM_SCORE_ADJ] = {"oom-score-adj", 0, CLI_INT, "int",
 			  "Tune host's OOM preferences (-1000 to 1000)"},
+    [CO_MEMORY_SWAPPINESS] = {"memory-swappiness", 0, CLI_INT, "int",
+			      "Tune container memory swappiness (0 to 100) (default -1)"},
     [CO_COUNT] = {0},
 };
 
@@ -448,6 +450,14 @@ static int resources(json_t *host, struct cli_args *a, struct berth_error *err)
 					 "strconv.ParseUint: parsing \"%ld\": value out of range",
 					 v[CO_BLKIO_WEIGHT].n, v[CO_BLKIO_WEIGHT].n);
 		json_object_set_new(host, "BlkioWeight", json_integer(v[CO_BLKIO_WEIGHT].n));
+	}
+	if (v[CO_MEMORY_SWAPPINESS].set) {
+		long sw = v[CO_MEMORY_SWAPPINESS].n;
+		if (sw != -1 && (sw < 0 || sw > 100))
+			return berth_err(
+			    err, 400, "invalid value: %ld. Valid memory swappiness range is 0-100",
+			    sw);
+		json_object_set_new(host, "MemorySwappiness", json_integer(sw));
 	}
 	if (v[CO_OOM_KILL_DISABLE].b)
 		json_object_set_new(host, "OomKillDisable", json_true());

@@ -175,6 +175,10 @@ static int memory_v1(const struct shim_spec *spec, const char *dir, struct shim_
 	    write_int(dir, "memory.soft_limit_in_bytes", spec->memory_reservation,
 		      "memory reservation", cerr) < 0)
 		return -1;
+	if (spec->memory_swappiness >= 0 && spec->memory_swappiness <= 100 &&
+	    write_int(dir, "memory.swappiness", spec->memory_swappiness, "memory swappiness",
+		      cerr) < 0)
+		return -1;
 	if (spec->oom_kill_disable && write_file(dir, "memory.oom_control", "1") < 0)
 		return shim_child_fail(cerr, 125, errno, "disable the OOM killer");
 	if (spec->kernel_memory > 0 &&
@@ -287,6 +291,10 @@ int shim_cgroups_create(const struct shim_spec *spec, struct shim_cgroups *cg,
 		if (has_cpuset(spec)) {
 			write_file(CGROUP_ROOT, "cgroup.subtree_control", "+cpuset");
 			write_file(parent, "cgroup.subtree_control", "+cpuset");
+		}
+		if (spec->blkio_weight > 0) {
+			write_file(CGROUP_ROOT, "cgroup.subtree_control", "+io");
+			write_file(parent, "cgroup.subtree_control", "+io");
 		}
 		if (mkdir(cg->path[0], 0755) < 0 && errno != EEXIST)
 			return shim_child_fail(cerr, 125, errno, "create cgroup %s", cg->path[0]);

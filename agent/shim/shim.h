@@ -35,6 +35,7 @@ struct shim_spec {
 	/* HostConfig's MemorySwap (-1 unlimited, 0 unset), MemoryReservation, CpuShares,
 	 * BlkioWeight, KernelMemory: 0 leaves the kernel's default */
 	int64_t memory_swap, memory_reservation, cpu_shares, blkio_weight, kernel_memory;
+	int64_t memory_swappiness; /* 0-100; -1: the kernel's */
 	bool oom_kill_disable;
 	int64_t shm_size;  /* bytes of /dev/shm */
 	int oom_score_adj; /* written before exec unless 0 */

@@ -218,6 +218,7 @@ int shim_spec_load(const char *dir, const char *run_dir, struct shim_spec *s,
 	s->cpu_shares = int_or(j, "cpu_shares", 0);
 	s->blkio_weight = int_or(j, "blkio_weight", 0);
 	s->kernel_memory = int_or(j, "kernel_memory", 0);
+	s->memory_swappiness = int_or(j, "memory_swappiness", -1);
 	s->oom_kill_disable = json_is_true(json_object_get(j, "oom_kill_disable"));
 	s->shm_size = int_or(j, "shm_size", 0);
 	if (s->shm_size <= 0)

@@ -145,13 +145,20 @@ cgroup_file() {
 	[[ "$output" == *"Invalid value 1001, range for oom score adj is [-1000, 1000]"* ]]
 }
 
-@test "--cpu-shares, --memory-swap, --memory-reservation, --oom-kill-disable reach the cgroup" {
+@test "--cpu-shares, --memory-swap, --memory-reservation, --memory-swappiness, --oom-kill-disable reach the cgroup" {
 	v1 || skip "cgroup v1 host"
 	berth run -d --name cg --cpu-shares 512 -m 64m --memory-swap 128m --memory-reservation 32m \
 		--oom-kill-disable busybox sleep 100 >/dev/null
 	[ "$(cgroup_file cpu cg cpu.shares)" = 512 ]
 	[ "$(cgroup_file memory cg memory.limit_in_bytes)" = 67108864 ]
 	[ "$(cgroup_file memory cg memory.soft_limit_in_bytes)" = 33554432 ]
+	if [ -e /sys/fs/cgroup/memory/memory.swappiness ]; then
+		berth run -d --name sw --memory-swappiness 7 busybox sleep 100 >/dev/null
+		[ "$(cgroup_file memory sw memory.swappiness)" = 7 ]
+	fi
+	run berth run --rm --memory-swappiness 101 busybox true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"invalid value: 101. Valid memory swappiness range is 0-100"* ]]
 	grep -qx "oom_kill_disable 1" <(cgroup_file memory cg memory.oom_control)
 	run berth inspect -f '{{.HostConfig.CpuShares}} {{.HostConfig.MemorySwap}} {{.HostConfig.MemoryReservation}} {{.HostConfig.OomKillDisable}}' cg
 	[ "$output" = "512 134217728 33554432 true" ]
