@@ -1,6 +1,7 @@
 /* Run options that reach the container's process and cgroups (shm size, ulimits, tmpfs, OOM
  * score, shares, swap, reservation, blkio weight, kernel memory) as Docker's daemon adapts and
  * verifies them at create, and their part of the runtime spec. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,7 +146,8 @@ int container_resources_adapt(json_t *host, json_t *warnings, struct berth_error
 	}
 	/* adaptContainerSettings: swap as much as memory, and a 64 MB /dev/shm */
 	if (memory > 0 && num(host, "MemorySwap") == 0)
-		json_object_set_new(host, "MemorySwap", json_integer(memory * 2));
+		json_object_set_new(host, "MemorySwap",
+				    json_integer(memory > LLONG_MAX / 2 ? -1 : memory * 2));
 	if (num(host, "ShmSize") == 0)
 		json_object_set_new(host, "ShmSize", json_integer(DEFAULT_SHM_SIZE));
 	return 0;

@@ -232,6 +232,17 @@ static int limits_v1(const struct shim_spec *spec, const char *dir, bool devices
 	return 0;
 }
 
+/* runc's conversion of cpu.shares (2..262144) to cpu.weight (1..10000), clamped for a config
+ * saved before the create checks clamped the shares. */
+static long long shares_to_weight(int64_t shares)
+{
+	if (shares < 2)
+		shares = 2;
+	if (shares > 262144)
+		shares = 262144;
+	return 1 + ((shares - 2) * 9999) / 262142;
+}
+
 static int limits_v2(const struct shim_spec *spec, const char *dir, struct shim_child_error *cerr)
 {
 	char v[64];
@@ -252,10 +263,8 @@ static int limits_v2(const struct shim_spec *spec, const char *dir, struct shim_
 	if (spec->memory_reservation > 0 &&
 	    write_int(dir, "memory.low", spec->memory_reservation, "memory reservation", cerr) < 0)
 		return -1;
-	/* runc's shares to weight: 2..262144 onto 1..10000 */
-	if (spec->cpu_shares > 0 &&
-	    write_int(dir, "cpu.weight", 1 + ((spec->cpu_shares - 2) * 9999) / 262142, "cpu weight",
-		      cerr) < 0)
+	if (spec->cpu_shares > 0 && write_int(dir, "cpu.weight", shares_to_weight(spec->cpu_shares),
+					      "cpu weight", cerr) < 0)
 		return -1;
 	if (spec->blkio_weight > 0 &&
 	    write_int(dir, "io.bfq.weight", spec->blkio_weight, NULL, cerr) < 0 &&
