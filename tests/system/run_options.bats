@@ -78,6 +78,12 @@ cgroup_file() {
 	run berth run --rm --ulimit nofile=100:$((hard + 1000)) busybox true
 	[ "$status" -eq 125 ]
 	[[ "$output" == *"error setting rlimit type 7: operation not permitted"* ]]
+	[ -z "$(berth ps -qa)" ]
+	# without --rm the container stays with the error (exit 128), as Docker's does
+	run berth run --name nostart --ulimit nofile=100:$((hard + 1000)) busybox true
+	[ "$status" -eq 125 ]
+	run berth inspect -f '{{.State.ExitCode}} {{.State.Error}}' nostart
+	[[ "$output" == "128 "*"error setting rlimit type 7: operation not permitted"* ]]
 }
 
 @test "--tmpfs mounts a tmpfs with Docker's options, writable under --read-only" {
