@@ -10,6 +10,7 @@
 
 #include "berth/run_opts.h"
 #include "container.h"
+#include "volumes.h"
 
 #define CGROUP_ROOT "/sys/fs/cgroup"
 #define DEFAULT_SHM_SIZE (64LL * 1024 * 1024)
@@ -80,6 +81,17 @@ static void warn(json_t *warnings, const char *msg)
 		json_array_append_new(warnings, json_string(msg));
 }
 
+/* "/run/" and "/run" are one mount point. */
+static bool same_path(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	while (la > 1 && a[la - 1] == '/')
+		la--;
+	while (lb > 1 && b[lb - 1] == '/')
+		lb--;
+	return la == lb && !strncmp(a, b, la);
+}
+
 static int check_tmpfs(const json_t *host, struct berth_error *err)
 {
 	const char *target;
@@ -90,6 +102,20 @@ static int check_tmpfs(const json_t *host, struct berth_error *err)
 		if (berth_tmpfs_check_target(target, err) < 0 ||
 		    berth_tmpfs_parse(json_string_value(opts), &o, err) < 0)
 			return -1;
+		/* Docker's registerMountPoints: a bind and a tmpfs on one target */
+		size_t i;
+		json_t *b;
+		json_array_foreach(json_object_get(host, "Binds"), i, b)
+		{
+			char source[4096], dest[4096];
+			bool ro;
+			struct berth_error ignored = {0};
+			if (json_is_string(b) &&
+			    volumes_parse_bind(json_string_value(b), source, sizeof(source), dest,
+					       sizeof(dest), &ro, &ignored) == 0 &&
+			    same_path(dest, target))
+				return berth_err(err, 400, "Duplicate mount point: %s", dest);
+		}
 	}
 	return 0;
 }

@@ -120,6 +120,10 @@ cgroup_file() {
 	[[ "$output" == *"invalid mount path: 'run' mount path must be absolute"* ]]
 	run berth create --tmpfs / busybox true
 	[[ "$output" == *"invalid specification: destination can't be '/'"* ]]
+	mkdir -p "$BATS_TEST_TMPDIR/d"
+	run berth create -v "$BATS_TEST_TMPDIR/d:/data/" --tmpfs /data busybox true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"Duplicate mount point: /data"* ]]
 	[ -z "$(berth ps -qa)" ]
 }
 
