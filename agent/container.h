@@ -183,6 +183,14 @@ int container_check_security(const json_t *host, struct berth_error *err);
 /* The runtime spec's "privileged", "no_new_privileges", "seccomp", "masked_paths",
  * "readonly_paths" from HostConfig, and "run_dir" (the agent's $BERTH_RUN). */
 void container_security_spec(const json_t *host, const char *run_dir, json_t *spec);
+/* HostConfig's run options as Docker's daemon adapts them at create (container_resources.c):
+ * ShmSize and MemorySwap defaults, Tmpfs checked (400), and the limits this host's cgroups cannot
+ * apply discarded with Docker's warning appended to warnings (may be NULL). */
+int container_resources_adapt(json_t *host, json_t *warnings, struct berth_error *err);
+/* The runtime spec's "shm_size", "ulimits", "tmpfs", "oom_score_adj", "cpu_shares",
+ * "memory_swap", "memory_reservation", "memory_swappiness", "blkio_weight", "oom_kill_disable",
+ * "kernel_memory". */
+void container_resources_spec(const json_t *host, json_t *spec);
 
 /* lifecycle (container_run.c) */
 typedef void (*container_done_cb)(void *arg, int status, const struct berth_error *err);

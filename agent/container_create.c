@@ -484,7 +484,8 @@ void container_create(struct container_store *store, const char *name, const jso
 		}
 	}
 	host = host_config_defaults(json_object_get(body, "HostConfig"));
-	if (check_host_config(host, body, &err) < 0)
+	if (check_host_config(host, body, &err) < 0 ||
+	    container_resources_adapt(host, warnings, &err) < 0)
 		goto fail;
 	const char *network;
 	enum container_net_kind kind;

@@ -168,6 +168,7 @@ json_t *container_runtime_spec(struct container *c, const struct image_info *ima
 	}
 	container_net_spec(c, spec);
 	container_security_spec(host, agent->run, spec);
+	container_resources_spec(host, spec);
 	static const char *const cpusets[][2] = {{"CpusetCpus", "cpuset_cpus"},
 						 {"CpusetMems", "cpuset_mems"}};
 	for (int k = 0; k < 2; k++) {

@@ -10,6 +10,7 @@
 #include "berth/compose.h"
 #include "berth/duration.h"
 #include "berth/fsutil.h"
+#include "berth/run_opts.h"
 #include "container_opts.h"
 
 const struct cli_flag cli_container_flags[] = {
@@ -90,6 +91,19 @@ const struct cli_flag cli_container_flags[] = {
     [CO_PLATFORM] = {"platform", 0, CLI_STRING, "string",
 		     "Set platform if server is multi-platform capable"},
     [CO_SECURITY_OPT] = {"security-opt", 0, CLI_LIST, "list", "Security Options"},
+    [CO_CPU_SHARES] = {"cpu-shares", 'c', CLI_INT, "int", "CPU shares (relative weight)"},
+    [CO_MEMORY_SWAP] = {"memory-swap", 0, CLI_STRING, "bytes",
+			"Swap limit equal to memory plus swap: '-1' to enable unlimited swap"},
+    [CO_MEMORY_RESERVATION] = {"memory-reservation", 0, CLI_STRING, "bytes", "Memory soft limit"},
+    [CO_KERNEL_MEMORY] = {"kernel-memory", 0, CLI_STRING, "bytes", "Kernel memory limit"},
+    [CO_BLKIO_WEIGHT] = {"blkio-weight", 0, CLI_INT, "uint16",
+			 "Block IO (relative weight), between 10 and 1000, or 0 to disable "
+			 "(default 0)"},
+    [CO_OOM_KILL_DISABLE] = {"oom-kill-disable", 0, CLI_BOOL, NULL, "Disable OOM Killer"},
+    [CO_OOM_SCORE_ADJ] = {"oom-score-adj", 0, CLI_INT, "int",
+			  "Tune host's OOM preferences (-1000 to 1000)"},
+    [CO_MEMORY_SWAPPINESS] = {"memory-swappiness", 0, CLI_INT, "int",
+			      "Tune container memory swappiness (0 to 100) (default -1)"},
     [CO_COUNT] = {0},
 };
 
@@ -406,23 +420,63 @@ static int resources(json_t *host, struct cli_args *a, struct berth_error *err)
 			return berth_err(err, 400, "invalid size: '%s'", v[CO_SHM_SIZE].s);
 		json_object_set_new(host, "ShmSize", json_integer(shm));
 	}
+	static const struct {
+		int flag;
+		const char *label, *key;
+	} sizes[] = {
+	    {CO_MEMORY_SWAP, "--memory-swap", "MemorySwap"},
+	    {CO_MEMORY_RESERVATION, "--memory-reservation", "MemoryReservation"},
+	    {CO_KERNEL_MEMORY, "--kernel-memory", "KernelMemory"},
+	};
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		const char *s = v[sizes[i].flag].s;
+		if (!v[sizes[i].flag].set)
+			continue;
+		/* only --memory-swap takes -1 (unlimited) */
+		bool unlimited = sizes[i].flag == CO_MEMORY_SWAP && !strcmp(s, "-1");
+		int64_t n = unlimited ? -1 : berth_parse_bytes(s);
+		if (n < 0 && !unlimited)
+			return berth_err(
+			    err, 400, "invalid argument \"%s\" for \"%s\" flag: invalid size: '%s'",
+			    s, sizes[i].label, s);
+		json_object_set_new(host, sizes[i].key, json_integer(n));
+	}
+	if (v[CO_CPU_SHARES].set)
+		json_object_set_new(host, "CpuShares", json_integer(v[CO_CPU_SHARES].n));
+	if (v[CO_BLKIO_WEIGHT].set) {
+		if (v[CO_BLKIO_WEIGHT].n < 0 || v[CO_BLKIO_WEIGHT].n > 65535)
+			return berth_err(err, 400,
+					 "invalid argument \"%ld\" for \"--blkio-weight\" flag: "
+					 "strconv.ParseUint: parsing \"%ld\": value out of range",
+					 v[CO_BLKIO_WEIGHT].n, v[CO_BLKIO_WEIGHT].n);
+		json_object_set_new(host, "BlkioWeight", json_integer(v[CO_BLKIO_WEIGHT].n));
+	}
+	if (v[CO_MEMORY_SWAPPINESS].set) {
+		long sw = v[CO_MEMORY_SWAPPINESS].n;
+		if (sw != -1 && (sw < 0 || sw > 100))
+			return berth_err(
+			    err, 400, "invalid value: %ld. Valid memory swappiness range is 0-100",
+			    sw);
+		json_object_set_new(host, "MemorySwappiness", json_integer(sw));
+	}
+	if (v[CO_OOM_KILL_DISABLE].b)
+		json_object_set_new(host, "OomKillDisable", json_true());
+	if (v[CO_OOM_SCORE_ADJ].set)
+		json_object_set_new(host, "OomScoreAdj", json_integer(v[CO_OOM_SCORE_ADJ].n));
 	if (v[CO_ULIMIT].count) {
 		json_t *ul = json_array();
 		for (size_t i = 0; i < v[CO_ULIMIT].count; i++) {
-			char name[64];
-			long long soft, hard;
-			int n =
-			    sscanf(v[CO_ULIMIT].list[i], "%63[^=]=%lld:%lld", name, &soft, &hard);
-			if (n < 2) {
+			struct berth_ulimit u;
+			struct berth_error e = {0};
+			if (berth_ulimit_parse(v[CO_ULIMIT].list[i], &u, &e) < 0) {
 				json_decref(ul);
-				return berth_err(err, 400, "invalid ulimit argument: %s",
-						 v[CO_ULIMIT].list[i]);
+				return berth_err(
+				    err, 400, "invalid argument \"%s\" for \"--ulimit\" flag: %s",
+				    v[CO_ULIMIT].list[i], e.msg);
 			}
-			if (n == 2)
-				hard = soft;
-			json_array_append_new(ul, json_pack("{s:s,s:I,s:I}", "Name", name, "Soft",
-							    (json_int_t)soft, "Hard",
-							    (json_int_t)hard));
+			json_array_append_new(ul, json_pack("{s:s,s:I,s:I}", "Name", u.name, "Soft",
+							    (json_int_t)u.soft, "Hard",
+							    (json_int_t)u.hard));
 		}
 		json_object_set_new(host, "Ulimits", ul);
 	}

@@ -121,6 +121,9 @@ int compose_restart(const struct cnode *v, const char *path, json_t *svc,
 int compose_deploy(const struct cnode *v, const char *path, json_t *svc,
 		   const struct compose_ctx *ctx, struct berth_error *err);
 /* scale, mem_limit, mem_reservation, cpus, pids_limit into deploy (conflicts are errors). */
+/* compose_run_opts.c: shm_size, ulimits, tmpfs, oom_score_adj, cpu_shares, memswap_limit. */
+int compose_run_option(const struct cnode *v, const char *path, json_t *svc,
+		       const struct compose_ctx *ctx, struct berth_error *err);
 int compose_fold_legacy(const struct cnode *svc, const char *path, json_t *out,
 			struct berth_error *err);
 /* compose_env_file.c: env_file files, then environment over them, into out.environment. */
@@ -162,6 +165,7 @@ enum compose_section {
 	COMPOSE_SEC_ENV_FILE,
 	COMPOSE_SEC_NETWORK,
 	COMPOSE_SEC_VOLUME_TOP,
+	COMPOSE_SEC_ULIMIT,
 };
 /*
  * Check every key of map against the section's table: x- keys pass, keys berth does not

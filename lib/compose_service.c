@@ -367,6 +367,12 @@ static const struct {
     {"cpuset", h_cpuset},
     {"stop_grace_period", h_duration},
     {"profiles", h_profiles},
+    {"shm_size", compose_run_option},
+    {"ulimits", compose_run_option},
+    {"tmpfs", compose_run_option},
+    {"oom_score_adj", compose_run_option},
+    {"cpu_shares", compose_run_option},
+    {"memswap_limit", compose_run_option},
 };
 
 json_t *compose_normalize_service(const char *name, const struct cnode *svc,

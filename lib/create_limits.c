@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "berth/create_check.h"
+#include "berth/run_opts.h"
 
 #define MIN_MEMORY (6LL * 1024 * 1024)
 #define MIN_CPU_SHARES 2
@@ -101,10 +102,6 @@ static int check_cpu(json_t *h, long ncpu, struct berth_error *err)
 	return 0;
 }
 
-static const char *const ulimit_names[] = {
-    "core",   "cpu",   "data", "fsize",	 "locks",  "memlock",	 "msgqueue", "nice",
-    "nofile", "nproc", "rss",  "rtprio", "rttime", "sigpending", "stack",    NULL};
-
 static int check_ulimits(const json_t *h, struct berth_error *err)
 {
 	size_t i;
@@ -114,10 +111,7 @@ static int check_ulimits(const json_t *h, struct berth_error *err)
 		if (json_is_null(u))
 			continue;
 		const char *name = json_string_value(json_object_get(u, "Name"));
-		bool known = false;
-		for (int k = 0; name && ulimit_names[k]; k++)
-			known |= strcmp(name, ulimit_names[k]) == 0;
-		if (!known)
+		if (berth_ulimit_resource(name) < 0)
 			return berth_err(err, 400, "invalid ulimit type: %s", name ? name : "");
 		json_int_t soft = num(u, "Soft"), hard = num(u, "Hard");
 		if (soft < -1 || hard < -1)

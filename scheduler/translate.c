@@ -217,9 +217,13 @@ static json_t *healthcheck(json_t *hc)
 
 static void add_resources(json_t *svc, json_t *host)
 {
-	json_t *limits =
-	    json_object_get(json_object_get(json_object_get(svc, "deploy"), "resources"), "limits");
+	json_t *resources = json_object_get(json_object_get(svc, "deploy"), "resources");
+	json_t *limits = json_object_get(resources, "limits");
 	json_t *v;
+	/* as docker compose: a memory reservation is the container's soft limit too */
+	v = json_object_get(json_object_get(resources, "reservations"), "memory");
+	if (json_integer_value(v) > 0)
+		json_object_set(host, "MemoryReservation", v);
 	if ((v = json_object_get(limits, "memory")) && json_integer_value(v) > 0)
 		json_object_set(host, "Memory", v);
 	if ((v = json_object_get(limits, "cpus")) && json_number_value(v) > 0)
@@ -227,6 +231,46 @@ static void add_resources(json_t *svc, json_t *host)
 				    json_integer((json_int_t)(json_number_value(v) * 1e9 + 0.5)));
 	if ((v = json_object_get(limits, "pids")) && json_integer_value(v) > 0)
 		json_object_set(host, "PidsLimit", v);
+}
+
+/* shm_size, ulimits, tmpfs, oom_score_adj, cpu_shares, memswap_limit: HostConfig's fields, as
+ * docker compose sends them. */
+static void add_run_options(json_t *svc, json_t *host)
+{
+	static const char *const ints[][2] = {{"shm_size", "ShmSize"},
+					      {"oom_score_adj", "OomScoreAdj"},
+					      {"cpu_shares", "CpuShares"},
+					      {"memswap_limit", "MemorySwap"}};
+	json_t *v;
+	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
+		if ((v = json_object_get(svc, ints[i][0])) && json_is_integer(v))
+			json_object_set(host, ints[i][1], v);
+	const char *name;
+	json_t *ulimits = json_array();
+	json_object_foreach(json_object_get(svc, "ulimits"), name, v) json_array_append_new(
+	    ulimits, json_pack("{s:s, s:O, s:O}", "Name", name, "Soft", json_object_get(v, "soft"),
+			       "Hard", json_object_get(v, "hard")));
+	if (json_array_size(ulimits))
+		json_object_set_new(host, "Ulimits", ulimits);
+	else
+		json_decref(ulimits);
+	json_t *tmpfs = json_object();
+	size_t i;
+	json_array_foreach(json_object_get(svc, "tmpfs"), i, v)
+	{
+		const char *s = json_string_value(v), *colon = s ? strchr(s, ':') : NULL;
+		if (!s)
+			continue;
+		char *target = strndup(s, colon ? (size_t)(colon - s) : strlen(s));
+		if (!target)
+			abort();
+		json_object_set_new(tmpfs, target, json_string(colon ? colon + 1 : ""));
+		free(target);
+	}
+	if (json_object_size(tmpfs))
+		json_object_set_new(host, "Tmpfs", tmpfs);
+	else
+		json_decref(tmpfs);
 }
 
 void sched_create_body_pin(json_t *body, const char *cpus)
@@ -281,6 +325,7 @@ json_t *sched_create_body(const json_t *model, const char *project, const char *
 	add_ports(svc, body, host);
 	add_volumes(model, project, svc, body, host);
 	add_resources(svc, host);
+	add_run_options(svc, host);
 	json_object_set_new(host, "RestartPolicy", restart_policy(svc));
 	if (json_is_true(json_object_get(svc, "init")))
 		json_object_set_new(host, "Init", json_true());

@@ -147,6 +147,47 @@ static bool has_cpuset(const struct shim_spec *spec)
 	       (spec->cpuset_mems && *spec->cpuset_mems);
 }
 
+/* value into dir/name; what (if not NULL) names it in the error. */
+static int write_int(const char *dir, const char *name, long long value, const char *what,
+		     struct shim_child_error *cerr)
+{
+	char v[32];
+	snprintf(v, sizeof(v), "%lld", value);
+	if (write_file(dir, name, v) == 0)
+		return 0;
+	return what ? shim_child_fail(cerr, 125, errno, "set %s %s", what, v) : -1;
+}
+
+/* Memory, then memory+swap (the kernel wants memsw >= memory at every step), the soft limit,
+ * the OOM killer switch and kernel memory. */
+static int memory_v1(const struct shim_spec *spec, const char *dir, struct shim_child_error *cerr)
+{
+	if (spec->memory > 0 &&
+	    write_int(dir, "memory.limit_in_bytes", spec->memory, "memory limit", cerr) < 0)
+		return -1;
+	/* absent without swap accounting (the agent then discards it with a warning) */
+	if (spec->memory > 0 && spec->memory_swap > 0 &&
+	    write_int(dir, "memory.memsw.limit_in_bytes", spec->memory_swap, NULL, cerr) < 0 &&
+	    errno != ENOENT)
+		return shim_child_fail(cerr, 125, errno, "set memory+swap limit %lld",
+				       (long long)spec->memory_swap);
+	if (spec->memory_reservation > 0 &&
+	    write_int(dir, "memory.soft_limit_in_bytes", spec->memory_reservation,
+		      "memory reservation", cerr) < 0)
+		return -1;
+	if (spec->memory_swappiness >= 0 && spec->memory_swappiness <= 100 &&
+	    write_int(dir, "memory.swappiness", spec->memory_swappiness, "memory swappiness",
+		      cerr) < 0)
+		return -1;
+	if (spec->oom_kill_disable && write_file(dir, "memory.oom_control", "1") < 0)
+		return shim_child_fail(cerr, 125, errno, "disable the OOM killer");
+	if (spec->kernel_memory > 0 &&
+	    write_int(dir, "memory.kmem.limit_in_bytes", spec->kernel_memory, "kernel memory limit",
+		      cerr) < 0)
+		return -1;
+	return 0;
+}
+
 /* devices: false when the pool has already written the (fixed) device rules. */
 static int limits_v1(const struct shim_spec *spec, const char *dir, bool devices,
 		     struct shim_child_error *cerr)
@@ -156,17 +197,24 @@ static int limits_v1(const struct shim_spec *spec, const char *dir, bool devices
 	/* dir is .../<ctrl>/<parent>/<id>: find <ctrl> after CGROUP_ROOT */
 	ctrl = dir + strlen(CGROUP_ROOT "/");
 #define IS(name) (!strncmp(ctrl, name "/", strlen(name) + 1))
-	if (IS("memory") && spec->memory > 0) {
-		snprintf(v, sizeof(v), "%lld", (long long)spec->memory);
-		if (write_file(dir, "memory.limit_in_bytes", v) < 0)
-			return shim_child_fail(cerr, 125, errno, "set memory limit %s", v);
-		write_file(dir, "memory.memsw.limit_in_bytes",
-			   v); /* absent without swap accounting */
-	} else if (IS("cpu") && spec->nano_cpus > 0) {
-		snprintf(v, sizeof(v), "%lld", (long long)shim_cfs_quota(spec->nano_cpus));
-		if (write_file(dir, "cpu.cfs_period_us", "100000") < 0 ||
-		    write_file(dir, "cpu.cfs_quota_us", v) < 0)
-			return shim_child_fail(cerr, 125, errno, "set cpu quota %s", v);
+	if (IS("memory")) {
+		return memory_v1(spec, dir, cerr);
+	} else if (IS("cpu")) {
+		if (spec->nano_cpus > 0) {
+			snprintf(v, sizeof(v), "%lld", (long long)shim_cfs_quota(spec->nano_cpus));
+			if (write_file(dir, "cpu.cfs_period_us", "100000") < 0 ||
+			    write_file(dir, "cpu.cfs_quota_us", v) < 0)
+				return shim_child_fail(cerr, 125, errno, "set cpu quota %s", v);
+		}
+		if (spec->cpu_shares > 0 &&
+		    write_int(dir, "cpu.shares", spec->cpu_shares, "cpu shares", cerr) < 0)
+			return -1;
+	} else if (IS("blkio") && spec->blkio_weight > 0) {
+		/* the CFQ weight, or BFQ's where the kernel has only that scheduler */
+		if (write_int(dir, "blkio.weight", spec->blkio_weight, NULL, cerr) < 0 &&
+		    write_int(dir, "blkio.bfq.weight", spec->blkio_weight, "blkio weight", cerr) <
+			0)
+			return -1;
 	} else if (IS("pids") && spec->pids_limit > 0) {
 		snprintf(v, sizeof(v), "%lld", (long long)spec->pids_limit);
 		if (write_file(dir, "pids.max", v) < 0)
@@ -184,6 +232,17 @@ static int limits_v1(const struct shim_spec *spec, const char *dir, bool devices
 	return 0;
 }
 
+/* runc's conversion of cpu.shares (2..262144) to cpu.weight (1..10000), clamped for a config
+ * saved before the create checks clamped the shares. */
+static long long shares_to_weight(int64_t shares)
+{
+	if (shares < 2)
+		shares = 2;
+	if (shares > 262144)
+		shares = 262144;
+	return 1 + ((shares - 2) * 9999) / 262142;
+}
+
 static int limits_v2(const struct shim_spec *spec, const char *dir, struct shim_child_error *cerr)
 {
 	char v[64];
@@ -191,8 +250,26 @@ static int limits_v2(const struct shim_spec *spec, const char *dir, struct shim_
 		snprintf(v, sizeof(v), "%lld", (long long)spec->memory);
 		if (write_file(dir, "memory.max", v) < 0)
 			return shim_child_fail(cerr, 125, errno, "set memory limit %s", v);
-		write_file(dir, "memory.swap.max", "0");
+		/* runc's conversion: swap.max is memory+swap minus memory */
+		if (spec->memory_swap > 0)
+			snprintf(v, sizeof(v), "%lld",
+				 (long long)(spec->memory_swap > spec->memory
+						 ? spec->memory_swap - spec->memory
+						 : 0));
+		else
+			snprintf(v, sizeof(v), "%s", spec->memory_swap < 0 ? "max" : "0");
+		write_file(dir, "memory.swap.max", v);
 	}
+	if (spec->memory_reservation > 0 &&
+	    write_int(dir, "memory.low", spec->memory_reservation, "memory reservation", cerr) < 0)
+		return -1;
+	if (spec->cpu_shares > 0 && write_int(dir, "cpu.weight", shares_to_weight(spec->cpu_shares),
+					      "cpu weight", cerr) < 0)
+		return -1;
+	if (spec->blkio_weight > 0 &&
+	    write_int(dir, "io.bfq.weight", spec->blkio_weight, NULL, cerr) < 0 &&
+	    write_int(dir, "io.weight", spec->blkio_weight, "io weight", cerr) < 0)
+		return -1;
 	if (spec->nano_cpus > 0) {
 		snprintf(v, sizeof(v), "%lld 100000", (long long)shim_cfs_quota(spec->nano_cpus));
 		if (write_file(dir, "cpu.max", v) < 0)
@@ -223,6 +300,10 @@ int shim_cgroups_create(const struct shim_spec *spec, struct shim_cgroups *cg,
 		if (has_cpuset(spec)) {
 			write_file(CGROUP_ROOT, "cgroup.subtree_control", "+cpuset");
 			write_file(parent, "cgroup.subtree_control", "+cpuset");
+		}
+		if (spec->blkio_weight > 0) {
+			write_file(CGROUP_ROOT, "cgroup.subtree_control", "+io");
+			write_file(parent, "cgroup.subtree_control", "+io");
 		}
 		if (mkdir(cg->path[0], 0755) < 0 && errno != EEXIST)
 			return shim_child_fail(cerr, 125, errno, "create cgroup %s", cg->path[0]);

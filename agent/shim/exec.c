@@ -171,7 +171,12 @@ int shim_exec_main(int argc, char **argv)
 		struct shim_user u;
 		if (shim_user_resolve(user, &u, &cerr) < 0)
 			exec_fail(&cerr);
-		if (shim_security_apply(&filter, nnp, caps, u.uid, u.gid, u.groups, u.n_groups,
+		/* Docker's exec process starts from the container's: its rlimits and OOM score */
+		if (shim_rlimits_apply(json_object_get(ctr, "ulimits"), &cerr) < 0 ||
+		    shim_oom_score_adj_apply(
+			(int)json_integer_value(json_object_get(ctr, "oom_score_adj")), &cerr) <
+			0 ||
+		    shim_security_apply(&filter, nnp, caps, u.uid, u.gid, u.groups, u.n_groups,
 					&cerr) < 0)
 			exec_fail(&cerr);
 		/* Inside the container's root only: a cwd of /proc/self/fd/N must not name a

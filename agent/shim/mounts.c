@@ -15,6 +15,7 @@
 
 #include "berth/cleanup.h"
 #include "berth/rootpath.h"
+#include "berth/run_opts.h"
 #include "shim.h"
 
 static const struct {
@@ -93,9 +94,9 @@ static int overlay_mount(const struct shim_spec *spec, const char *rootfs,
 }
 
 /* Fill /dev (already a tmpfs: see shim_mounts_setup). */
-static int mount_dev(struct shim_child_error *cerr)
+static int mount_dev(const struct shim_spec *spec, struct shim_child_error *cerr)
 {
-	char path[64];
+	char path[64], shm[64];
 	for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++) {
 		snprintf(path, sizeof(path), "/dev/%s", devices[i].name);
 		if (mknod(path, S_IFCHR | 0666, makedev(devices[i].major, devices[i].minor)) < 0)
@@ -112,9 +113,9 @@ static int mount_dev(struct shim_child_error *cerr)
 	if (mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
 		  "newinstance,ptmxmode=0666,mode=0620,gid=5") < 0)
 		return shim_child_fail(cerr, 125, errno, "mount /dev/pts");
-	if (mount("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-		  "mode=1777,size=65536k") < 0)
-		return shim_child_fail(cerr, 125, errno, "mount /dev/shm");
+	snprintf(shm, sizeof(shm), "mode=1777,size=%lld", (long long)spec->shm_size);
+	if (mount("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, shm) < 0)
+		return shim_child_fail(cerr, 125, errno, "mount /dev/shm (%s)", shm);
 	mount("mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 	return 0;
 }
@@ -146,6 +147,29 @@ static int bind_fd(int fd, const char *target, bool readonly, struct shim_child_
 	return 0;
 }
 
+/* A --tmpfs on target, resolved inside the root (made if missing) and mounted on through its
+ * fd, with Docker's options (noexec,nosuid,nodev unless overridden). */
+static int mount_tmpfs(const char *target, const char *options, struct shim_child_error *cerr)
+{
+	struct berth_tmpfs_opts o;
+	struct berth_error e = {0};
+	if (berth_tmpfs_parse(options, &o, &e) < 0)
+		return shim_child_fail(cerr, 125, 0, "%s", e.msg);
+	_cleanup_close_ int root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int fd = root_fd < 0 ? -1 : berth_root_mkdir_p(root_fd, target, 0755);
+	if (fd < 0)
+		return shim_child_fail(cerr, 125, errno, "create mount point %s", target);
+	char dst[64];
+	snprintf(dst, sizeof(dst), "/proc/self/fd/%d", fd);
+	if (mount("tmpfs", dst, "tmpfs", o.flags, o.data) < 0)
+		return shim_child_fail(cerr, 125, errno, "mount tmpfs on %s (%s)", target, o.data);
+	_cleanup_close_ int mnt_fd = berth_root_open(root_fd, target, O_PATH | O_CLOEXEC, 0);
+	snprintf(dst, sizeof(dst), "/proc/self/fd/%d", mnt_fd);
+	if (mnt_fd < 0 || mount(NULL, dst, NULL, o.propagation, NULL) < 0)
+		return shim_child_fail(cerr, 125, errno, "set propagation of %s", target);
+	return 0;
+}
+
 int shim_mounts_setup(const struct shim_spec *spec, struct shim_child_error *cerr)
 {
 	char rootfs[4096], oldroot[64];
@@ -164,6 +188,9 @@ int shim_mounts_setup(const struct shim_spec *spec, struct shim_child_error *cer
 		etc_fd[i] = open(p, O_PATH | O_CLOEXEC);
 	}
 	for (size_t i = 0; i < spec->n_mounts; i++) {
+		mount_fd[i] = -1;
+		if (spec->mounts[i].tmpfs)
+			continue;
 		mount_fd[i] = open(spec->mounts[i].source, O_PATH | O_CLOEXEC);
 		if (mount_fd[i] < 0)
 			return shim_child_fail(cerr, 125, errno,
@@ -208,7 +235,7 @@ int shim_mounts_setup(const struct shim_spec *spec, struct shim_child_error *cer
 		if (sys_fd < 0 || bind_fd(sys_fd, "/sys", !spec->privileged, cerr) < 0)
 			return shim_child_fail(cerr, 125, errno, "mount /sys");
 	}
-	if (mount_dev(cerr) < 0 || shim_host_devices_make(host_devs, cerr) < 0)
+	if (mount_dev(spec, cerr) < 0 || shim_host_devices_make(host_devs, cerr) < 0)
 		return -1;
 	if (shim_mkdir_p("/etc", 0755) < 0)
 		return shim_child_fail(cerr, 125, errno, "mkdir /etc");
@@ -218,10 +245,12 @@ int shim_mounts_setup(const struct shim_spec *spec, struct shim_child_error *cer
 		if (etc_fd[i] >= 0 && bind_fd(etc_fd[i], target, false, cerr) < 0)
 			return -1;
 	}
-	for (size_t i = 0; i < spec->n_mounts; i++)
-		if (bind_fd(mount_fd[i], spec->mounts[i].target, spec->mounts[i].readonly, cerr) <
-		    0)
+	for (size_t i = 0; i < spec->n_mounts; i++) {
+		const struct shim_mount *m = &spec->mounts[i];
+		if (m->tmpfs ? mount_tmpfs(m->target, m->tmpfs, cerr) < 0
+			     : bind_fd(mount_fd[i], m->target, m->readonly, cerr) < 0)
 			return -1;
+	}
 	if (shim_mask_paths(spec, cerr) < 0)
 		return -1;
 
@@ -229,7 +258,8 @@ int shim_mounts_setup(const struct shim_spec *spec, struct shim_child_error *cer
 		if (etc_fd[i] >= 0)
 			close(etc_fd[i]);
 	for (size_t i = 0; i < spec->n_mounts; i++)
-		close(mount_fd[i]);
+		if (mount_fd[i] >= 0)
+			close(mount_fd[i]);
 	free(mount_fd);
 	if (sys_fd >= 0)
 		close(sys_fd);

@@ -14,6 +14,7 @@
 struct shim_mount {
 	const char *source, *target;
 	bool readonly;
+	const char *tmpfs; /* a --tmpfs: its options ("" for none); NULL: a bind of source */
 };
 
 /* The spec (runtime.json), parsed once. Strings point into the json, kept for setup only. */
@@ -31,6 +32,14 @@ struct shim_spec {
 	struct shim_mount *mounts;
 	size_t n_mounts;
 	int64_t memory, nano_cpus, pids_limit;
+	/* HostConfig's MemorySwap (-1 unlimited, 0 unset), MemoryReservation, CpuShares,
+	 * BlkioWeight, KernelMemory: 0 leaves the kernel's default */
+	int64_t memory_swap, memory_reservation, cpu_shares, blkio_weight, kernel_memory;
+	int64_t memory_swappiness; /* 0-100; -1: the kernel's */
+	bool oom_kill_disable;
+	int64_t shm_size;  /* bytes of /dev/shm */
+	int oom_score_adj; /* written before exec unless 0 */
+	json_t *ulimits;   /* [{"name", "resource", "soft", "hard"}], or NULL */
 	/* "0-1,3" as requested; NULL: the parent's */
 	const char *cpuset_cpus, *cpuset_mems;
 	uint64_t caps;	     /* effective capability set after cap_add/cap_drop */
@@ -98,6 +107,12 @@ int shim_pty_open(unsigned short rows, unsigned short cols, int *master, int *sl
 /* A new session with slave as its controlling terminal and as our stdio (slave closed unless it
  * is 0-2). -1 (errno) when it cannot be the controlling terminal; stdio is set even then. */
 int shim_pty_set_stdio(int slave);
+
+/* limits.c: the process's own limits, set before exec (the init's and each exec's): ulimits
+ * ([{"name", "resource", "soft", "hard"}] as in the spec, -1 unlimited) and oom_score_adj (0:
+ * left as inherited). */
+int shim_rlimits_apply(const json_t *ulimits, struct shim_child_error *cerr);
+int shim_oom_score_adj_apply(int adj, struct shim_child_error *cerr);
 
 /* mounts.c: everything from the overlay to pivot_root, run in the child. */
 int shim_mounts_setup(const struct shim_spec *spec, struct shim_child_error *cerr);

@@ -249,7 +249,9 @@ static int child_setup(const struct shim_spec *spec, int sync_fd, int in, int ou
 	_cleanup_close_ int root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_close_ int cwd_fd = root_fd < 0 ? -1 : berth_root_mkdir_p(root_fd, cwd, 0755);
 	int cwd_errno = errno;
-	if (shim_security_apply(&filter, spec->no_new_privs, spec->caps, u.uid, u.gid, u.groups,
+	if (shim_rlimits_apply(spec->ulimits, cerr) < 0 ||
+	    shim_oom_score_adj_apply(spec->oom_score_adj, cerr) < 0 ||
+	    shim_security_apply(&filter, spec->no_new_privs, spec->caps, u.uid, u.gid, u.groups,
 				u.n_groups, cerr) < 0)
 		return -1;
 	if (cwd_fd < 0 || fchdir(cwd_fd) < 0)

@@ -125,6 +125,28 @@ static const char **env_defaults(json_t *arr, const char *hostname)
 	return out;
 }
 
+static size_t path_depth(const char *p)
+{
+	size_t n = 0;
+	for (; *p; p++)
+		if (*p != '/' && (p[-1] == '/'))
+			n++;
+	return n;
+}
+
+/* Parents before children, as Docker sorts mounts (by the number of path components); stable,
+ * so that equal depths keep their order. */
+static void sort_mounts(struct shim_mount *m, size_t n)
+{
+	for (size_t i = 1; i < n; i++) {
+		struct shim_mount t = m[i];
+		size_t j = i, d = path_depth(t.target);
+		for (; j > 0 && path_depth(m[j - 1].target) > d; j--)
+			m[j] = m[j - 1];
+		m[j] = t;
+	}
+}
+
 int shim_spec_load(const char *dir, const char *run_dir, struct shim_spec *s,
 		   struct shim_child_error *cerr)
 {
@@ -164,8 +186,10 @@ int shim_spec_load(const char *dir, const char *run_dir, struct shim_spec *s,
 	s->init = json_is_true(json_object_get(j, "init"));
 	s->readonly_rootfs = json_is_true(json_object_get(j, "readonly_rootfs"));
 	json_t *mounts = json_object_get(j, "mounts"), *m;
+	json_t *tmpfs = json_object_get(j, "tmpfs");
 	size_t i;
-	s->mounts = calloc(json_array_size(mounts) + 1, sizeof(*s->mounts));
+	s->mounts =
+	    calloc(json_array_size(mounts) + json_array_size(tmpfs) + 1, sizeof(*s->mounts));
 	json_array_foreach(mounts, i, m)
 	{
 		const char *src = str_or(m, "source", NULL), *dst = str_or(m, "target", NULL);
@@ -174,12 +198,34 @@ int shim_spec_load(const char *dir, const char *run_dir, struct shim_spec *s,
 					       "invalid mount %zu: need absolute "
 					       "\"source\" and \"target\"",
 					       i);
-		s->mounts[s->n_mounts++] =
-		    (struct shim_mount){src, dst, json_is_true(json_object_get(m, "readonly"))};
+		s->mounts[s->n_mounts++] = (struct shim_mount){
+		    src, dst, json_is_true(json_object_get(m, "readonly")), NULL};
 	}
+	json_array_foreach(tmpfs, i, m)
+	{
+		const char *dst = str_or(m, "target", NULL);
+		if (!dst || dst[0] != '/')
+			return shim_child_fail(cerr, 125, 0, "invalid tmpfs mount %zu", i);
+		s->mounts[s->n_mounts++] =
+		    (struct shim_mount){"tmpfs", dst, false, str_or(m, "options", "")};
+	}
+	sort_mounts(s->mounts, s->n_mounts);
 	s->memory = int_or(j, "memory", 0);
 	s->nano_cpus = int_or(j, "nano_cpus", 0);
 	s->pids_limit = int_or(j, "pids_limit", 0);
+	s->memory_swap = int_or(j, "memory_swap", 0);
+	s->memory_reservation = int_or(j, "memory_reservation", 0);
+	s->cpu_shares = int_or(j, "cpu_shares", 0);
+	s->blkio_weight = int_or(j, "blkio_weight", 0);
+	s->kernel_memory = int_or(j, "kernel_memory", 0);
+	s->memory_swappiness = int_or(j, "memory_swappiness", -1);
+	s->oom_kill_disable = json_is_true(json_object_get(j, "oom_kill_disable"));
+	s->shm_size = int_or(j, "shm_size", 0);
+	if (s->shm_size <= 0)
+		s->shm_size = 64LL * 1024 * 1024;
+	s->oom_score_adj = (int)int_or(j, "oom_score_adj", 0);
+	s->ulimits =
+	    json_is_array(json_object_get(j, "ulimits")) ? json_object_get(j, "ulimits") : NULL;
 	s->cpuset_cpus = str_or(j, "cpuset_cpus", NULL);
 	s->cpuset_mems = str_or(j, "cpuset_mems", NULL);
 	s->privileged = json_is_true(json_object_get(j, "privileged"));

@@ -60,6 +60,10 @@
  *       "cpuset": "0-1,3" (the kernel's form: "1,0" becomes "0-1"; "" is dropped; the
  *                  scheduler spreads replicas over it, see docs/scheduler.md),
  *       "stop_grace_period": ns, "profiles": ["debug"],
+ *       "shm_size": bytes, "ulimits": {"nofile": {"soft": n, "hard": n}} (a single n is both),
+ *       "tmpfs": ["/run:size=64m"] (a string is a list of one; checked as the daemon checks
+ *                HostConfig.Tmpfs), "oom_score_adj": -1000..1000, "cpu_shares": n,
+ *       "memswap_limit": bytes or -1,
  *       "x-...": anything (extensions kept, as YAML 1.2 types: plain scalars become
  *                null/bool/int/real, quoted ones strings)
  *     }
@@ -73,7 +77,7 @@
  *   "x-...": anything
  * }
  * Durations are integer nanoseconds, sizes integer bytes. Every key the compose spec has and
- * berth does not implement (configs, secrets, cap_add, tmpfs, deploy.placement,
+ * berth does not implement (configs, secrets, cap_add, deploy.placement,
  * ...) is an error "FILE:L:C: services.web.configs: not supported by berth"; any other key
  * is "...: unknown key"; `x-` keys are allowed everywhere. `version` is accepted and dropped.
  * `!reset` and `!override` tags work across -f files as the compose spec's merge rules say.

@@ -279,3 +279,36 @@ check_security() {
 	use_client 20
 	check_security
 }
+
+# --shm-size, --ulimit (init and exec), --tmpfs, --oom-score-adj as the docker CLI sends them,
+# and the create's warnings printed by the client.
+check_run_options() {
+	run d run --rm --shm-size 96m busybox df -k /dev/shm
+	[[ "${lines[1]}" == shm*98304* ]]
+	run d run --rm --ulimit nofile=1024:2048 busybox sh -c 'ulimit -n; ulimit -Hn'
+	[ "$output" = $'1024\n2048' ]
+	d run -d --name ro --ulimit nproc=300:400 --oom-score-adj 200 busybox sleep 100
+	run d exec ro sh -c 'ulimit -u; ulimit -Hu; cat /proc/self/oom_score_adj'
+	[ "$output" = $'300\n400\n200' ]
+	d rm -f ro
+	run d run --rm --tmpfs /run:size=8m busybox grep " /run " /proc/mounts
+	[ "$output" = "tmpfs /run tmpfs rw,nosuid,nodev,noexec,relatime,size=8192k 0 0" ]
+	run -125 d run --rm --tmpfs /run:foo busybox true
+	[[ "$output" == *'invalid tmpfs option ["foo"]'* ]]
+	if [ ! -e /sys/fs/cgroup/blkio/blkio.weight ] && [ ! -e /sys/fs/cgroup/blkio/blkio.bfq.weight ] &&
+		[ ! -e /sys/fs/cgroup/cgroup.controllers ]; then
+		run --separate-stderr d create --blkio-weight 300 busybox true
+		[ "$status" -eq 0 ]
+		[[ "$stderr" == *"WARNING: Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded."* ]]
+	fi
+}
+
+@test "docker 28.x: --shm-size, --ulimit, --tmpfs, --oom-score-adj, create warnings" {
+	use_client 28
+	check_run_options
+}
+
+@test "docker 20.10: --shm-size, --ulimit, --tmpfs, --oom-score-adj, create warnings" {
+	use_client 20
+	check_run_options
+}
