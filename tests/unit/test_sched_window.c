@@ -190,6 +190,7 @@ static struct fx *fx_new(void)
 	f->s.host_memory = 1LL << 30;
 	snprintf(f->agent_sock, sizeof(f->agent_sock), "%s/agent-fake.sock", root);
 	f->s.agent_sock = f->agent_sock;
+	unlink(f->agent_sock); /* a failed test before this one may have left it */
 	f->agent =
 	    berth_http_server_new(f->s.base, f->agent_sock, 0600, agent_routes,
 				  sizeof(agent_routes) / sizeof(agent_routes[0]), NULL, &err);
