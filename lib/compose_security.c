@@ -7,9 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/utsname.h>
 
 #include "berth/capability.h"
 #include "berth/cleanup.h"
+#include "berth/seccomp_profile.h"
 #include "compose_internal.h"
 
 #define PROFILE_MAX (4 << 20)
@@ -81,6 +83,16 @@ static int read_profile(const struct cnode *n, const char *path, const char *fil
 	_cleanup_free_ char *compact = json_dumps(j, JSON_COMPACT);
 	if (!compact)
 		return cnode_err(err, n, path, "out of memory");
+	/* what the agent will refuse at create, refused now, before anything is made */
+	struct utsname u;
+	uname(&u);
+	struct seccomp_target t = {.arch = seccomp_native_arch(u.machine)};
+	sscanf(u.release, "%u.%u", &t.kernel_major, &t.kernel_minor);
+	struct seccomp_profile sp;
+	struct berth_error e2 = {0};
+	if (seccomp_profile_parse(compact, strlen(compact), &t, &sp, &e2) < 0)
+		return cnode_err(err, n, path, "%s: %s", file, e2.msg);
+	seccomp_profile_free(&sp);
 	json_object_set_new(profiles, file, json_string(compact));
 	return 0;
 }

@@ -44,6 +44,12 @@ static int setup(void **state)
 		return -1;
 	fputs("{\"defaultAction\": ", f);
 	fclose(f);
+	snprintf(path, sizeof(path), "%s/odd.json", dir);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	fputs("{\"defaultAction\": \"SCMP_ACT_MAYBE\"}", f);
+	fclose(f);
 	return 0;
 }
 
@@ -54,6 +60,8 @@ static int teardown(void **state)
 	snprintf(path, sizeof(path), "%s/deny.json", dir);
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/bad.json", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/odd.json", dir);
 	unlink(path);
 	rmdir(dir);
 	return 0;
@@ -163,6 +171,10 @@ static void test_errors(void **state)
 	    "services:\n  a:\n    image: x\n    security_opt: [seccomp=bad.json]\n",
 	    "compose.yaml:4:20: services.a.security_opt[0]: compacting json for seccomp "
 	    "profile (bad.json) failed: unexpected token near end of file");
+	expect_error_in_dir(
+	    "services:\n  a:\n    image: x\n    security_opt: [seccomp=odd.json]\n",
+	    "compose.yaml:4:20: services.a.security_opt[0]: odd.json: decoding seccomp "
+	    "profile failed: defaultAction: unknown action \"SCMP_ACT_MAYBE\"");
 }
 
 int main(void)
