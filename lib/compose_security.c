@@ -2,6 +2,9 @@
  * docker compose and then the daemon check them), and security_opt's seccomp=FILE read relative
  * to the project directory into the model, so the scheduler never reads client paths. */
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,7 +62,19 @@ static int read_profile(const struct cnode *n, const char *path, const char *fil
 			const struct compose_ctx *ctx, json_t *profiles, struct berth_error *err)
 {
 	_cleanup_free_ char *abs = compose_abs_path(file, ctx);
-	_cleanup_fclose_ FILE *f = abs ? fopen(abs, "re") : NULL;
+	/* not blocking on a FIFO (or a device): only a regular file is a profile */
+	int fd = abs ? open(abs, O_RDONLY | O_CLOEXEC | O_NONBLOCK) : -1;
+	struct stat st;
+	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		return cnode_err(err, n, path,
+				 "opening seccomp profile (%s) failed: %s is not a "
+				 "regular file",
+				 file, abs);
+	}
+	_cleanup_fclose_ FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+	if (!f && fd >= 0)
+		close(fd);
 	if (!f) {
 		char msg[128];
 		snprintf(msg, sizeof(msg), "%s", strerror(abs ? errno : ENOMEM));

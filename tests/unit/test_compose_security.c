@@ -1,6 +1,7 @@
 /* Compose's privileged, cap_add, cap_drop and security_opt: checked and kept by the loader
  * (seccomp=FILE read relative to the project directory), printed back by `compose config` as
  * written. */
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "test_compose_util.h"
@@ -167,6 +168,17 @@ static void test_errors(void **state)
 		 dir);
 	expect_error_in_dir(
 	    "services:\n  a:\n    image: x\n    security_opt: [seccomp=nothere.json]\n", want);
+	/* a directory, and a FIFO that would block a plain open */
+	expect_error_in_dir("services:\n  a:\n    image: x\n    security_opt: [seccomp=/]\n",
+			    "compose.yaml:4:20: services.a.security_opt[0]: opening seccomp "
+			    "profile (/) failed: / is not a regular file");
+	snprintf(want, sizeof(want), "%s/fifo", dir);
+	assert_int_equal(mkfifo(want, 0600), 0);
+	json_t *p =
+	    load_opts("services:\n  a:\n    image: x\n    security_opt: [seccomp=fifo]\n",
+		      &(struct compose_options){.working_dir = dir}, &(struct berth_error){0});
+	unlink(want);
+	assert_null(p);
 	expect_error_in_dir(
 	    "services:\n  a:\n    image: x\n    security_opt: [seccomp=bad.json]\n",
 	    "compose.yaml:4:20: services.a.security_opt[0]: compacting json for seccomp "
