@@ -124,6 +124,10 @@ int compose_deploy(const struct cnode *v, const char *path, json_t *svc,
 /* compose_run_opts.c: shm_size, ulimits, tmpfs, oom_score_adj, cpu_shares, memswap_limit. */
 int compose_run_option(const struct cnode *v, const char *path, json_t *svc,
 		       const struct compose_ctx *ctx, struct berth_error *err);
+/* compose_security.c: privileged, cap_add, cap_drop, security_opt (seccomp=FILE read into
+ * COMPOSE_SECCOMP_PROFILES). */
+int compose_security(const struct cnode *v, const char *path, json_t *svc,
+		     const struct compose_ctx *ctx, struct berth_error *err);
 int compose_fold_legacy(const struct cnode *svc, const char *path, json_t *out,
 			struct berth_error *err);
 /* compose_env_file.c: env_file files, then environment over them, into out.environment. */

@@ -373,6 +373,10 @@ static const struct {
     {"oom_score_adj", compose_run_option},
     {"cpu_shares", compose_run_option},
     {"memswap_limit", compose_run_option},
+    {"privileged", compose_security},
+    {"cap_add", compose_security},
+    {"cap_drop", compose_security},
+    {"security_opt", compose_security},
 };
 
 json_t *compose_normalize_service(const char *name, const struct cnode *svc,

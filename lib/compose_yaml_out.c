@@ -107,6 +107,10 @@ static int emit(yaml_emitter_t *e, const json_t *j, const char *parent, const ch
 		json_object_foreach((json_t *)j, k, v)
 		{
 			bool ext = in_extension || !strncmp(k, "x-", 2);
+			/* read from the files security_opt names: printed as those names */
+			if (!in_extension && parent && !strcmp(parent, "services") &&
+			    !strcmp(k, COMPOSE_SECCOMP_PROFILES))
+				continue;
 			if (scalar(e, k, false) < 0 || emit(e, v, key, k, ext) < 0)
 				return -1;
 		}

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "berth/cleanup.h"
+#include "berth/compose.h"
 #include "sched.h"
 
 /* FNV-1a 64 over the service's sorted compact JSON: only ever compared with itself, and it
@@ -273,6 +274,51 @@ static void add_run_options(json_t *svc, json_t *host)
 		json_decref(tmpfs);
 }
 
+/* privileged, cap_add, cap_drop, security_opt as docker compose sends them: seccomp=FILE as
+ * seccomp=<the content read at load time>, systempaths=unconfined as empty MaskedPaths and
+ * ReadonlyPaths. A FILE without content (a hand-written JSON model) goes as written, for the
+ * agent to refuse. */
+static void add_security(json_t *svc, json_t *host)
+{
+	if (json_is_true(json_object_get(svc, "privileged")))
+		json_object_set_new(host, "Privileged", json_true());
+	json_t *v;
+	if (json_is_array(v = json_object_get(svc, "cap_add")) && json_array_size(v))
+		json_object_set(host, "CapAdd", v);
+	if (json_is_array(v = json_object_get(svc, "cap_drop")) && json_array_size(v))
+		json_object_set(host, "CapDrop", v);
+	json_t *profiles = json_object_get(svc, COMPOSE_SECCOMP_PROFILES);
+	json_t *out = json_array();
+	size_t i;
+	json_array_foreach(json_object_get(svc, "security_opt"), i, v)
+	{
+		const char *opt = json_string_value(v), *content;
+		if (!opt)
+			continue;
+		if (!strcmp(opt, "systempaths=unconfined")) {
+			json_object_set_new(host, "MaskedPaths", json_array());
+			json_object_set_new(host, "ReadonlyPaths", json_array());
+			continue;
+		}
+		if ((!strncmp(opt, "seccomp=", 8) || !strncmp(opt, "seccomp:", 8)) &&
+		    (content = json_string_value(json_object_get(profiles, opt + 8)))) {
+			size_t len = strlen(content) + sizeof("seccomp=");
+			char *s = malloc(len);
+			if (!s)
+				abort();
+			snprintf(s, len, "seccomp=%s", content);
+			json_array_append_new(out, json_string(s));
+			free(s);
+			continue;
+		}
+		json_array_append(out, v);
+	}
+	if (json_array_size(out))
+		json_object_set_new(host, "SecurityOpt", out);
+	else
+		json_decref(out);
+}
+
 void sched_create_body_pin(json_t *body, const char *cpus)
 {
 	json_t *labels = json_object_get(body, "Labels");
@@ -326,6 +372,7 @@ json_t *sched_create_body(const json_t *model, const char *project, const char *
 	add_volumes(model, project, svc, body, host);
 	add_resources(svc, host);
 	add_run_options(svc, host);
+	add_security(svc, host);
 	json_object_set_new(host, "RestartPolicy", restart_policy(svc));
 	if (json_is_true(json_object_get(svc, "init")))
 		json_object_set_new(host, "Init", json_true());

@@ -64,6 +64,11 @@
  *       "tmpfs": ["/run:size=64m"] (a string is a list of one; checked as the daemon checks
  *                HostConfig.Tmpfs), "oom_score_adj": -1000..1000, "cpu_shares": n,
  *       "memswap_limit": bytes or -1,
+ *       "privileged": true (only when true), "cap_add": ["NET_ADMIN"], "cap_drop": ["ALL"]
+ *                (names checked as the daemon checks them),
+ *       "security_opt": ["no-new-privileges:true", "seccomp=./p.json"] (as written, checked),
+ *       "seccomp_profiles": {"./p.json": "<the file's compact JSON>"} (read at load time
+ *                relative to the project directory; `compose config` does not print it),
  *       "x-...": anything (extensions kept, as YAML 1.2 types: plain scalars become
  *                null/bool/int/real, quoted ones strings)
  *     }
@@ -77,13 +82,16 @@
  *   "x-...": anything
  * }
  * Durations are integer nanoseconds, sizes integer bytes. Every key the compose spec has and
- * berth does not implement (configs, secrets, cap_add, deploy.placement,
+ * berth does not implement (configs, secrets, devices, deploy.placement,
  * ...) is an error "FILE:L:C: services.web.configs: not supported by berth"; any other key
  * is "...: unknown key"; `x-` keys are allowed everywhere. `version` is accepted and dropped.
  * `!reset` and `!override` tags work across -f files as the compose spec's merge rules say.
  */
 #ifndef BERTH_COMPOSE_H
 #define BERTH_COMPOSE_H
+
+/* A service's security_opt seccomp=FILE profiles, by FILE as written: the file's content. */
+#define COMPOSE_SECCOMP_PROFILES "seccomp_profiles"
 
 /* An env file (compose env_file, .env, run --env-file) is read whole: at most this many bytes,
  * and only from a regular file. */

@@ -87,8 +87,8 @@ static void test_unsupported_and_unknown(void **state)
 	expect_error("services:\n  web:\n    image: x\n    network_mode: host\n    networks: "
 		     "[default]\n",
 		     "compose.yaml:4:19: services.web.network_mode: cannot be used with networks");
-	expect_error("services:\n  web:\n    image: x\n    privileged: true\n",
-		     "compose.yaml:4:5: services.web.privileged: not supported by berth");
+	expect_error("services:\n  web:\n    image: x\n    read_only: true\n",
+		     "compose.yaml:4:5: services.web.read_only: not supported by berth");
 }
 
 static void test_wrong_types(void **state)
