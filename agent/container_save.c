@@ -39,6 +39,10 @@ void container_save_init(struct container_store *store)
 		log_warn("container state writer: no thread; writing on the loop");
 		return;
 	}
+	/* Tests only: a wide window between a state change and its file (crash tests). */
+	const char *delay = getenv("BERTH_TEST_STATE_WRITE_DELAY_MS");
+	if (delay && *delay)
+		berth_writer_set_delay(store->writer, atoi(delay));
 	store->writer_ev = event_new(store->agent->base, berth_writer_fd(store->writer),
 				     EV_READ | EV_PERSIST, writer_ready, store);
 	event_add(store->writer_ev, NULL);

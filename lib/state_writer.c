@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "berth/fsutil.h"
@@ -37,6 +38,7 @@ struct berth_writer {
 	struct writer_entry *done, *done_tail;
 	bool stopping;
 	unsigned long written;
+	int delay_ms;
 	int efd;
 	int nthreads;
 	pthread_t threads[16];
@@ -126,7 +128,11 @@ static void *worker(void *arg)
 		}
 		e->next = w->active;
 		w->active = e;
+		int delay_ms = w->delay_ms;
 		pthread_mutex_unlock(&w->mu);
+		if (delay_ms > 0)
+			nanosleep(&(struct timespec){delay_ms / 1000, (delay_ms % 1000) * 1000000L},
+				  NULL);
 		struct berth_error err = {0};
 		int rc =
 		    berth_write_atomic_flags(e->path, e->data, e->len, e->mode, e->flags, &err);
@@ -309,6 +315,13 @@ void berth_writer_flush(struct berth_writer *w)
 	pthread_mutex_lock(&w->mu);
 	while (w->queue || w->active)
 		pthread_cond_wait(&w->cond, &w->mu);
+	pthread_mutex_unlock(&w->mu);
+}
+
+void berth_writer_set_delay(struct berth_writer *w, int ms)
+{
+	pthread_mutex_lock(&w->mu);
+	w->delay_ms = ms;
 	pthread_mutex_unlock(&w->mu);
 }
 

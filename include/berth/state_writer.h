@@ -35,6 +35,8 @@ void berth_writer_drop(struct berth_writer *w, const char *prefix);
 /* Block until everything queued so far is written (shutdown, tests). */
 void berth_writer_flush(struct berth_writer *w);
 
+/* Tests: wait ms before each write (the window a crash can fall in, made wide). */
+void berth_writer_set_delay(struct berth_writer *w, int ms);
 /* How many files the threads have written (for tests: coalesced versions count once). */
 unsigned long berth_writer_written(struct berth_writer *w);
 
