@@ -88,6 +88,8 @@ struct container_store {
 	size_t count;
 	struct container_pending *pending;
 	struct netd_client *netd;
+	struct berth_writer *writer; /* its files' writer threads (container_save.c); NULL: sync */
+	struct event *writer_ev;
 };
 
 /* store */
@@ -114,8 +116,18 @@ bool container_tty(const struct container *c);
 const char *container_image_id(const struct container *c);
 void container_dir(const struct container *c, char *out, size_t size);
 
+/* Queue the file for the store's writer threads (container_save.c): returns at once. */
 int container_save_config(struct container *c, struct berth_error *err);
 int container_save_state(struct container *c, struct berth_error *err);
+/* done(arg, status, NULL) once every version of c's files queued so far is on disk. */
+void container_when_saved(struct container *c, int status, container_done_cb done, void *arg);
+/* Threads and their event; fini writes what is queued. forget drops what is queued under a
+ * container's directory (about to be removed) and waits for a write in progress there. */
+void container_save_init(struct container_store *store);
+void container_save_fini(struct container_store *store);
+void container_save_forget(struct container_store *store, const char *dir);
+/* The State object of inspect (without Health). */
+json_t *container_state_json(struct container *c);
 /* The inspect JSON (config + State and derived fields); new reference. */
 json_t *container_inspect_json(struct container *c);
 /* The /containers/json entry; size adds SizeRw/SizeRootFs. */
@@ -136,6 +148,10 @@ json_t *container_merge_config(const json_t *request, const json_t *image_config
 typedef void (*container_created_cb)(void *arg, struct container *c, const struct berth_error *err);
 void container_create(struct container_store *store, const char *name, const json_t *body,
 		      json_t *warnings, container_created_cb done, void *arg);
+/* Write a new container's config.json; the "create" event and done(arg, c) once it is on disk
+ * (container_save.c). -1 only when writing synchronously (no writer) failed. */
+int container_save_new(struct container *c, container_created_cb done, void *arg,
+		       struct berth_error *err);
 /* The pending create with this name ("/x" or "x"), or NULL. */
 struct container_pending *container_pending_by_name(struct container_store *store,
 						    const char *name);

@@ -365,17 +365,15 @@ static void job_commit(struct create_job *job, bool has_endpoint)
 	c->status = CONTAINER_CREATED;
 	c->created_ns = berth_now_ns();
 	container_store_add(store, c);
-	if (container_save_config(c, &err) < 0 || container_save_state(c, &err) < 0) {
+	container_created_cb done = job->done;
+	void *arg = job->arg;
+	if (container_save_new(c, done, arg, &err) < 0) {
 		container_store_unlink(store, c);
 		job->doc = steal_pointer(&c->config);
 		container_free(c);
 		goto fail;
 	}
-	container_created_cb done = job->done;
-	void *arg = job->arg;
 	job_free(job);
-	container_event(c, "create", NULL);
-	done(arg, c, NULL);
 	return;
 fail:
 	berth_rm_rf(job->dir, NULL);

@@ -15,6 +15,8 @@
 #include "container.h"
 #include "netd_client.h"
 #include "runtime.h"
+#include "runtime_internal.h"
+#include "shim_proto.h"
 
 /* A directory without config.json is a create the agent died in (the config is written
  * last, atomically, and nothing starts without it): nobody was told of it, remove it. */
@@ -32,6 +34,24 @@ static void remove_half_created(struct container_store *store, const char *id)
 		log_warn("container %.12s: removing a half-created container: %s", id, err.msg);
 	else
 		log_info("container %.12s: removed a half-created container", id);
+}
+
+/* A container whose saved state is older than what ran: a start (or a policy restart) whose
+ * "running" state was not yet on disk when the agent died (container_save.c queues it, and a
+ * start's reply does not wait for it). Its shim's socket is there, or its exit.json is newer
+ * than the saved state: adopt it as a running one would be. */
+static bool ran_unsaved(struct container_store *store, struct container *c)
+{
+	if (c->status == CONTAINER_RUNNING || c->status == CONTAINER_PAUSED || c->starting ||
+	    !store->agent)
+		return false;
+	char path[4200];
+	if (shim_socket_path(path, sizeof(path), store->agent->run, c->id) == 0 &&
+	    access(path, F_OK) == 0)
+		return true;
+	struct runtime_exit e = {0};
+	container_dir(c, path, sizeof(path));
+	return runtime_exit_read(path, &e) == 0 && e.finished_ns > c->finished_ns;
 }
 
 int container_store_load(struct container_store *store, struct berth_error *err)
@@ -55,6 +75,10 @@ int container_store_load(struct container_store *store, struct berth_error *err)
 	struct container *next;
 	for (struct container *c = store->head; c; c = next) {
 		next = c->next;
+		if (ran_unsaved(store, c)) {
+			log_info("container %.12s: ran after its last saved state", c->id);
+			c->starting = true;
+		}
 		if (c->status == CONTAINER_RESTARTING && !c->starting)
 			continue; /* waiting for its restart: restart_at_load */
 		if (c->status == CONTAINER_RUNNING || c->status == CONTAINER_PAUSED ||

@@ -245,7 +245,8 @@ static void start_checked(struct container *c, bool policy, container_done_cb do
 	c->started_ns = berth_now_ns();
 	c->exit_code = 0;
 	c->oom_killed = false;
-	save_state_logged(c);
+	/* Not saved here: the state is saved once the container runs (or fails to start). An
+	 * agent that dies in between finds the shim at its restart (container_store_load). */
 	c->start_done = done;
 	c->start_done_arg = arg;
 	if (runtime_start(agent->base, agent->shim_path, dir, agent->run, spec,
@@ -270,7 +271,9 @@ static void done_watch_exit(struct container_watch *w, struct container *c)
 	struct done_watch *dw = (struct done_watch *)w;
 	container_unwatch(c, w);
 	container_event(c, "stop", NULL);
-	dw->done(dw->arg, 204, NULL);
+	/* The stopped state (ManuallyStopped) on disk before the reply: an agent restarted now
+	 * must not start it again for its restart policy. */
+	container_when_saved(c, 204, dw->done, dw->arg);
 	free(dw);
 }
 
@@ -333,7 +336,7 @@ void container_stop(struct container *c, int timeout_s, container_done_cb done, 
 {
 	if (stop_waiting_restart(c)) {
 		container_event(c, "stop", NULL);
-		done(arg, 204, NULL);
+		container_when_saved(c, 204, done, arg);
 		return;
 	}
 	if (!c->rt || (c->status != CONTAINER_RUNNING && c->status != CONTAINER_PAUSED &&
@@ -452,6 +455,7 @@ void container_destroy(struct container *c)
 	 * at agent start, so a crash leaves nothing). */
 	char trash[4200];
 	snprintf(trash, sizeof(trash), "%s/tmp", agent->root);
+	container_save_forget(store, dir);
 	berth_trash(dir, trash);
 	container_store_unlink(store, c);
 	container_event(c, "destroy", NULL);

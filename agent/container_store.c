@@ -44,6 +44,7 @@ struct container_store *container_store_new(struct agent *agent, const char *roo
 	snprintf(store->dir, sizeof(store->dir), "%s/containers", root);
 	if (agent && agent->base)
 		store->netd = netd_client_new(agent);
+	container_save_init(store);
 	return store;
 }
 
@@ -64,6 +65,7 @@ void container_store_free(struct container_store *store)
 {
 	if (!store)
 		return;
+	container_save_fini(store);
 	for (struct container *c = store->head, *next; c; c = next) {
 		next = c->next;
 		container_free(c);
@@ -233,25 +235,7 @@ char *container_command_string(const struct container *c)
 	return out;
 }
 
-/* An auto-removed container's files are thrown away when it exits (and at agent start after a
- * crash), so they are written atomically but not fsynced: that is most of `run --rm`'s disk
- * time on ext4. */
-static unsigned container_write_flags(struct container *c)
-{
-	bool auto_remove = c->remove_on_exit ||
-			   json_is_true(json_object_get(json_object_get(c->config, "HostConfig"),
-							"AutoRemove"));
-	return auto_remove ? BERTH_WRITE_NO_SYNC : 0;
-}
-
-int container_save_config(struct container *c, struct berth_error *err)
-{
-	char path[4200];
-	snprintf(path, sizeof(path), "%s/%s/config.json", c->store->dir, c->id);
-	return berth_write_json_atomic_flags(path, c->config, container_write_flags(c), err);
-}
-
-static json_t *state_json(struct container *c)
+json_t *container_state_json(struct container *c)
 {
 	char started[48], finished[48];
 	berth_format_rfc3339(c->started_ns, started, sizeof(started));
@@ -266,32 +250,10 @@ static json_t *state_json(struct container *c)
 			 finished);
 }
 
-int container_save_state(struct container *c, struct berth_error *err)
-{
-	_cleanup_json_ json_t *st = state_json(c);
-	json_object_set_new(st, "StartedAtNs", json_integer(c->started_ns));
-	json_object_set_new(st, "FinishedAtNs", json_integer(c->finished_ns));
-	json_object_set_new(st, "RestartCount", json_integer(c->restart_count));
-	json_t *health = health_state_json(c);
-	if (health)
-		json_object_set_new(st, "Health", health);
-	if (c->starting)
-		json_object_set_new(st, "Starting", json_true());
-	if (c->remove_on_exit)
-		json_object_set_new(st, "RemoveOnExit", json_true());
-	if (c->stop_requested)
-		json_object_set_new(st, "ManuallyStopped", json_true());
-	if (c->restart_delay_ns)
-		json_object_set_new(st, "RestartDelayNs", json_integer(c->restart_delay_ns));
-	char path[4200];
-	snprintf(path, sizeof(path), "%s/%s/state.json", c->store->dir, c->id);
-	return berth_write_json_atomic_flags(path, st, container_write_flags(c), err);
-}
-
 json_t *container_inspect_json(struct container *c)
 {
 	json_t *j = json_deep_copy(c->config);
-	json_t *state = state_json(c);
+	json_t *state = container_state_json(c);
 	json_t *health = health_state_json(c);
 	if (health)
 		json_object_set_new(state, "Health", health);

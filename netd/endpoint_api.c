@@ -203,6 +203,45 @@ static void ep_reply_error(struct berth_http_call *call, struct berth_error *err
 		berth_http_reply_error(call, err);
 }
 
+static void ep_create_failed(struct ep_job *j, struct netd_endpoint *ep);
+
+static void ep_removed_saved(void *arg, int err)
+{
+	berth_http_reply_empty(arg, 204);
+}
+
+static void saved_ignore(void *arg, int err)
+{
+}
+
+static void ep_create_saved(void *arg, int err)
+{
+	struct ep_job *j = arg;
+	struct netd *nd = j->nd;
+	struct netd_endpoint *ep = netd_endpoint_find(nd, j->id);
+	if (!ep) { /* cannot happen: busy endpoints are not removed */
+		free(j);
+		return;
+	}
+	ep->busy = false;
+	if (err || ep->orphaned) {
+		if (err)
+			berth_err_errno(&j->err, 500, err, "save the network state");
+		else
+			berth_err(&j->err, 409, "container %.12s is gone (POST /reconcile)",
+				  ep->id);
+		j->rc = 0; /* made: tear it down */
+		ep_create_failed(j, ep);
+		netd_state_save_then(nd, saved_ignore, NULL); /* it was in that version */
+		return;
+	}
+	netd_endpoint_backends_sync(nd, ep);
+	log_info("endpoint %.12s created", ep->id);
+	if (j->call)
+		berth_http_reply_json(j->call, j->reply_status, netd_endpoint_json(nd, ep));
+	free(j);
+}
+
 static void ep_create_done(struct netd_job *job)
 {
 	struct ep_job *j = (struct ep_job *)job;
@@ -212,17 +251,21 @@ static void ep_create_done(struct netd_job *job)
 		free(j);
 		return;
 	}
-	ep->busy = ep->creating = false;
+	ep->creating = false;
 	if (j->rc == 0 && ep->orphaned)
 		berth_err(&j->err, 409, "container %.12s is gone (POST /reconcile)", ep->id);
-	else if (j->rc == 0 && netd_state_save(nd, &j->err) == 0) {
-		netd_endpoint_backends_sync(nd, ep);
-		log_info("endpoint %.12s created", ep->id);
-		if (j->call)
-			berth_http_reply_json(j->call, j->reply_status, netd_endpoint_json(nd, ep));
-		free(j);
+	else if (j->rc == 0) {
+		/* Busy until its state is on disk (group commit: state_commit.c); answered then. */
+		netd_state_save_then(nd, ep_create_saved, j);
 		return;
 	}
+	ep->busy = false;
+	ep_create_failed(j, ep);
+}
+
+static void ep_create_failed(struct ep_job *j, struct netd_endpoint *ep)
+{
+	struct netd *nd = j->nd;
 	log_warn("endpoint %.12s: %s", ep->id, j->err.msg);
 	ep_reply_error(j->call, &j->err);
 	netd_endpoint_forget(nd, ep);
@@ -332,13 +375,12 @@ void netd_endpoint_delete(struct netd *nd, struct berth_http_call *call, const c
 		return;
 	}
 	netd_endpoint_forget(nd, ep);
-	struct berth_error err = {0};
-	if (netd_state_save(nd, &err) < 0)
-		log_error("%s", err.msg);
 	netd_endpoint_teardown(nd, ep, NULL);
 	log_info("endpoint %.12s removed", ep->id);
 	netd_endpoint_free(ep);
-	berth_http_reply_empty(call, 204);
+	/* Answered once the state without it is on disk (a failure is logged: the endpoint is
+	 * gone either way, and a stale entry is dropped by the next reconcile). */
+	netd_state_save_then(nd, ep_removed_saved, call);
 }
 
 static void ep_connect_done(struct netd_job *job)

@@ -231,7 +231,7 @@ int main(int argc, char **argv)
 	if (!nd.proxy || !nd.sk || !(nd.worker = netd_worker_start(nd.base, &err)) ||
 	    !(nd.dns = dns_server_new(&nd, &err)) || netd_state_load(&nd, &err) < 0 ||
 	    netd_networks_setup(&nd, &err) < 0 || netd_recover(&nd, &err) < 0 ||
-	    netd_drain_init(&nd) < 0) {
+	    netd_drain_init(&nd) < 0 || netd_state_commit_init(&nd, &err) < 0) {
 		log_error("%s", err.msg[0] ? err.msg : "cannot start");
 		return 1;
 	}
@@ -261,6 +261,7 @@ int main(int argc, char **argv)
 	berth_http_server_free(srv);
 	unlink(pid_path);
 	netd_worker_stop(nd.worker);
+	netd_state_commit_fini(&nd);
 	dns_server_free(nd.dns);
 	proxy_free(nd.proxy);
 	link_sock_close(nd.sk);

@@ -110,6 +110,11 @@ struct netd {
 	char state_path[PATH_MAX];
 	char netns_dir[PATH_MAX];
 	bool fw_defer; /* recovery: one firewall sync at its end, not one per endpoint */
+	/* state.json's group commit (state_commit.c) */
+	struct berth_writer *writer;
+	struct event *writer_ev;
+	struct netd_save_waiter *save_waiters; /* changes not yet in a write */
+	bool save_busy;			       /* a write of the state is queued or running */
 };
 
 /* network.c */
@@ -188,7 +193,15 @@ int netd_recover(struct netd *nd, struct berth_error *err);
 json_t *netd_reconcile(struct netd *nd, json_t *ids);
 
 /* state.c */
+/* Write the state now, on the calling thread (after any queued write: never older over newer). */
 int netd_state_save(struct netd *nd, struct berth_error *err);
+/* state_commit.c: fn(arg, 0 or errno) on the loop once a version of the state with every change
+ * made so far is on disk. */
+typedef void (*netd_saved_fn)(void *arg, int err);
+void netd_state_save_then(struct netd *nd, netd_saved_fn fn, void *arg);
+int netd_state_commit_init(struct netd *nd, struct berth_error *err);
+void netd_state_commit_fini(struct netd *nd);
+void netd_state_commit_flush(struct netd *nd);
 int netd_state_load(struct netd *nd, struct berth_error *err);
 json_t *netd_state_to_json(struct netd *nd);
 int netd_state_from_json(struct netd *nd, json_t *root, struct berth_error *err);

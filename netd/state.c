@@ -75,6 +75,7 @@ json_t *netd_state_to_json(struct netd *nd)
 
 int netd_state_save(struct netd *nd, struct berth_error *err)
 {
+	netd_state_commit_flush(nd);
 	_cleanup_json_ json_t *j = netd_state_to_json(nd);
 	if (berth_write_json_atomic(nd->state_path, j, err) < 0)
 		return berth_err_wrap(err, "save the network state");
