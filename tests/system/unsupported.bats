@@ -142,3 +142,28 @@ docker_refused() {
 @test "docker 20.10: --sysctl, --ipc host, --device refused (run exits 125)" {
 	docker_refused 20
 }
+
+@test "docker 28.x and 20.10: --mac-address, --link, --dns-search refused" {
+	local bin v n=0
+	for v in 28 20; do
+		[ "$v" = 28 ] && bin=$DOCKER_28 || bin=$DOCKER_20
+		[ -x "$bin" ] && "$bin" --version | grep -q "version $v\." || continue
+		n=$((n + 1))
+		run timeout 60 "$bin" -H "unix://$BERTH_RUN/agent.sock" run --rm --mac-address 02:42:ac:11:00:09 busybox true
+		[ "$status" -eq 125 ]
+		# docker 28 puts the address in EndpointsConfig and refuses that itself below API 1.44
+		if [ "$v" = 28 ]; then
+			[[ "$output" == *'"specify mac-address per network" requires API version 1.44'* ]]
+		else
+			[[ "$output" == *'--mac-address is not supported by berth yet (MacAddress)'* ]]
+		fi
+		run timeout 60 "$bin" -H "unix://$BERTH_RUN/agent.sock" run --rm --link other:alias busybox true
+		[ "$status" -eq 125 ]
+		[[ "$output" == *'--link is not supported by berth yet (HostConfig.Links)'* ]]
+		run timeout 60 "$bin" -H "unix://$BERTH_RUN/agent.sock" run --rm --dns-search example.org busybox true
+		[ "$status" -eq 125 ]
+		[[ "$output" == *'--dns-search is not supported by berth yet (HostConfig.DnsSearch)'* ]]
+	done
+	[ "$n" -gt 0 ] || skip "no docker CLI installed"
+	no_containers
+}
