@@ -446,6 +446,7 @@ void container_create(struct container_store *store, const char *name, const jso
 	job->arg = arg;
 	job->warnings = warnings;
 	if (create_check_types(body, create_fields, &err) < 0 ||
+	    create_check_unsupported(body, create_unsupported, &err) < 0 ||
 	    volume_binds_check(json_object_get(json_object_get(body, "HostConfig"), "Binds"),
 			       &err) < 0)
 		goto fail;

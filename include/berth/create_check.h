@@ -46,4 +46,22 @@ int create_check_types(const json_t *body, const struct create_field *table,
  * 2..262144 in host as Docker does. */
 int create_check_limits(json_t *host, const json_t *config, long ncpu, struct berth_error *err);
 
+/* A field berth type-checks but does not act on: path is "Field" (Config) or
+ * "HostConfig.Field"; flag the docker CLI flag that sets it (NULL if none); allowed the
+ * non-empty string values that mean what berth does anyway (NULL-terminated, or NULL). */
+struct create_unsupported {
+	const char *path;
+	const char *flag;
+	const char *const *allowed;
+};
+
+/* The table of fields berth refuses when set (NULL path ends it). */
+extern const struct create_unsupported create_unsupported[];
+
+/* 400 "--sysctl is not supported by berth yet (HostConfig.Sysctls)" (or "berth does not
+ * support HostConfig.Cgroup yet" for a field no flag sets) for the first field of the table
+ * set to something other than null, "", 0, false, [], {} or one of its allowed values. */
+int create_check_unsupported(const json_t *body, const struct create_unsupported *table,
+			     struct berth_error *err);
+
 #endif

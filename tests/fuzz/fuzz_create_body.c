@@ -5,10 +5,11 @@
  *
  * Input: "NAME\nJSON" (the ?name= query, then the body; no newline before a '{' means no
  * name). The body is parsed as api_create does (an empty body is {}), then container_create
- * runs: name checks, HostConfig defaults and checks (log driver, restart policy, memory, CPUs,
- * cpusets), network mode, the merge with an image config, exposed ports, restart labels,
- * health checks, the config document, and for a networked container the endpoint request
- * netd would get. The I/O edges are stubbed, by macro, before the include:
+ * runs: name checks, fields berth refuses (lib/create_unsupported.c), HostConfig defaults
+ * and checks (log driver, restart policy, memory, CPUs, cpusets), network mode, the merge
+ * with an image config, exposed ports, restart labels, health checks, the config document,
+ * and for a networked container the endpoint request netd would get. The I/O edges are
+ * stubbed, by macro, before the include:
  *   image_store_resolve  a fixed busybox-like image (Env, Cmd, WorkingDir, Volumes, Labels)
  *   netd_request         answers at once with an endpoint (or an error, by input parity)
  *   volumes_resolve      parses every bind with the real volumes_parse_bind, then either
