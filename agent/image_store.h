@@ -87,6 +87,10 @@ int image_layer_decompress(int fd, const char *out_path, char diff_id[72], int64
  * whiteouts in overlayfs format. Refuses (400) entries that escape dir, write through
  * symlinks, hard-link outside, device nodes, and broken or non-tar input. */
 int image_layer_unpack(const char *tar_path, const char *dir, struct berth_error *err);
+/* The same from an archive opened for reading (a tar format, any source: a pull's
+ * stream). */
+struct archive;
+int image_layer_unpack_archive(struct archive *a, const char *dir, struct berth_error *err);
 /* Unpack tar_path into $root/layers/<chain hex> unless it exists: unpack into a temporary
  * dir in $root/tmp and rename, so no half-unpacked layer is ever visible. 1 if it unpacked, 0 if
  * the layer was there already. */

@@ -1,0 +1,87 @@
+#!/bin/bash
+# Debian's docker-registry (distribution 2.8) on loopback for registry tests, run as nobody:
+#   registry.sh start DIR      anonymous on 127.0.0.1:5000, htpasswd Basic on 127.0.0.1:5001
+#                              (testuser / testpassword); both share DIR/storage
+#   registry.sh stop DIR       kill the registries recorded in DIR/*.pid
+#   registry.sh echo-image OUT.tar REPO:TAG   the tutorial's echo image, built offline from
+#                              busybox: httpd on 8080 answering "Hello Docker!!"
+#   registry.sh push ARCHIVE.tar REF [SKOPEO-ARGS...]   push a docker-archive with skopeo
+#                              to 127.0.0.1:5000/REF (an independent client)
+# Inside a test's own network namespace the ports are private to the test file.
+set -euo pipefail
+cmd=${1:?usage: registry.sh start|stop|echo-image|push ...}
+shift
+here=$(cd "$(dirname "$0")" && pwd)
+
+wait_http() { # url code
+	for _ in $(seq 100); do
+		[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$1" || true)" = "$2" ] && return 0
+		sleep 0.1
+	done
+	echo "registry.sh: $1 did not answer $2" >&2
+	return 1
+}
+
+start_one() { # dir name addr [auth yaml]
+	local dir=$1 name=$2 addr=$3 auth=${4:-}
+	cat >"$dir/$name.yml" <<YML
+version: 0.1
+log: {level: warn}
+storage:
+  filesystem: {rootdirectory: $dir/storage}
+  delete: {enabled: true}
+http:
+  addr: $addr
+  secret: berth-test-not-a-secret
+$auth
+YML
+	chmod 0644 "$dir/$name.yml"
+	setpriv --reuid=65534 --regid=65534 --clear-groups --no-new-privs \
+		docker-registry serve "$dir/$name.yml" >"$dir/$name.log" 2>&1 </dev/null &
+	echo $! >"$dir/$name.pid"
+}
+
+case $cmd in
+start)
+	dir=${1:?registry.sh start DIR}
+	mkdir -p "$dir/storage"
+	chmod 0755 "$dir"
+	chown 65534:65534 "$dir/storage"
+	htpasswd -Bbn testuser testpassword >"$dir/htpasswd"
+	chmod 0644 "$dir/htpasswd"
+	start_one "$dir" anon 127.0.0.1:5000
+	start_one "$dir" basic 127.0.0.1:5001 "auth:
+  htpasswd: {realm: basic-realm, path: $dir/htpasswd}"
+	wait_http http://127.0.0.1:5000/v2/ 200
+	wait_http http://127.0.0.1:5001/v2/ 401
+	;;
+stop)
+	dir=${1:?registry.sh stop DIR}
+	for f in "$dir"/*.pid; do
+		[ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true
+		rm -f "$f"
+	done
+	;;
+echo-image)
+	out=${1:?} tag=${2:?}
+	work=$(mktemp -d)
+	trap 'rm -rf "$work"' EXIT
+	mkdir -p "$work/www/www"
+	printf 'Hello Docker!!\n' >"$work/www/www/index.html"
+	# shellcheck source=/dev/null
+	. "$here/helpers.bash"
+	"$here/mkimage.sh" "$out" "$tag" \
+		'{"Cmd":["httpd","-f","-p","8080","-h","/www"],"ExposedPorts":{"8080/tcp":{}},"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]}' \
+		"$(busybox_tar)" "$work/www"
+	;;
+push)
+	archive=${1:?} ref=${2:?}
+	shift 2
+	skopeo copy --quiet --dest-tls-verify=false "$@" "docker-archive:$archive" \
+		"docker://127.0.0.1:5000/$ref" >/dev/null
+	;;
+*)
+	echo "registry.sh: unknown command $cmd" >&2
+	exit 2
+	;;
+esac
