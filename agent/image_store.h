@@ -7,6 +7,7 @@
 #include <sys/types.h>
 #include <jansson.h>
 #include "berth/error.h"
+#include "berth/image_ref.h"
 
 struct image_store;
 
@@ -48,24 +49,7 @@ int image_store_collect_orphans(struct image_store *store);
 int image_store_resolve(struct image_store *store, const char *ref, struct image_info *out,
 			struct berth_error *err);
 
-/* Normalise a user reference to the "name:tag" key images.json uses; 400 on a bad name. */
-int image_ref_normalize(const char *ref, char *out, size_t size, struct berth_error *err);
-
-/* ---- References (image_ref.c), Docker's reference grammar ---- */
-
-struct image_ref {
-	char domain[256];   /* "docker.io", "localhost:5000" */
-	char path[256];	    /* "library/busybox" */
-	char familiar[256]; /* "busybox", "localhost:5000/x" (Docker's FamiliarName) */
-	char tag[130];	    /* "" when none was given */
-	char digest[136];   /* "sha256:<hex>" or "" */
-};
-/* 400 "invalid reference format..." on a bad reference. */
-int image_ref_parse(const char *s, struct image_ref *out, struct berth_error *err);
-/* "familiar:tag" with tag defaulting to "latest" (or "familiar@digest" for a digest-only ref). */
-void image_ref_key(const struct image_ref *ref, char *out, size_t size);
-/* A tag alone: [\w][\w.-]{0,127}. */
-bool image_ref_tag_valid(const char *tag);
+/* References (Docker's grammar) are parsed in lib/image_ref.c: berth/image_ref.h. */
 
 /*
  * ---- What only berth-image-worker does (agent/image_worker/, library

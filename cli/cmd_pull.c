@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "berth/image_ref.h"
 #include "cli.h"
 
 enum { F_ALL_TAGS, F_PLATFORM, F_QUIET };
@@ -53,35 +54,15 @@ static int pull_cb(const char *data, size_t len, void *arg)
 	return 0;
 }
 
-/* Docker's full reference: docker.io/library/busybox:latest, host:5000/x:latest. */
-static void full_reference(const char *image, char *out, size_t size)
-{
-	const char *slash = strchr(image, '/');
-	bool domain = slash && (memchr(image, '.', (size_t)(slash - image)) ||
-				memchr(image, ':', (size_t)(slash - image)) ||
-				!strncmp(image, "localhost/", 10));
-	const char *last = strrchr(image, '/');
-	bool tagged = strchr(image, '@') || strchr(last ? last : image, ':');
-	snprintf(out, size, "%s%s%s%s", domain ? "" : "docker.io/",
-		 domain || slash ? "" : "library/", image, tagged ? "" : ":latest");
-}
-
 int cli_pull(struct cli *cli, const char *image, const char *platform, bool quiet,
 	     struct berth_error *err)
 {
-	char ref[1024], path[4096];
-	snprintf(ref, sizeof(ref), "%s", image);
-	const char *tag = "";
-	char *at = strchr(ref, '@');
-	char *last = strrchr(ref, '/');
-	char *colon = strrchr(last ? last : ref, ':');
-	if (at) {
-		*at = '\0';
-		tag = at + 1;
-	} else if (colon) {
-		*colon = '\0';
-		tag = colon + 1;
-	}
+	struct image_ref r;
+	char path[4096];
+	if (image_ref_parse(image, &r, err) < 0)
+		return -1;
+	const char *ref = r.familiar;
+	const char *tag = r.digest[0] ? r.digest : r.tag;
 	char *er = cli_escape(ref), *et = cli_escape(tag);
 	char *ep = platform ? cli_escape(platform) : NULL;
 	snprintf(path, sizeof(path), "/images/create?fromImage=%s&tag=%s%s%s", er, et,
@@ -113,9 +94,12 @@ static int pull_exec(struct cli *cli, struct cli_args *a)
 		fprintf(stderr, "%s\n", err.msg);
 		return 1;
 	}
+	struct image_ref r;
 	char full[1100];
-	full_reference(a->pos[0], full, sizeof(full));
-	printf("%s\n", full);
+	if (image_ref_parse(a->pos[0], &r, &err) == 0) {
+		image_ref_full(&r, full, sizeof(full));
+		printf("%s\n", full);
+	}
 	return 0;
 }
 

@@ -113,10 +113,10 @@ store_clean() {
 	[ "$output" = "Error response from daemon: manifest for $REG/gihyodocker/echo:nope not found: manifest unknown: manifest unknown" ]
 	run berth pull Busybox
 	[ "$status" -eq 1 ]
-	[[ "$output" =~ "invalid reference format: repository name (library/Busybox) must be lowercase" ]]
+	[ "$output" = "invalid reference format: repository name (library/Busybox) must be lowercase" ]
 	run berth pull 'a//b'
 	[ "$status" -eq 1 ]
-	[[ "$output" =~ "invalid reference format" ]]
+	[ "$output" = "invalid reference format" ]
 	run berth images --format '{{.Repository}}:{{.Tag}}'
 	[[ ! "$output" =~ nope ]]
 	store_clean
