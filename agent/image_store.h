@@ -88,6 +88,11 @@ int image_store_register(struct image_store *store, const char *config_bytes, si
 			 const char *const *tags, size_t n_tags, json_t *moved_from, char id[72],
 			 struct berth_error *err);
 
+/* Record "name@sha256:<manifest digest>" as a RepoDigest of image id (replacing the
+ * repository's previous one). */
+int image_store_add_repo_digest(struct image_store *store, const char *id, const char *repo_digest,
+				struct berth_error *err);
+
 /* ---- Store operations (image_store.c, image_query.c, image_remove.c), thread-safe ---- */
 
 /* Resolve ref to "sha256:<hex>" only. */

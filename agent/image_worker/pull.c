@@ -296,6 +296,9 @@ static int pull_image(struct image_store *store, struct registry *r,
 	_cleanup_free_ char *from = berth_strdupf("Pulling from %s", ref->path);
 	emit(p, ref->tag[0] ? ref->tag : ref->digest[0] ? ref->digest : "latest", from);
 	if (image_present(store, config_digest, key)) {
+		_cleanup_free_ char *rd = berth_strdupf("%s@%s", ref->familiar, top_digest);
+		if (image_store_add_repo_digest(store, config_digest, rd, err) < 0)
+			return -1;
 		char line[200];
 		snprintf(line, sizeof(line), "Digest: %s", top_digest);
 		emit(p, NULL, line);
@@ -390,6 +393,9 @@ static int pull_image(struct image_store *store, struct registry *r,
 	const char *tags[1] = {key};
 	if (rc == 0)
 		rc = image_store_register(store, rep.body, rep.len, tags, 1, NULL, id, err);
+	_cleanup_free_ char *repo_digest = berth_strdupf("%s@%s", ref->familiar, top_digest);
+	if (rc == 0)
+		rc = image_store_add_repo_digest(store, id, repo_digest, err);
 	registry_reply_clear(&rep);
 	free(ls);
 	free(diffs);

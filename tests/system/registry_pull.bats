@@ -51,6 +51,8 @@ store_clean() {
 	# The manifest digest is the registry's.
 	want=$(skopeo inspect --tls-verify=false docker://$REG/gihyodocker/echo:latest | jq -r .Digest)
 	[[ "$output" =~ "Digest: $want" ]]
+	run berth image inspect --format '{{json .RepoDigests}}' $REG/gihyodocker/echo:latest
+	[ "$output" = "[\"$REG/gihyodocker/echo@$want\"]" ]
 	store_clean
 	id=$(berth run -d -p 9000:8080 $REG/gihyodocker/echo:latest)
 	wait_for 5 answers http://127.0.0.1:9000/
