@@ -1,7 +1,11 @@
 #!/bin/bash
 # Debian's docker-registry (distribution 2.8) on loopback for registry tests, run as nobody:
-#   registry.sh start DIR      anonymous on 127.0.0.1:5000, htpasswd Basic on 127.0.0.1:5001
-#                              (testuser / testpassword); both share DIR/storage
+#   registry.sh start DIR      anonymous on 127.0.0.1:5000, htpasswd Basic on 127.0.0.1:5001,
+#                              Bearer tokens on :5002 (token server :5003, registry_token.py,
+#                              which logs each request's scopes to DIR/token-scopes), and a
+#                              Hub-like :5004 (tokens, blobs answered 307 to the CDN on :5005,
+#                              registry_cdn.py, which refuses any Authorization). All share
+#                              DIR/storage; the user is testuser / testpassword.
 #   registry.sh stop DIR       kill the registries recorded in DIR/*.pid
 #   registry.sh echo-image OUT.tar REPO:TAG   the tutorial's echo image, built offline from
 #                              busybox: httpd on 8080 answering "Hello Docker!!"
@@ -22,6 +26,10 @@ wait_http() { # url code
 	return 1
 }
 
+as_nobody() {
+	setpriv --reuid=65534 --regid=65534 --clear-groups --no-new-privs "$@"
+}
+
 start_one() { # dir name addr [auth yaml]
 	local dir=$1 name=$2 addr=$3 auth=${4:-}
 	cat >"$dir/$name.yml" <<YML
@@ -36,8 +44,7 @@ http:
 $auth
 YML
 	chmod 0644 "$dir/$name.yml"
-	setpriv --reuid=65534 --regid=65534 --clear-groups --no-new-privs \
-		docker-registry serve "$dir/$name.yml" >"$dir/$name.log" 2>&1 </dev/null &
+	as_nobody docker-registry serve "$dir/$name.yml" >"$dir/$name.log" 2>&1 </dev/null &
 	echo $! >"$dir/$name.pid"
 }
 
@@ -52,8 +59,36 @@ start)
 	start_one "$dir" anon 127.0.0.1:5000
 	start_one "$dir" basic 127.0.0.1:5001 "auth:
   htpasswd: {realm: basic-realm, path: $dir/htpasswd}"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=berth-test-issuer" \
+		-keyout "$dir/token.key" -out "$dir/token.crt" 2>/dev/null
+	chmod 0644 "$dir/token.key" "$dir/token.crt"
+	: >"$dir/token-scopes"
+	chown 65534:65534 "$dir/token-scopes"
+	token="auth:
+  token:
+    realm: http://127.0.0.1:5003/token
+    service: berth-test-registry
+    issuer: berth-test-issuer
+    rootcertbundle: $dir/token.crt"
+	start_one "$dir" token 127.0.0.1:5002 "$token"
+	start_one "$dir" hub 127.0.0.1:5004 "$token
+middleware:
+  storage:
+    - name: redirect
+      options: {baseurl: \"http://127.0.0.1:5005/\"}"
+	as_nobody /usr/bin/python3 "$here/registry_token.py" --key "$dir/token.key" \
+		--user testuser:testpassword --log "$dir/token-scopes" ${BERTH_TEST_TOKEN_TTL:+--ttl $BERTH_TEST_TOKEN_TTL} \
+		>"$dir/tokensrv.log" 2>&1 </dev/null &
+	echo $! >"$dir/tokensrv.pid"
+	as_nobody /usr/bin/python3 "$here/registry_cdn.py" 127.0.0.1:5005 "$dir/storage" \
+		>"$dir/cdn.log" 2>&1 </dev/null &
+	echo $! >"$dir/cdn.pid"
 	wait_http http://127.0.0.1:5000/v2/ 200
 	wait_http http://127.0.0.1:5001/v2/ 401
+	wait_http http://127.0.0.1:5002/v2/ 401
+	wait_http http://127.0.0.1:5004/v2/ 401
+	wait_http "http://127.0.0.1:5003/token?service=berth-test-registry" 200
+	wait_http http://127.0.0.1:5005/ 403
 	;;
 stop)
 	dir=${1:?registry.sh stop DIR}

@@ -141,6 +141,46 @@ store_clean() {
 	[ "$status" -eq 0 ]
 }
 
+# Nothing of the store left: every blob must come over the wire again.
+empty_store() {
+	berth rm -f $(berth ps -qa) >/dev/null 2>&1 || true
+	berth rmi -f $(berth images -q) >/dev/null 2>&1 || true
+	berth image prune -af >/dev/null 2>&1 || true
+	[ -z "$(berth images -q)" ]
+}
+
+@test "Bearer tokens: the challenge's scope is asked for; private/ needs credentials" {
+	empty_store
+	run berth pull 127.0.0.1:5002/gihyodocker/echo:latest
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ "Status: Downloaded newer image for 127.0.0.1:5002/gihyodocker/echo:latest" ]]
+	grep -qx 'repository:gihyodocker/echo:pull' "$REGDIR/token-scopes"
+	run berth pull 127.0.0.1:5002/private/echo:latest
+	[ "$status" -eq 1 ]
+	[[ "$output" =~ "pull access denied for 127.0.0.1:5002/private/echo, repository does not exist or may require 'docker login'" ]]
+	auth=$(printf '{"username":"testuser","password":"testpassword"}' | base64 -w0 | tr '+/' '-_')
+	run curl -s --unix-socket "$BERTH_RUN/agent.sock" -X POST -H "X-Registry-Auth: $auth" \
+		"http://d/v1.41/images/create?fromImage=127.0.0.1:5002/private/echo&tag=latest"
+	[[ "$output" =~ '{"status":"Status: Downloaded newer image for 127.0.0.1:5002/private/echo:latest"}' ]]
+	bad=$(printf '{"username":"testuser","password":"wrong"}' | base64 -w0 | tr '+/' '-_')
+	run curl -s --unix-socket "$BERTH_RUN/agent.sock" -X POST -H "X-Registry-Auth: $bad" \
+		"http://d/v1.41/images/create?fromImage=127.0.0.1:5002/private/echo&tag=latest"
+	[[ "$output" =~ '"message":"unauthorized: authentication required"' ]]
+}
+
+@test "blob redirects to a CDN: followed without the registry's Authorization" {
+	empty_store
+	: >"$REGDIR/cdn.log"
+	run berth pull 127.0.0.1:5004/gihyodocker/echo:latest
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ "Pull complete" ]]
+	# Every blob came from the CDN, and it never saw an Authorization header (it answers 400).
+	grep -q '"GET /docker/registry/v2/blobs/sha256/.*/data HTTP/1.1" 200' "$REGDIR/cdn.log"
+	! grep -q '" 400 ' "$REGDIR/cdn.log"
+	run berth run --rm 127.0.0.1:5004/gihyodocker/echo:latest cat /www/index.html
+	[ "$output" = "Hello Docker!!" ]
+}
+
 @test "a tampered blob is refused: nothing stored, no tag moved" {
 	berth rmi -f $REG/private/echo:latest >/dev/null 2>&1 || true
 	berth rmi -f $REG/gihyodocker/echo:latest $REG/oci/echo:v1 127.0.0.1:5001/oci/echo:v1 \
