@@ -11,6 +11,13 @@
 #                              busybox: httpd on 8080 answering "Hello Docker!!"
 #   registry.sh push ARCHIVE.tar REF [SKOPEO-ARGS...]   push a docker-archive with skopeo
 #                              to 127.0.0.1:5000/REF (an independent client)
+#   registry.sh put-blob REPO FILE             upload FILE as it is (curl, monolithic); prints
+#                              its digest
+#   registry.sh put-manifest REPO REF MEDIATYPE FILE   PUT a manifest; prints its digest
+#   registry.sh put-image REPO:TAG ARCH LAYER_MEDIATYPE FILE...   a Docker schema2 image
+#                              whose layers are FILEs as they are (plain, gzip or zstd);
+#                              diff IDs from their decompressed bytes; prints the manifest
+#                              digest and size ("sha256:... N")
 # Inside a test's own network namespace the ports are private to the test file.
 set -euo pipefail
 cmd=${1:?usage: registry.sh start|stop|echo-image|push ...}
@@ -114,6 +121,43 @@ push)
 	shift 2
 	skopeo copy --quiet --dest-tls-verify=false "$@" "docker-archive:$archive" \
 		"docker://127.0.0.1:5000/$ref" >/dev/null
+	;;
+put-blob)
+	repo=${1:?} file=${2:?}
+	d=sha256:$(sha256sum "$file" | cut -d' ' -f1)
+	loc=$(curl -sfi -X POST "http://127.0.0.1:5000/v2/$repo/blobs/uploads/" |
+		tr -d '\r' | sed -n 's/^Location: //Ip')
+	curl -sf -X PUT -H 'Content-Type: application/octet-stream' --data-binary "@$file" \
+		"$loc&digest=$d" >/dev/null
+	echo "$d"
+	;;
+put-manifest)
+	repo=${1:?} ref=${2:?} mt=${3:?} file=${4:?}
+	curl -sf -X PUT -H "Content-Type: $mt" --data-binary "@$file" \
+		"http://127.0.0.1:5000/v2/$repo/manifests/$ref" >/dev/null
+	echo "sha256:$(sha256sum "$file" | cut -d' ' -f1)"
+	;;
+put-image)
+	reftag=${1:?} arch=${2:?} lmt=${3:?}
+	shift 3
+	repo=${reftag%:*} tag=${reftag##*:}
+	work=$(mktemp -d)
+	trap 'rm -rf "$work"' EXIT
+	layers="" diffs=""
+	for f in "$@"; do
+		d=$("$0" put-blob "$repo" "$f")
+		diff=sha256:$( (zstd -dcq "$f" 2>/dev/null || gzip -dc "$f" 2>/dev/null || cat "$f") |
+			sha256sum | cut -d' ' -f1)
+		layers="$layers${layers:+,}{\"mediaType\":\"$lmt\",\"size\":$(stat -c %s "$f"),\"digest\":\"$d\"}"
+		diffs="$diffs${diffs:+,}\"$diff\""
+	done
+	printf '{"architecture":"%s","os":"linux","config":{"Cmd":["sh"]},"rootfs":{"type":"layers","diff_ids":[%s]}}' \
+		"$arch" "$diffs" >"$work/config"
+	cd=$("$0" put-blob "$repo" "$work/config")
+	printf '{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{"mediaType":"application/vnd.docker.container.image.v1+json","size":%s,"digest":"%s"},"layers":[%s]}' \
+		"$(stat -c %s "$work/config")" "$cd" "$layers" >"$work/manifest"
+	md=$("$0" put-manifest "$repo" "$tag" application/vnd.docker.distribution.manifest.v2+json "$work/manifest")
+	echo "$md $(stat -c %s "$work/manifest")"
 	;;
 *)
 	echo "registry.sh: unknown command $cmd" >&2

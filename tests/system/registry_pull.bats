@@ -181,6 +181,89 @@ empty_store() {
 	[ "$output" = "Hello Docker!!" ]
 }
 
+@test "layers compressed with zstd, gzip or not at all" {
+	empty_store
+	R="$BERTH_SRC/tests/system/registry.sh"
+	mkdir -p "$BATS_TEST_TMPDIR/top/www"
+	echo plain >"$BATS_TEST_TMPDIR/top/www/kind"
+	tar --sort=name --mtime=2020-01-01 --numeric-owner -C "$BATS_TEST_TMPDIR/top" -cf "$BATS_TEST_TMPDIR/top.tar" .
+	cp "$(busybox_tar)" "$BATS_TEST_TMPDIR/base.tar"
+	zstd -q -f "$BATS_TEST_TMPDIR/base.tar" -o "$BATS_TEST_TMPDIR/base.tar.zst"
+	gzip -n -c "$BATS_TEST_TMPDIR/top.tar" >"$BATS_TEST_TMPDIR/top.tar.gz"
+	"$R" put-image kinds/plain:v1 amd64 application/vnd.docker.image.rootfs.diff.tar \
+		"$BATS_TEST_TMPDIR/base.tar" "$BATS_TEST_TMPDIR/top.tar"
+	run berth pull $REG/kinds/plain:v1
+	[ "$status" -eq 0 ]
+	[ "$(berth run --rm $REG/kinds/plain:v1 cat /www/kind)" = plain ]
+	empty_store
+	"$R" put-image kinds/zstd:v1 amd64 application/vnd.oci.image.layer.v1.tar+zstd \
+		"$BATS_TEST_TMPDIR/base.tar.zst" "$BATS_TEST_TMPDIR/top.tar.gz"
+	run berth pull $REG/kinds/zstd:v1
+	[ "$status" -eq 0 ]
+	[ "$(berth run --rm $REG/kinds/zstd:v1 cat /www/kind)" = plain ]
+	store_clean
+}
+
+@test "a manifest list: the host's platform by default, --platform picks another" {
+	R="$BERTH_SRC/tests/system/registry.sh"
+	for arch in amd64 arm64; do
+		mkdir -p "$BATS_TEST_TMPDIR/$arch/www"
+		echo "$arch" >"$BATS_TEST_TMPDIR/$arch/www/arch"
+		tar -C "$BATS_TEST_TMPDIR/$arch" -czf "$BATS_TEST_TMPDIR/$arch.tgz" .
+		read -r d size < <("$R" put-image multi/app:$arch $arch application/vnd.docker.image.rootfs.diff.tar.gzip \
+			"$BATS_TEST_TMPDIR/$arch.tgz")
+		eval "d_$arch=$d size_$arch=$size"
+	done
+	printf '{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.list.v2+json","manifests":[{"mediaType":"application/vnd.docker.distribution.manifest.v2+json","size":%s,"digest":"%s","platform":{"architecture":"arm64","os":"linux","variant":"v8"}},{"mediaType":"application/vnd.docker.distribution.manifest.v2+json","size":%s,"digest":"%s","platform":{"architecture":"amd64","os":"linux"}}]}' \
+		"$size_arm64" "$d_arm64" "$size_amd64" "$d_amd64" >"$BATS_TEST_TMPDIR/list"
+	list=$("$R" put-manifest multi/app latest application/vnd.docker.distribution.manifest.list.v2+json "$BATS_TEST_TMPDIR/list")
+	run berth pull $REG/multi/app
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ "Digest: $list" ]]
+	[ "$(berth image inspect --format '{{.Architecture}}' $REG/multi/app)" = amd64 ]
+	[ "$(berth image inspect --format '{{json .RepoDigests}}' $REG/multi/app)" = "[\"$REG/multi/app@$list\"]" ]
+	run berth pull --platform linux/arm64 $REG/multi/app
+	[ "$status" -eq 0 ]
+	[ "$(berth image inspect --format '{{.Architecture}}' $REG/multi/app)" = arm64 ]
+	run berth pull --platform linux/s390x $REG/multi/app
+	[ "$status" -eq 1 ]
+	[[ "$output" =~ "no matching manifest for linux/s390x in the manifest list entries" ]]
+	run berth pull --platform linux/arm64 $REG/multi/app:amd64
+	[ "$status" -eq 1 ]
+	[[ "$output" =~ "does not match the specified platform: wanted linux/arm64, actual: linux/amd64" ]]
+}
+
+@test "a manifest over 4 MiB is refused" {
+	# distribution itself neither takes nor serves one ("storage: read exceeds limit"): a
+	# stand-in registry on another loopback port serves a 4.2 MB manifest.
+	python3 - >"$BATS_TEST_TMPDIR/big.log" 2>&1 <<'PY' &
+import http.server, json
+body = json.dumps({"schemaVersion": 2,
+                   "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                   "config": {"mediaType": "application/vnd.docker.container.image.v1+json",
+                              "size": 2, "digest": "sha256:" + "0" * 64},
+                   "layers": [], "annotations": {"pad": "a" * 4200000}}).encode()
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        b = b"{}" if self.path == "/v2/" else body
+        self.send_response(200)
+        self.send_header("Content-Type", "application/vnd.docker.distribution.manifest.v2+json")
+        self.send_header("Content-Length", str(len(b)))
+        self.end_headers()
+        self.wfile.write(b)
+http.server.HTTPServer(("127.0.0.1", 5006), H).serve_forever()
+PY
+	pid=$!
+	wait_for 5 curl -sf -o /dev/null http://127.0.0.1:5006/v2/
+	run berth pull 127.0.0.1:5006/big/manifest:huge
+	kill $pid
+	[ "$status" -eq 1 ]
+	[[ "$output" =~ "manifest too big" ]]
+	run berth image inspect 127.0.0.1:5006/big/manifest:huge
+	[ "$status" -ne 0 ]
+	store_clean
+}
+
 @test "a tampered blob is refused: nothing stored, no tag moved" {
 	berth rmi -f $REG/private/echo:latest >/dev/null 2>&1 || true
 	berth rmi -f $REG/gihyodocker/echo:latest $REG/oci/echo:v1 127.0.0.1:5001/oci/echo:v1 \
