@@ -104,6 +104,16 @@ store_clean() {
 	run berth run --pull never --rm $REG/oci/echo:v1 true
 	[ "$status" -eq 125 ]
 	[[ "$output" =~ "No such image" ]]
+	run berth run --pull sometimes --rm $REG/oci/echo:v1 true
+	[ "$status" -eq 125 ]
+	[[ "$output" =~ "invalid pull option: 'sometimes': must be one of \"always\", \"missing\" or \"never\"" ]]
+	# --pull always pulls even when an image of that name is there (the tag moves back).
+	berth image import "$(busybox_tar)" $REG/gihyodocker/echo:latest >/dev/null
+	run berth run --rm $REG/gihyodocker/echo:latest cat /www/index.html
+	[ "$status" -ne 0 ]
+	run berth run --pull always --rm $REG/gihyodocker/echo:latest cat /www/index.html
+	[ "$status" -eq 0 ]
+	[ "$output" = "Hello Docker!!" ]
 }
 
 @test "missing repository, missing tag, bad reference: Docker's errors, nothing stored" {
