@@ -33,8 +33,11 @@ wait_http() { # url code
 	return 1
 }
 
+# Run in the background as nobody: exec, so that $! is the server itself (what stop kills),
+# and with no descriptor of ours but stdio (bats waits for its fd 3 to close).
 as_nobody() {
-	setpriv --reuid=65534 --regid=65534 --clear-groups --no-new-privs "$@"
+	exec setpriv --reuid=65534 --regid=65534 --clear-groups --no-new-privs "$@" 3>&- 4>&- 5>&- \
+		6>&- 7>&- 8>&- 9>&-
 }
 
 start_one() { # dir name addr [auth yaml]
