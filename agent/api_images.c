@@ -110,13 +110,42 @@ static bool retry_if_busy(struct berth_http_call *call, berth_http_handler handl
 
 /* ---- handlers ---- */
 
+/* Docker's pull: fromImage (maybe with :tag or @digest), tag (a tag or a digest), platform;
+ * credentials in X-Registry-Auth go to the worker's stdin. */
+static void images_pull(struct berth_http_call *call)
+{
+	const char *image = berth_http_query(call, "fromImage");
+	const char *tag = berth_http_query(call, "tag");
+	const char *platform = berth_http_query(call, "platform");
+	_cleanup_free_ char *ref = NULL;
+	if (tag && *tag)
+		ref = berth_strdupf("%s%s%s", image, strchr(tag, ':') ? "@" : ":", tag);
+	else
+		ref = strdup(image);
+	struct image_ref parsed;
+	struct berth_error err = {0};
+	if (image_ref_parse(ref, &parsed, &err) < 0) {
+		berth_http_reply_error(call, &err);
+		return;
+	}
+	struct image_job *job = image_job_new(call, IMAGE_JOB_PULL);
+	const char *auth = berth_http_header(call, "X-Registry-Auth");
+	image_job_input(job, auth ? auth : "", auth ? strlen(auth) : 0);
+	image_job_arg(job, "--auth-stdin");
+	if (platform && *platform) {
+		image_job_arg(job, "--platform");
+		image_job_arg(job, platform);
+	}
+	image_job_arg(job, "--");
+	image_job_arg(job, ref);
+	image_job_start(job);
+}
+
 static void images_create(struct berth_http_call *call)
 {
 	const char *src = berth_http_query(call, "fromSrc");
 	if (berth_http_query(call, "fromImage")) {
-		berth_http_reply_errorf(call, 501,
-					"pulling images is not supported by this agent "
-					"yet: use berth image load or import");
+		images_pull(call);
 		return;
 	}
 	if (!src || (strcmp(src, "-") && src[0] != '/')) {

@@ -59,7 +59,7 @@ static struct event *orphans_ev; /* retries the collection while images.lock is 
 
 #define ORPHANS_RETRY_MS 100
 
-static const char *const job_commands[] = {"import", "load", "save"};
+static const char *const job_commands[] = {"import", "load", "save", "pull"};
 
 static void pipe_close(struct job_pipe *p)
 {
@@ -130,6 +130,12 @@ struct image_job *image_job_new(struct berth_http_call *call, enum image_job_kin
 			evbuffer_add_buffer(job->body, in);
 	}
 	return job;
+}
+
+void image_job_input(struct image_job *job, const char *data, size_t len)
+{
+	evbuffer_drain(job->body, evbuffer_get_length(job->body));
+	evbuffer_add(job->body, data, len);
 }
 
 void image_job_arg(struct image_job *job, const char *arg)
@@ -252,6 +258,8 @@ static void reply_lines(struct image_job *job)
 	berth_http_stream_end(call);
 }
 
+static void relay_lines(struct image_job *job);
+
 static void job_finish(struct image_job *job)
 {
 	bool ok = WIFEXITED(job->wait_status) && WEXITSTATUS(job->wait_status) == 0;
@@ -277,8 +285,26 @@ static void job_finish(struct image_job *job)
 			log_error("reloading the image index: %s", rerr.msg);
 	}
 	struct berth_http_call *call = job->call;
+	if (job->kind == IMAGE_JOB_PULL) {
+		relay_lines(job); /* a last line without its newline is dropped with the pipe */
+		if (ok)
+			agent_event(job->agent, "image", "pull", "", NULL);
+	}
 	if (!call) {
 		/* the client left a save: nothing to say */
+	} else if (job->kind == IMAGE_JOB_PULL && job->streaming) {
+		/* The 200 went out: Docker ends the stream with an error message. */
+		if (!ok) {
+			_cleanup_json_ json_t *e = json_pack("{s:{s:s}, s:s}", "errorDetail",
+							     "message", err.msg, "error", err.msg);
+			_cleanup_free_ char *text = json_dumps(e, JSON_COMPACT);
+			berth_http_stream_send(call, text, strlen(text));
+			berth_http_stream_send(call, "\r\n", 2);
+		}
+		berth_http_stream_end(call);
+	} else if (job->kind == IMAGE_JOB_PULL && ok) {
+		berth_http_stream_start(call, 200, "application/json"); /* it said nothing */
+		berth_http_stream_end(call);
 	} else if (!ok && job->streaming) {
 		/* Part of the tar went out with a 200: only a cut connection says it failed (a
 		 * clean end of the chunked body would look like a whole archive). */
@@ -384,6 +410,32 @@ static void resume_reading(evutil_socket_t fd, short what, void *arg)
 		event_add(job->out.ev, NULL);
 }
 
+/* pull: each whole progress line goes to the client as it comes (the 200 with the first);
+ * error lines ({"status": N, ...}) stay behind for job_error. */
+static void relay_lines(struct image_job *job)
+{
+	struct evbuffer *buf = job->out.buf;
+	for (;;) {
+		struct evbuffer_ptr nl = evbuffer_search_eol(buf, NULL, NULL, EVBUFFER_EOL_LF);
+		if (nl.pos < 0)
+			return;
+		size_t n = (size_t)nl.pos;
+		char *line = (char *)evbuffer_pullup(buf, (ev_ssize_t)n + 1);
+		_cleanup_json_ json_t *j = json_loadb(line, n, 0, NULL);
+		if (json_is_integer(json_object_get(j, "status"))) {
+			evbuffer_add(job->err.buf, line, n + 1);
+		} else if (j && job->call && !berth_http_call_gone(job->call)) {
+			if (!job->streaming) {
+				berth_http_stream_start(job->call, 200, "application/json");
+				job->streaming = true;
+			}
+			berth_http_stream_send(job->call, line, n);
+			berth_http_stream_send(job->call, "\r\n", 2);
+		}
+		evbuffer_drain(buf, n + 1);
+	}
+}
+
 static void on_output(evutil_socket_t fd, short what, void *arg)
 {
 	struct image_job *job = arg;
@@ -394,6 +446,8 @@ static void on_output(evutil_socket_t fd, short what, void *arg)
 	if (n > 0) {
 		if (p == &job->out && job->kind == IMAGE_JOB_SAVE)
 			relay(job);
+		else if (p == &job->out && job->kind == IMAGE_JOB_PULL)
+			relay_lines(job);
 		else if (evbuffer_get_length(p->buf) > JOB_OUTPUT_MAX && !job->exited)
 			kill(job->pid, SIGKILL); /* a broken worker; the reply says it was killed */
 		return;
@@ -512,7 +566,7 @@ static int job_launch(struct image_job *job, struct berth_error *err)
 	event_add(job->err.ev, NULL);
 	if (feed)
 		event_add(job->in_ev, NULL);
-	if (job->kind == IMAGE_JOB_SAVE)
+	if (job->kind == IMAGE_JOB_SAVE || job->kind == IMAGE_JOB_PULL)
 		berth_http_stream_on_close(job->call, save_client_gone, job);
 	return 0;
 }

@@ -79,6 +79,13 @@ static bool match_label(const char *want, void *arg)
 	return v && !strcmp(v, eq + 1);
 }
 
+/* A new array of the record's "name@sha256:..." (pulled images), [] for the others. */
+static json_t *repo_digests(json_t *rec)
+{
+	json_t *rd = json_object_get(rec, "repo_digests");
+	return json_is_array(rd) ? json_deep_copy(rd) : json_array();
+}
+
 static json_t *labels_of(json_t *config)
 {
 	json_t *l = json_object_get(json_object_get(config, "config"), "Labels");
@@ -137,10 +144,10 @@ json_t *image_store_list(struct image_store *store, bool all, json_t *filters,
 		json_t *size = json_object_get(rec, "size");
 		json_array_append_new(
 		    out,
-		    json_pack("{s:i, s:I, s:s, s:s, s:[], s:O, s:I, s:O, s:O, s:O}", "Containers",
+		    json_pack("{s:i, s:I, s:s, s:s, s:o, s:O, s:I, s:O, s:O, s:O}", "Containers",
 			      -1, "Created", (json_int_t)created_unix(config), "Id", id, "ParentId",
-			      "", "RepoDigests", "RepoTags", tags, "SharedSize", (json_int_t)-1,
-			      "Size", size, "VirtualSize", size, "Labels", labels));
+			      "", "RepoDigests", repo_digests(rec), "RepoTags", tags, "SharedSize",
+			      (json_int_t)-1, "Size", size, "VirtualSize", size, "Labels", labels));
 	}
 	pthread_mutex_unlock(&store->lock);
 	return out;
@@ -198,10 +205,10 @@ json_t *image_store_inspect(struct image_store *store, const char *ref, struct b
 	json_t *diff_ids = json_object_get(json_object_get(config, "rootfs"), "diff_ids");
 	json_t *cfg = json_object_get(config, "config");
 	const char *ltt = str_or(rec, "last_tag_time", "0001-01-01T00:00:00Z");
-	return json_pack("{s:s, s:O, s:[], s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:O, s:s, s:s, s:O, "
+	return json_pack("{s:s, s:O, s:o, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:O, s:s, s:s, s:O, "
 			 "s:O, s:{s:s, s:o}, s:{s:s, s:O}, s:{s:s}}",
-			 "Id", id, "RepoTags", tags, "RepoDigests", "Parent", "", "Comment",
-			 str_or(config, "comment", ""), "Created",
+			 "Id", id, "RepoTags", tags, "RepoDigests", repo_digests(rec), "Parent", "",
+			 "Comment", str_or(config, "comment", ""), "Created",
 			 str_or(config, "created", "0001-01-01T00:00:00Z"), "Container", "",
 			 "ContainerConfig", container_config_stub(), "DockerVersion",
 			 str_or(config, "docker_version", ""), "Author",

@@ -77,6 +77,9 @@ json_t *image_record_new(json_t *config, json_t *meta)
 	json_t *ltt = json_object_get(meta, "last_tag_time");
 	if (json_is_string(ltt))
 		json_object_set(rec, "last_tag_time", ltt);
+	json_t *rd = json_object_get(meta, "repo_digests");
+	if (json_is_array(rd))
+		json_object_set(rec, "repo_digests", rd);
 	return rec;
 }
 
@@ -90,6 +93,9 @@ int image_store_save_meta(struct image_store *store, const char *id, json_t *rec
 	json_t *ltt = json_object_get(rec, "last_tag_time");
 	if (ltt)
 		json_object_set(meta, "last_tag_time", ltt);
+	json_t *rd = json_object_get(rec, "repo_digests");
+	if (rd)
+		json_object_set(meta, "repo_digests", rd);
 	return berth_write_json_atomic(path, meta, err);
 }
 

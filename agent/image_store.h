@@ -7,6 +7,7 @@
 #include <sys/types.h>
 #include <jansson.h>
 #include "berth/error.h"
+#include "berth/image_ref.h"
 
 struct image_store;
 
@@ -48,24 +49,7 @@ int image_store_collect_orphans(struct image_store *store);
 int image_store_resolve(struct image_store *store, const char *ref, struct image_info *out,
 			struct berth_error *err);
 
-/* Normalise a user reference to the "name:tag" key images.json uses; 400 on a bad name. */
-int image_ref_normalize(const char *ref, char *out, size_t size, struct berth_error *err);
-
-/* ---- References (image_ref.c), Docker's reference grammar ---- */
-
-struct image_ref {
-	char domain[256];   /* "docker.io", "localhost:5000" */
-	char path[256];	    /* "library/busybox" */
-	char familiar[256]; /* "busybox", "localhost:5000/x" (Docker's FamiliarName) */
-	char tag[130];	    /* "" when none was given */
-	char digest[136];   /* "sha256:<hex>" or "" */
-};
-/* 400 "invalid reference format..." on a bad reference. */
-int image_ref_parse(const char *s, struct image_ref *out, struct berth_error *err);
-/* "familiar:tag" with tag defaulting to "latest" (or "familiar@digest" for a digest-only ref). */
-void image_ref_key(const struct image_ref *ref, char *out, size_t size);
-/* A tag alone: [\w][\w.-]{0,127}. */
-bool image_ref_tag_valid(const char *tag);
+/* References (Docker's grammar) are parsed in lib/image_ref.c: berth/image_ref.h. */
 
 /*
  * ---- What only berth-image-worker does (agent/image_worker/, library
@@ -87,6 +71,10 @@ int image_layer_decompress(int fd, const char *out_path, char diff_id[72], int64
  * whiteouts in overlayfs format. Refuses (400) entries that escape dir, write through
  * symlinks, hard-link outside, device nodes, and broken or non-tar input. */
 int image_layer_unpack(const char *tar_path, const char *dir, struct berth_error *err);
+/* The same from an archive opened for reading (a tar format, any source: a pull's
+ * stream). */
+struct archive;
+int image_layer_unpack_archive(struct archive *a, const char *dir, struct berth_error *err);
 /* Unpack tar_path into $root/layers/<chain hex> unless it exists: unpack into a temporary
  * dir in $root/tmp and rename, so no half-unpacked layer is ever visible. 1 if it unpacked, 0 if
  * the layer was there already. */
@@ -99,6 +87,11 @@ int image_layer_install(const char *root, const char *tar_path, const char *chai
 int image_store_register(struct image_store *store, const char *config_bytes, size_t config_len,
 			 const char *const *tags, size_t n_tags, json_t *moved_from, char id[72],
 			 struct berth_error *err);
+
+/* Record "name@sha256:<manifest digest>" as a RepoDigest of image id (replacing the
+ * repository's previous one). */
+int image_store_add_repo_digest(struct image_store *store, const char *id, const char *repo_digest,
+				struct berth_error *err);
 
 /* ---- Store operations (image_store.c, image_query.c, image_remove.c), thread-safe ---- */
 

@@ -91,7 +91,7 @@ extern const struct cli_command cli_cmd_run, cli_cmd_create, cli_cmd_start, cli_
     cli_cmd_network_rm, cli_cmd_network_inspect, cli_cmd_network_connect,
     cli_cmd_network_disconnect, cli_cmd_network_prune, cli_cmd_compose, cli_cmd_scale,
     cli_cmd_volume_ls, cli_cmd_volume_create, cli_cmd_volume_rm, cli_cmd_volume_inspect,
-    cli_cmd_volume_prune;
+    cli_cmd_volume_prune, cli_cmd_pull;
 
 /* Run a command entry with its arguments (flags parsed, --help and arity checked). */
 int cli_run_command(struct cli *cli, const struct cli_command *cmd, const char *path, int argc,
@@ -136,6 +136,11 @@ int cli_archive_upload(struct cli *cli, const char *endpoint, const char *query,
 		       char **reply, struct berth_error *err);
 /* Print a JSON-lines progress reply's key lines; 1 if an error line came (cmd_image_import.c). */
 int cli_print_json_lines(const char *body, const char *key);
+
+/* Pull image through the agent, printing Docker's plain progress unless quiet
+ * (cmd_pull.c). */
+int cli_pull(struct cli *cli, const char *image, const char *platform, bool quiet,
+	     struct berth_error *err);
 
 /* Confirmation prompt on stdin: "Are you sure you want to continue? [y/N] " */
 bool cli_confirm(const char *warning);

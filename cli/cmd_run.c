@@ -75,6 +75,12 @@ static int create_container(struct cli *cli, struct cli_conn *conn, struct cli_a
 		snprintf(path, sizeof(path), CLI_API_PREFIX "/containers/create");
 	}
 	const char *pull = a->v[CO_PULL].s ? a->v[CO_PULL].s : "missing";
+	if (strcmp(pull, "always") && strcmp(pull, "missing") && strcmp(pull, "never"))
+		return berth_err(
+		    err, 125,
+		    "invalid pull option: '%s': must be one of \"always\", \"missing\" "
+		    "or \"never\"",
+		    pull);
 	json_t *reply = NULL;
 	if (!strcmp(pull, "always") && pull_image(cli, conn, a->pos[0], err) < 0)
 		return -1;
@@ -138,8 +144,8 @@ static int run_or_create(struct cli *cli, struct cli_args *a, bool run)
 		return 125;
 	}
 	int rows, cols;
-	if (v[CO_TTY].b &&
-	    (cli_term_size(STDOUT_FILENO, &rows, &cols) || cli_term_size(STDIN_FILENO, &rows, &cols))) {
+	if (v[CO_TTY].b && (cli_term_size(STDOUT_FILENO, &rows, &cols) ||
+			    cli_term_size(STDIN_FILENO, &rows, &cols))) {
 		/* The terminal's size from the start: a resize after start races the command. */
 		json_t *host = json_object_get(config, "HostConfig");
 		if (!json_is_object(host)) {

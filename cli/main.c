@@ -8,27 +8,18 @@
 #include "cli.h"
 
 static const struct cli_command *container_table[] = {
-    &cli_cmd_ps,
-    &cli_cmd_create,
-    &cli_cmd_exec,
-    &cli_cmd_container_inspect,
-    &cli_cmd_kill,
-    &cli_cmd_logs,
-    &cli_cmd_port,
-    &cli_cmd_container_prune,
-    &cli_cmd_restart,
-    &cli_cmd_rm,
-    &cli_cmd_run,
-    &cli_cmd_start,
-    &cli_cmd_stop,
-    &cli_cmd_wait,
-    NULL,
+    &cli_cmd_ps,      &cli_cmd_create, &cli_cmd_exec, &cli_cmd_container_inspect,
+    &cli_cmd_kill,    &cli_cmd_logs,   &cli_cmd_port, &cli_cmd_container_prune,
+    &cli_cmd_restart, &cli_cmd_rm,     &cli_cmd_run,  &cli_cmd_start,
+    &cli_cmd_stop,    &cli_cmd_wait,   NULL,
 };
 
 static const struct cli_command *image_table[] = {
-    &cli_cmd_image_import, &cli_cmd_image_inspect, &cli_cmd_image_load,
-    &cli_cmd_image_ls,	   &cli_cmd_image_prune,   &cli_cmd_image_rm,
-    &cli_cmd_image_save,   &cli_cmd_image_tag,	   NULL,
+    &cli_cmd_image_import, &cli_cmd_image_inspect,
+    &cli_cmd_image_load,   &cli_cmd_image_ls,
+    &cli_cmd_image_prune,  &cli_cmd_pull,
+    &cli_cmd_image_rm,	   &cli_cmd_image_save,
+    &cli_cmd_image_tag,	   NULL,
 };
 
 static const struct cli_command *system_table[] = {
@@ -36,20 +27,38 @@ static const struct cli_command *system_table[] = {
 };
 
 static const struct cli_command *network_table[] = {
-    &cli_cmd_network_connect, &cli_cmd_network_create, &cli_cmd_network_disconnect,
-    &cli_cmd_network_inspect, &cli_cmd_network_ls,     &cli_cmd_network_prune,
-    &cli_cmd_network_rm,      NULL,
+    &cli_cmd_network_connect,	 &cli_cmd_network_create,
+    &cli_cmd_network_disconnect, &cli_cmd_network_inspect,
+    &cli_cmd_network_ls,	 &cli_cmd_network_prune,
+    &cli_cmd_network_rm,	 NULL,
 };
 
 static const struct cli_command *top_table[] = {
-    &cli_cmd_run,	 &cli_cmd_exec,		&cli_cmd_ps,
-    &cli_cmd_images,	 &cli_cmd_version,	&cli_cmd_info,
-    &cli_cmd_create,	 &cli_cmd_start,	&cli_cmd_stop,
-    &cli_cmd_restart,	 &cli_cmd_kill,		&cli_cmd_rm,
-    &cli_cmd_logs,	 &cli_cmd_inspect,	&cli_cmd_wait,
-    &cli_cmd_rmi,	 &cli_cmd_image_import, &cli_cmd_image_load,
-    &cli_cmd_image_save, &cli_cmd_image_tag,	&cli_cmd_port,
-    &cli_cmd_compose,	 &cli_cmd_scale,	NULL,
+    &cli_cmd_run,
+    &cli_cmd_exec,
+    &cli_cmd_ps,
+    &cli_cmd_images,
+    &cli_cmd_version,
+    &cli_cmd_info,
+    &cli_cmd_create,
+    &cli_cmd_start,
+    &cli_cmd_stop,
+    &cli_cmd_restart,
+    &cli_cmd_kill,
+    &cli_cmd_rm,
+    &cli_cmd_logs,
+    &cli_cmd_inspect,
+    &cli_cmd_wait,
+    &cli_cmd_rmi,
+    &cli_cmd_image_import,
+    &cli_cmd_image_load,
+    &cli_cmd_image_save,
+    &cli_cmd_image_tag,
+    &cli_cmd_port,
+    &cli_cmd_compose,
+    &cli_cmd_scale,
+    &cli_cmd_pull,
+    NULL,
 };
 
 struct group {
@@ -60,13 +69,13 @@ struct group {
 };
 
 /* Inside `berth container`, ps is listed as ls (alias ps, list) and prune is its own. */
-static const char *const container_names[] = {"ls",    "create", "exec",    "inspect", "kill",
-					      "logs",  "port", "prune",	 "restart", "rm",      "run",
-					      "start", "stop",	 "wait",    NULL};
-static const char *const image_names[] = {"import", "inspect", "load", "ls", "prune",
-					  "rm",	    "save",    "tag",  NULL};
+static const char *const container_names[] = {"ls",   "create", "exec",	 "inspect", "kill",
+					      "logs", "port",	"prune", "restart", "rm",
+					      "run",  "start",	"stop",	 "wait",    NULL};
+static const char *const image_names[] = {"import", "inspect", "load", "ls",  "prune",
+					  "pull",   "rm",      "save", "tag", NULL};
 static const char *const network_names[] = {"connect", "create", "disconnect", "inspect",
-					    "ls",      "prune",  "rm",	       NULL};
+					    "ls",      "prune",	 "rm",	       NULL};
 static const struct cli_command *volume_table[] = {
     &cli_cmd_volume_create, &cli_cmd_volume_inspect, &cli_cmd_volume_ls,
     &cli_cmd_volume_prune,  &cli_cmd_volume_rm,	     NULL,

@@ -9,7 +9,8 @@ libcurl4-openssl-dev libarchive-dev libnl-3-dev libnl-route-3-dev libnftables-de
 libseccomp-dev busybox-static iproute2 util-linux curl ca-certificates"
 for arg in "$@"; do
 	case "$arg" in
-	--test) pkgs="$pkgs bats libcmocka-dev clang jq python3 nftables docker.io docker-compose" ;;
+	--test) pkgs="$pkgs bats libcmocka-dev clang jq python3 nftables docker.io docker-compose
+		docker-registry skopeo apache2-utils" ;;
 	--bench) pkgs="$pkgs hyperfine crun runc podman docker.io wrk linux-perf strace" ;;
 	*) echo "unknown option: $arg" >&2; exit 2 ;;
 	esac

@@ -466,6 +466,11 @@ int image_layer_unpack(const char *tar_path, const char *dir, struct berth_error
 	archive_read_support_format_tar(a);
 	if (archive_read_open_filename(a, tar_path, 1 << 16) != ARCHIVE_OK)
 		return berth_err(err, 400, "not a tar archive: %s", archive_error_string(a));
+	return image_layer_unpack_archive(a, dir, err);
+}
+
+int image_layer_unpack_archive(struct archive *a, const char *dir, struct berth_error *err)
+{
 	_cleanup_close_ int root_fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (root_fd < 0)
 		return berth_err_errno(err, 500, errno, "open %s", dir);

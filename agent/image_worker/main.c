@@ -19,6 +19,7 @@
 #include "berth/log.h"
 #include "berth/paths.h"
 #include "image_store_private.h"
+#include "pull.h"
 
 static const char usage_text[] =
     "Usage: berth-image-worker [--root DIR] COMMAND [ARGS]\n"
@@ -27,7 +28,8 @@ static const char usage_text[] =
     "  import [--tag NAME] [--change LINE]... [FILE|-]   a rootfs tar → a one-layer image\n"
     "  load [FILE|-]                                     a docker-save or OCI layout archive\n"
     "  save [--output FILE] NAME...                      images → a tar (stdout by default)\n"
-    "  unpack [--parent CHAIN_ID] FILE|-                 one layer tar → layers/<chain id>\n";
+    "  unpack [--parent CHAIN_ID] FILE|-                 one layer tar → layers/<chain id>\n"
+    "  pull [--platform OS/ARCH] [--auth-stdin] REF      an image from its registry\n";
 
 /* Where the error line goes: stdout, unless stdout carries the archive. */
 static FILE *result_out;
@@ -194,6 +196,55 @@ static int cmd_unpack(struct image_store *store, int argc, char **argv)
 	return 0;
 }
 
+/* X-Registry-Auth arrives on stdin, never in argv (which ps shows). */
+static char *read_stdin_auth(void)
+{
+	char buf[8192];
+	size_t n = 0;
+	ssize_t r;
+	while (n < sizeof(buf) - 1 && (r = read(0, buf + n, sizeof(buf) - 1 - n)) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			break;
+		n += (size_t)r;
+	}
+	buf[n] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	char *s = strdup(buf);
+	explicit_bzero(buf, sizeof(buf));
+	return s;
+}
+
+static int cmd_pull(struct image_store *store, int argc, char **argv)
+{
+	static const struct option opts[] = {{"platform", required_argument, NULL, 'p'},
+					     {"auth-stdin", no_argument, NULL, 'a'},
+					     {"max-concurrent", required_argument, NULL, 'm'},
+					     {NULL, 0, NULL, 0}};
+	struct pull_options po = {0};
+	bool auth = false;
+	int opt;
+	while ((opt = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		if (opt == 'p')
+			po.platform = optarg;
+		else if (opt == 'a')
+			auth = true;
+		else if (opt == 'm')
+			po.max_concurrent = atoi(optarg);
+		else
+			return usage_error("pull: bad option%s", "");
+	}
+	if (argc - optind != 1)
+		return usage_error("pull: one image reference expected%s", "");
+	_cleanup_free_ char *auth_text = auth ? read_stdin_auth() : NULL;
+	po.auth = auth_text;
+	struct berth_error err = {0};
+	if (image_pull(store, argv[optind], &po, stdout, &err) < 0)
+		return fail(&err);
+	return 0;
+}
+
 /* Defence in depth for a process that parses hostile archives as root: nothing inherited
  * but stdio, no privilege gained through exec, files created no wider than 0755. */
 static void tighten(void)
@@ -235,8 +286,11 @@ int main(int argc, char **argv)
 	static const struct {
 		const char *name;
 		int (*run)(struct image_store *, int, char **);
-	} cmds[] = {
-	    {"import", cmd_import}, {"load", cmd_load}, {"save", cmd_save}, {"unpack", cmd_unpack}};
+	} cmds[] = {{"import", cmd_import},
+		    {"load", cmd_load},
+		    {"save", cmd_save},
+		    {"unpack", cmd_unpack},
+		    {"pull", cmd_pull}};
 	int (*run)(struct image_store *, int, char **) = NULL;
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (!strcmp(cmd, cmds[i].name))

@@ -108,6 +108,8 @@ int image_store_register(struct image_store *store, const char *config_bytes, si
 		if (old && json_object_get(old, "last_tag_time"))
 			json_object_set(rec, "last_tag_time",
 					json_object_get(old, "last_tag_time"));
+		if (old && json_object_get(old, "repo_digests"))
+			json_object_set(rec, "repo_digests", json_object_get(old, "repo_digests"));
 		if (n_tags)
 			json_object_set_new(rec, "last_tag_time", json_string(now));
 		/* The record first, then the tags: a crash between leaves an untagged image,
@@ -125,6 +127,42 @@ int image_store_register(struct image_store *store, const char *config_bytes, si
 			json_object_set_new(store->tags, tags[t], json_string(id));
 		}
 		rc = image_store_save_tags(store, err);
+	}
+	image_store_unlock_disk(lock);
+	pthread_mutex_unlock(&store->lock);
+	return rc;
+}
+
+int image_store_add_repo_digest(struct image_store *store, const char *id, const char *repo_digest,
+				struct berth_error *err)
+{
+	const char *at = strchr(repo_digest, '@');
+	size_t name_len = at ? (size_t)(at - repo_digest) + 1 : strlen(repo_digest);
+	pthread_mutex_lock(&store->lock);
+	int lock = image_store_lock_disk(store, LOCK_EX, err);
+	int rc = lock < 0 ? -1 : 0;
+	if (rc == 0) {
+		image_store_reload_locked(store);
+		json_t *rec = json_object_get(store->images, id);
+		if (!rec) {
+			rc = berth_err(err, 404, "No such image: %s", id);
+		} else {
+			/* One digest per repository, the newest (Docker keeps the list short too).
+			 */
+			json_t *old = json_object_get(rec, "repo_digests");
+			json_t *list = json_array();
+			size_t i;
+			json_t *d;
+			json_array_foreach(old, i, d)
+			{
+				const char *s = json_string_value(d);
+				if (s && strncmp(s, repo_digest, name_len))
+					json_array_append(list, d);
+			}
+			json_array_append_new(list, json_string(repo_digest));
+			json_object_set_new(rec, "repo_digests", list);
+			rc = image_store_save_meta(store, id, rec, err);
+		}
 	}
 	image_store_unlock_disk(lock);
 	pthread_mutex_unlock(&store->lock);

@@ -1,4 +1,4 @@
-/* libFuzzer harness: image reference parsing (agent/image_ref.c, Docker's reference grammar)
+/* libFuzzer harness: image reference parsing (lib/image_ref.c, Docker's reference grammar)
  * must never crash or overrun on any input, and what it accepts is consistent: the key it
  * stores an image under ("familiar:tag") parses back to the same key, and so does the fully
  * qualified "domain/path[:tag][@digest]" form; a tag it keeps is a valid tag. */

@@ -102,13 +102,41 @@ static void test_parts(void **state)
 	assert_string_equal(r.tag, "");
 }
 
+static void full_is(const char *ref, const char *want)
+{
+	struct image_ref r;
+	char out[700];
+	assert_int_equal(image_ref_parse(ref, &r, NULL), 0);
+	image_ref_full(&r, out, sizeof(out));
+	assert_string_equal(out, want);
+}
+
+/* What `docker pull` prints last: the fully qualified reference. */
+static void test_full(void **state)
+{
+	full_is("busybox", "docker.io/library/busybox:latest");
+	full_is("gihyodocker/echo:latest", "docker.io/gihyodocker/echo:latest");
+	full_is("127.0.0.1:5000/gihyodocker/echo", "127.0.0.1:5000/gihyodocker/echo:latest");
+	full_is("host:5000/ns/name:tag", "host:5000/ns/name:tag");
+	full_is("busybox@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+		"docker.io/library/busybox@sha256:"
+		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+	full_is("busybox:1@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+		"docker.io/library/busybox:1@sha256:"
+		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+	struct image_ref r;
+	assert_int_equal(image_ref_parse("host:5000/ns/name:tag", &r, NULL), 0);
+	assert_string_equal(r.domain, "host:5000");
+	assert_string_equal(r.path, "ns/name");
+	assert_string_equal(r.tag, "tag");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_normalize),
-	    cmocka_unit_test(test_invalid),
-	    cmocka_unit_test(test_parts),
-	    cmocka_unit_test(test_hub_namespace_like_domain),
+	    cmocka_unit_test(test_normalize), cmocka_unit_test(test_invalid),
+	    cmocka_unit_test(test_parts),     cmocka_unit_test(test_hub_namespace_like_domain),
+	    cmocka_unit_test(test_full),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

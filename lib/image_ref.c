@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "berth/id.h"
-#include "image_store.h"
+#include "berth/image_ref.h"
 
 static bool is_lower_alnum(char c)
 {
@@ -227,4 +227,14 @@ int image_ref_normalize(const char *ref, char *out, size_t size, struct berth_er
 		return -1;
 	image_ref_key(&r, out, size);
 	return 0;
+}
+
+void image_ref_full(const struct image_ref *ref, char *out, size_t size)
+{
+	if (ref->digest[0])
+		snprintf(out, size, "%s/%s%s%s@%s", ref->domain, ref->path, ref->tag[0] ? ":" : "",
+			 ref->tag, ref->digest);
+	else
+		snprintf(out, size, "%s/%s:%s", ref->domain, ref->path,
+			 ref->tag[0] ? ref->tag : "latest");
 }
