@@ -261,6 +261,7 @@ check_security() {
 		busybox grep -E '^(Seccomp|NoNewPrivs):' /proc/self/status
 	[ "$output" = $'NoNewPrivs:\t1\nSeccomp:\t0' ]
 	run d run --rm --privileged busybox grep -E '^(CapEff|Seccomp):' /proc/self/status
+	echo "privileged: $output (want $(grep '^CapEff:' /proc/self/status))"
 	[ "$output" = "$(grep '^CapEff:' /proc/self/status)"$'\nSeccomp:\t0' ]
 	run -125 d run --rm --security-opt seccomp=/nonexistent.json busybox true
 	[[ "$output" == *"opening seccomp profile (/nonexistent.json) failed: open /nonexistent.json: no such file or directory"* ]]
