@@ -206,7 +206,7 @@ static void api_reconcile(struct berth_http_call *call)
 		berth_http_reply_error(call, &err);
 		return;
 	}
-	json_t *removed = netd_reconcile(nd, ids);
+	json_t *removed = netd_endpoints_reconcile(nd, ids);
 	json_decref(req);
 	berth_http_reply_json(call, 200, json_pack("{s:o}", "Removed", removed));
 }

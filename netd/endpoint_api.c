@@ -223,7 +223,7 @@ static void ep_create_saved(void *arg, int err)
 		free(j);
 		return;
 	}
-	ep->busy = false;
+	ep->busy = ep->create_saving = false;
 	if (err || ep->orphaned) {
 		if (err)
 			berth_err_errno(&j->err, 500, err, "save the network state");
@@ -256,6 +256,7 @@ static void ep_create_done(struct netd_job *job)
 		berth_err(&j->err, 409, "container %.12s is gone (POST /reconcile)", ep->id);
 	else if (j->rc == 0) {
 		/* Busy until its state is on disk (group commit: state_commit.c); answered then. */
+		ep->create_saving = true;
 		netd_state_save_then(nd, ep_create_saved, j);
 		return;
 	}

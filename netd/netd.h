@@ -68,8 +68,9 @@ struct netd_endpoint {
 	size_t n_att;
 	struct netd_port *ports;
 	size_t n_ports;
-	bool busy;     /* a worker job for it is in flight */
-	bool creating; /* its first setup is in flight: not saved yet */
+	bool busy;	    /* a worker job for it is in flight */
+	bool creating;	    /* its first setup is in flight: not saved yet */
+	bool create_saving; /* set up, its create answered once the state holding it is on disk */
 	bool orphaned; /* POST /reconcile did not list it during that setup: dropped when done */
 	bool draining; /* POST .../drain: its backends take no new connections (not saved) */
 
@@ -190,7 +191,7 @@ const char *netd_port_mode_name(enum netd_port_mode m);
 /* recover.c */
 int netd_recover(struct netd *nd, struct berth_error *err);
 /* Drop endpoints whose container is not in ids (array of strings); returns the removed ids. */
-json_t *netd_reconcile(struct netd *nd, json_t *ids);
+json_t *netd_endpoints_reconcile(struct netd *nd, json_t *ids);
 
 /* state.c */
 /* Write the state now, on the calling thread (after any queued write: never older over newer). */

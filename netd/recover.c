@@ -139,7 +139,7 @@ int netd_recover(struct netd *nd, struct berth_error *err)
 	return netd_state_save(nd, err);
 }
 
-json_t *netd_reconcile(struct netd *nd, json_t *ids)
+json_t *netd_endpoints_reconcile(struct netd *nd, json_t *ids)
 {
 	json_t *removed = json_array();
 	struct netd_endpoint *next;
@@ -159,9 +159,11 @@ json_t *netd_reconcile(struct netd *nd, json_t *ids)
 		if (alive)
 			continue;
 		/* A create the agent no longer knows (its requester died with it): dropped once its
-		 * setup is done. Other busy endpoints are left to their job. */
+		 * setup is done and saved (also when the setup is done and only the save is left:
+		 * missing that phase kept such endpoints, and their namespaces, for good). Other
+		 * busy endpoints are left to their job. */
 		if (ep->busy) {
-			ep->orphaned = ep->creating;
+			ep->orphaned = ep->creating || ep->create_saving;
 			continue;
 		}
 		json_array_append_new(removed, json_string(ep->id));
