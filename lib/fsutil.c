@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,11 +96,10 @@ int berth_write_json_atomic_flags(const char *path, const json_t *j, unsigned fl
 	return berth_write_atomic_flags(path, s, strlen(s), 0600, flags, err);
 }
 
-int berth_read_file(const char *path, char **out, size_t *len, struct berth_error *err)
+/* Read all of fd into a NUL-terminated buffer; more than max bytes is a 400. */
+static int read_fd_all(int fd, const char *path, size_t max, char **out, size_t *len,
+		       struct berth_error *err)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return berth_err_errno(err, errno == ENOENT ? 404 : 500, errno, "open %s", path);
 	size_t cap = 4096, n = 0;
 	_cleanup_free_ char *buf = malloc(cap);
 	if (!buf)
@@ -121,12 +121,22 @@ int berth_read_file(const char *path, char **out, size_t *len, struct berth_erro
 		if (r == 0)
 			break;
 		n += (size_t)r;
+		if (n > max)
+			return berth_err(err, 400, "%s is larger than %zu bytes", path, max);
 	}
 	buf[n] = '\0';
 	*out = steal_pointer(&buf);
 	if (len)
 		*len = n;
 	return 0;
+}
+
+int berth_read_file(const char *path, char **out, size_t *len, struct berth_error *err)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return berth_err_errno(err, errno == ENOENT ? 404 : 500, errno, "open %s", path);
+	return read_fd_all(fd, path, SIZE_MAX, out, len, err);
 }
 
 json_t *berth_read_json(const char *path, struct berth_error *err)
@@ -271,33 +281,5 @@ int berth_read_file_max(const char *path, size_t max, bool regular_only, char **
 	int flags = fcntl(fd, F_GETFL);
 	if (flags >= 0)
 		fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
-	size_t cap = 4096, n = 0;
-	_cleanup_free_ char *buf = malloc(cap);
-	if (!buf)
-		abort();
-	for (;;) {
-		if (n + 1 >= cap) {
-			cap *= 2;
-			char *nb = realloc(buf, cap);
-			if (!nb)
-				abort();
-			buf = nb;
-		}
-		ssize_t r = read(fd, buf + n, cap - n - 1);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return berth_err_errno(err, 500, errno, "read %s", path);
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-		if (n > max)
-			return berth_err(err, 400, "%s is larger than %zu bytes", path, max);
-	}
-	buf[n] = '\0';
-	*out = steal_pointer(&buf);
-	if (len)
-		*len = n;
-	return 0;
+	return read_fd_all(fd, path, max, out, len, err);
 }

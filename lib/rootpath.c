@@ -61,19 +61,26 @@ static int walk_push(struct walk *w, int fd)
 	return 0;
 }
 
-/* Replace the path still to walk by "target/rest". */
-static int walk_splice(struct walk *w, const char *target)
+char *berth_link_splice(const char *target, const char *rest)
 {
-	const char *rest = w->rest + w->pos;
 	size_t tl = strlen(target), rl = strlen(rest);
 	char *s = malloc(tl + rl + 2);
 	if (!s) {
 		errno = ENOMEM;
-		return -1;
+		return NULL;
 	}
 	memcpy(s, target, tl);
 	s[tl] = '/';
 	memcpy(s + tl + 1, rest, rl + 1);
+	return s;
+}
+
+/* Replace the path still to walk by "target/rest". */
+static int walk_splice(struct walk *w, const char *target)
+{
+	char *s = berth_link_splice(target, w->rest + w->pos);
+	if (!s)
+		return -1;
 	free(w->rest);
 	w->rest = s;
 	w->pos = 0;

@@ -224,16 +224,9 @@ static void pop_to(struct union_walk *w, size_t depth)
 
 static int union_splice(struct union_walk *w, const char *target)
 {
-	const char *rest = w->rest + w->pos;
-	size_t tl = strlen(target), rl = strlen(rest);
-	char *s = malloc(tl + rl + 2);
-	if (!s) {
-		errno = ENOMEM;
+	char *s = berth_link_splice(target, w->rest + w->pos);
+	if (!s)
 		return -1;
-	}
-	memcpy(s, target, tl);
-	s[tl] = '/';
-	memcpy(s + tl + 1, rest, rl + 1);
 	free(w->rest);
 	w->rest = s;
 	w->pos = 0;

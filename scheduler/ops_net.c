@@ -181,13 +181,20 @@ void sched_op_project_cleanup(struct sched_project *p, void (*done)(struct sched
 /* Seconds as a number or a Go duration string; -1 when it is neither. */
 static int64_t drain_ms_of(const json_t *v)
 {
-	int64_t ns = -1;
-	if (json_is_integer(v))
-		ns = json_integer_value(v) * 1000000000LL;
-	else if (json_is_real(v))
-		ns = (int64_t)(json_real_value(v) * 1e9);
-	else if (json_is_string(v))
-		ns = berth_parse_duration_ns(json_string_value(v));
+	/* Seconds from a file: clamped before any multiplication (a huge value must not wrap). */
+	if (json_is_integer(v)) {
+		json_int_t sec = json_integer_value(v);
+		if (sec < 0)
+			return -1;
+		return sec > SCHED_DRAIN_MAX_MS / 1000 ? SCHED_DRAIN_MAX_MS : sec * 1000;
+	}
+	if (json_is_real(v)) {
+		double sec = json_real_value(v);
+		if (!(sec >= 0)) /* also NaN */
+			return -1;
+		return sec * 1000 > SCHED_DRAIN_MAX_MS ? SCHED_DRAIN_MAX_MS : (int64_t)(sec * 1000);
+	}
+	int64_t ns = json_is_string(v) ? berth_parse_duration_ns(json_string_value(v)) : -1;
 	if (ns < 0)
 		return -1;
 	int64_t ms = ns / 1000000;

@@ -70,4 +70,8 @@ int berth_union_lookup(const struct berth_union_dir *dir, const char *name, size
 char **berth_union_list(const struct berth_union_dir *dir);
 void berth_union_dir_close(struct berth_union_dir *dir);
 
+/* "target/rest" (malloc'd; NULL with errno ENOMEM): the path left to walk once a symlink's
+ * text replaces the component that named it. Shared by the walks in rootpath*.c. */
+char *berth_link_splice(const char *target, const char *rest);
+
 #endif

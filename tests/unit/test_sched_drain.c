@@ -45,6 +45,10 @@ static void test_timeout(void **state)
 	assert_int_equal(timeout_of("{\"x-berth\": {\"drain_timeout\": 0.25}}"), 250);
 	assert_int_equal(timeout_of("{\"x-berth\": {\"drain_timeout\": \"0\"}}"), 0);
 	assert_int_equal(timeout_of("{\"x-berth\": {\"drain_timeout\": \"5h\"}}"), 3600000);
+	/* Huge numbers of seconds are clamped, not wrapped by the multiplication. */
+	assert_int_equal(timeout_of("{\"x-berth\": {\"drain_timeout\": 100000000000000000}}"),
+			 3600000);
+	assert_int_equal(timeout_of("{\"x-berth\": {\"drain_timeout\": 1e300}}"), 3600000);
 	/* Not a duration: the default (logged). */
 	assert_int_equal(timeout_of("{\"x-berth\": {\"drain_timeout\": \"soon\"},"
 				    " \"stop_grace_period\": 4000000000}"),
